@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file common.h
+ * @brief Export macros, status codes, version queries and the root handle,
+ *        ec2t_context.
+ *
+ * Every object of libec2t is created from an ec2t_context. The context owns
+ * the memory allocator, the log handler, the text of the last error and the
+ * defaults (thread count, RNG seed) of the handles made from it. There is no
+ * global mutable state in the library.
+ *
+ * Thread safety, unless a function says otherwise: a handle is used by one
+ * thread at a time; distinct handles, even from one context, may be used
+ * concurrently.
+ */
+#ifndef EC2T_COMMON_H
+#define EC2T_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- export and attribute macros --------------------------------------- */
+
+#if defined(_WIN32) || defined(__CYGWIN__)
+#  if defined(EC2T_BUILDING_SHARED)
+#    define EC2T_API __declspec(dllexport)
+#  elif defined(EC2T_STATIC)
+#    define EC2T_API
+#  else
+#    define EC2T_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define EC2T_API __attribute__((visibility("default")))
+#else
+#  define EC2T_API
+#endif
+
+#if defined(__GNUC__)
+#  define EC2T_WARN_UNUSED __attribute__((warn_unused_result))
+#  define EC2T_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#  define EC2T_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#else
+#  define EC2T_WARN_UNUSED
+#  define EC2T_PRINTF(fmt, args)
+#  define EC2T_DEPRECATED(msg)
+#endif
+
+/* ---- status codes ------------------------------------------------------- */
+
+/**
+ * @brief Result of every fallible call: 0 is success, errors are negative.
+ *
+ * Append only: values are never renumbered or reused.
+ */
+typedef enum ec2t_status {
+    EC2T_OK = 0,               /**< success */
+    EC2T_E_INVAL = -1,         /**< invalid argument (NULL handle, bad shape, bad value) */
+    EC2T_E_NOMEM = -2,         /**< the allocator returned NULL */
+    EC2T_E_IO = -3,            /**< a file could not be opened, read, written or renamed */
+    EC2T_E_FORMAT = -4,        /**< a file or buffer is malformed, truncated or inconsistent */
+    EC2T_E_UNSUPPORTED = -5,   /**< valid, but not supported by this build or version */
+    EC2T_E_STATE = -6,         /**< the call does not fit the handle's current state */
+    EC2T_E_RANGE = -7,         /**< a caller buffer is too small; the needed size is reported */
+    EC2T_E_ABORTED = -8,       /**< a progress callback asked to stop */
+    EC2T_E_INTERNAL = -9       /**< an internal invariant failed: a bug, please report it */
+} ec2t_status;
+
+/**
+ * @brief A short static description of a status code.
+ * @param status any value, known or not.
+ * @return a static string, never NULL ("unknown status" for unknown values).
+ * @threadsafety Safe from any thread.
+ */
+EC2T_API const char *ec2t_status_string(ec2t_status status);
+
+/* ---- version ------------------------------------------------------------ */
+
+/**
+ * @brief The version of the library that is running, as
+ *        MAJOR*10000 + MINOR*100 + MICRO.
+ *
+ * Compare with EC2T_VERSION_NUMBER from <ec2t/version.h> to detect a header /
+ * library mismatch: `assert(ec2t_version_number() == EC2T_VERSION_NUMBER)`.
+ * @threadsafety Safe from any thread.
+ */
+EC2T_API uint32_t ec2t_version_number(void);
+
+/**
+ * @brief The version of the running library as "MAJOR.MINOR.MICRO".
+ * @return a static string, never NULL.
+ * @threadsafety Safe from any thread.
+ */
+EC2T_API const char *ec2t_version_string(void);
+
+/* ---- context ------------------------------------------------------------ */
+
+/** @brief The root handle: allocator, log handler, last error, defaults. */
+typedef struct ec2t_context ec2t_context;
+
+/** @brief Severity of a log message; a handler sees levels up to the chosen maximum. */
+typedef enum ec2t_log_level {
+    EC2T_LOG_ERROR = 1,
+    EC2T_LOG_WARN = 2,
+    EC2T_LOG_INFO = 3,
+    EC2T_LOG_DEBUG = 4
+} ec2t_log_level;
+
+/**
+ * @brief Log handler. @p fmt and @p ap are a printf format and its arguments;
+ *        the text has no trailing newline.
+ */
+typedef void (*ec2t_log_fn)(void *user, ec2t_log_level level, const char *fmt, va_list ap)
+    EC2T_PRINTF(3, 0);
+
+/**
+ * @brief Allocation hook: return @p size bytes aligned to @p align (a power of
+ *        two, at least sizeof(void *)), or NULL on failure.
+ */
+typedef void *(*ec2t_alloc_fn)(void *user, size_t size, size_t align);
+
+/** @brief Release hook for memory returned by the matching ec2t_alloc_fn. NULL never reaches it. */
+typedef void (*ec2t_release_fn)(void *user, void *ptr);
+
+/** @brief Context options, set with ec2t_context_set_int(). Append only. */
+typedef enum ec2t_context_param {
+    /** int: threads the library may use, its own and BLAS's together (1 to 1024; default 1). */
+    EC2T_CTX_THREADS = 1,
+    /** int: default seed of the handles made from this context (any int64; default 0x5eed). */
+    EC2T_CTX_SEED = 2,
+    /** int: highest ec2t_log_level passed to the log handler (0 to 4; default EC2T_LOG_WARN). */
+    EC2T_CTX_LOG_LEVEL = 3
+} ec2t_context_param;
+
+/**
+ * @brief Create a context that allocates with the C library.  CONSTRUCTOR: ec2t_context
+ * @param[out] out the new context; NULL on failure.
+ * @return EC2T_OK, EC2T_E_INVAL (out is NULL) or EC2T_E_NOMEM.
+ * @threadsafety Safe from any thread.
+ */
+EC2T_API ec2t_status ec2t_context_new(ec2t_context **out) EC2T_WARN_UNUSED;
+
+/**
+ * @brief Create a context whose every allocation, its own included, goes
+ *        through @p alloc and @p release.  CONSTRUCTOR: ec2t_context
+ * @param alloc allocation hook (not NULL).
+ * @param release release hook (not NULL).
+ * @param user passed unchanged to both hooks.
+ * @param[out] out the new context; NULL on failure.
+ * @return EC2T_OK, EC2T_E_INVAL or EC2T_E_NOMEM.
+ * @threadsafety Safe from any thread. The hooks may be called from several
+ *               threads at once when handles of this context are used concurrently.
+ */
+EC2T_API ec2t_status ec2t_context_new_with_allocator(ec2t_alloc_fn alloc, ec2t_release_fn release,
+                                                     void *user, ec2t_context **out)
+    EC2T_WARN_UNUSED;
+
+/**
+ * @brief Free a context.  DESTRUCTOR: ec2t_context
+ *
+ * Every handle made from the context must be freed first. NULL is a no-op.
+ */
+EC2T_API void ec2t_context_free(ec2t_context *ctx);
+
+/**
+ * @brief The message of the last failure of a call on this context or on a
+ *        handle made from it.  METHOD: ec2t_context
+ * @return a borrowed string, valid until the next failing call; "" when
+ *         nothing has failed; a static text when @p ctx is NULL.
+ * @threadsafety When several threads use handles of one context, the text
+ *               may describe another thread's failure.
+ */
+EC2T_API const char *ec2t_context_errmsg(const ec2t_context *ctx);
+
+/**
+ * @brief The status of the last failure recorded on this context (EC2T_OK if none).  METHOD: ec2t_context
+ */
+EC2T_API ec2t_status ec2t_context_errcode(const ec2t_context *ctx);
+
+/**
+ * @brief Install a log handler, or remove it with NULL (the default: no logging).  METHOD: ec2t_context
+ * @return EC2T_OK, or EC2T_E_INVAL when @p ctx is NULL.
+ * @threadsafety Not while other threads use handles of this context.
+ */
+EC2T_API ec2t_status ec2t_context_set_log_handler(ec2t_context *ctx, ec2t_log_fn fn, void *user);
+
+/**
+ * @brief Set a context option.  METHOD: ec2t_context
+ * @return EC2T_OK; EC2T_E_INVAL for a NULL context or a value outside the
+ *         bounds; EC2T_E_UNSUPPORTED for an unknown option.
+ * @threadsafety Not while other threads use handles of this context.
+ */
+EC2T_API ec2t_status ec2t_context_set_int(ec2t_context *ctx, ec2t_context_param param, int64_t value);
+
+/**
+ * @brief Read a context option.  METHOD: ec2t_context
+ * @return EC2T_OK, EC2T_E_INVAL (NULL argument) or EC2T_E_UNSUPPORTED.
+ */
+EC2T_API ec2t_status ec2t_context_get_int(const ec2t_context *ctx, ec2t_context_param param,
+                                          int64_t *value);
+
+/**
+ * @brief The accepted range of a context option, inclusive.
+ * @return EC2T_OK, EC2T_E_INVAL (NULL pointer) or EC2T_E_UNSUPPORTED.
+ * @threadsafety Safe from any thread.
+ */
+EC2T_API ec2t_status ec2t_context_param_bounds(ec2t_context_param param, int64_t *lo, int64_t *hi);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EC2T_COMMON_H */

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file ec2t.h
+ * @brief Umbrella header of libec2t: include this one.
+ */
+#ifndef EC2T_EC2T_H
+#define EC2T_EC2T_H
+
+#include <ec2t/version.h>
+#include <ec2t/common.h>
+#include <ec2t/tensor.h>
+
+#endif /* EC2T_EC2T_H */
