@@ -26,6 +26,16 @@ extern "C" {
 
 /* ---- export and attribute macros --------------------------------------- */
 
+/**
+ * @def EC2T_API
+ * @brief Marks a function exported by the shared library.
+ * @def EC2T_WARN_UNUSED
+ * @brief The result must be used (constructors: the status says whether *out is valid).
+ * @def EC2T_PRINTF
+ * @brief printf-style format checking of argument @p fmt with arguments from @p args.
+ * @def EC2T_DEPRECATED
+ * @brief Marks a function that will be removed at the next soversion bump; @p msg says what to use.
+ */
 #if defined(_WIN32) || defined(__CYGWIN__)
 #  if defined(EC2T_BUILDING_SHARED)
 #    define EC2T_API __declspec(dllexport)
@@ -86,6 +96,7 @@ EC2T_API const char *ec2t_status_string(ec2t_status status);
  *
  * Compare with EC2T_VERSION_NUMBER from <ec2t/version.h> to detect a header /
  * library mismatch: `assert(ec2t_version_number() == EC2T_VERSION_NUMBER)`.
+ * @return the version number, e.g. 100 for 0.1.0.
  * @threadsafety Safe from any thread.
  */
 EC2T_API uint32_t ec2t_version_number(void);
@@ -163,12 +174,14 @@ EC2T_API ec2t_status ec2t_context_new_with_allocator(ec2t_alloc_fn alloc, ec2t_r
  * @brief Free a context.  DESTRUCTOR: ec2t_context
  *
  * Every handle made from the context must be freed first. NULL is a no-op.
+ * @param ctx the context, or NULL.
  */
 EC2T_API void ec2t_context_free(ec2t_context *ctx);
 
 /**
  * @brief The message of the last failure of a call on this context or on a
  *        handle made from it.  METHOD: ec2t_context
+ * @param ctx the context (NULL is allowed).
  * @return a borrowed string, valid until the next failing call; "" when
  *         nothing has failed; a static text when @p ctx is NULL.
  * @threadsafety When several threads use handles of one context, the text
@@ -177,12 +190,17 @@ EC2T_API void ec2t_context_free(ec2t_context *ctx);
 EC2T_API const char *ec2t_context_errmsg(const ec2t_context *ctx);
 
 /**
- * @brief The status of the last failure recorded on this context (EC2T_OK if none).  METHOD: ec2t_context
+ * @brief The status of the last failure recorded on this context.  METHOD: ec2t_context
+ * @param ctx the context.
+ * @return the status of the last failure, EC2T_OK if none, EC2T_E_INVAL when @p ctx is NULL.
  */
 EC2T_API ec2t_status ec2t_context_errcode(const ec2t_context *ctx);
 
 /**
  * @brief Install a log handler, or remove it with NULL (the default: no logging).  METHOD: ec2t_context
+ * @param ctx the context.
+ * @param fn the handler, or NULL.
+ * @param user passed unchanged to @p fn.
  * @return EC2T_OK, or EC2T_E_INVAL when @p ctx is NULL.
  * @threadsafety Not while other threads use handles of this context.
  */
@@ -190,6 +208,9 @@ EC2T_API ec2t_status ec2t_context_set_log_handler(ec2t_context *ctx, ec2t_log_fn
 
 /**
  * @brief Set a context option.  METHOD: ec2t_context
+ * @param ctx the context.
+ * @param param the option.
+ * @param value its new value, within ec2t_context_param_bounds().
  * @return EC2T_OK; EC2T_E_INVAL for a NULL context or a value outside the
  *         bounds; EC2T_E_UNSUPPORTED for an unknown option.
  * @threadsafety Not while other threads use handles of this context.
@@ -198,6 +219,9 @@ EC2T_API ec2t_status ec2t_context_set_int(ec2t_context *ctx, ec2t_context_param 
 
 /**
  * @brief Read a context option.  METHOD: ec2t_context
+ * @param ctx the context.
+ * @param param the option.
+ * @param[out] value receives its value.
  * @return EC2T_OK, EC2T_E_INVAL (NULL argument) or EC2T_E_UNSUPPORTED.
  */
 EC2T_API ec2t_status ec2t_context_get_int(const ec2t_context *ctx, ec2t_context_param param,
@@ -205,6 +229,9 @@ EC2T_API ec2t_status ec2t_context_get_int(const ec2t_context *ctx, ec2t_context_
 
 /**
  * @brief The accepted range of a context option, inclusive.
+ * @param param the option.
+ * @param[out] lo receives the smallest accepted value.
+ * @param[out] hi receives the largest accepted value.
  * @return EC2T_OK, EC2T_E_INVAL (NULL pointer) or EC2T_E_UNSUPPORTED.
  * @threadsafety Safe from any thread.
  */
