@@ -9,5 +9,6 @@
 #include <ec2t/version.h>
 #include <ec2t/common.h>
 #include <ec2t/tensor.h>
+#include <ec2t/dataset.h>
 
 #endif /* EC2T_EC2T_H */
