@@ -10,5 +10,8 @@
 #include <ec2t/common.h>
 #include <ec2t/tensor.h>
 #include <ec2t/dataset.h>
+#include <ec2t/layer.h>
+#include <ec2t/net.h>
+#include <ec2t/trainer.h>
 
 #endif /* EC2T_EC2T_H */

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/* ec2t-train: train a float network (LeNet-5 or a CIFAR-style ResNet) on
+ * Fashion-MNIST, MNIST or CIFAR-10, evaluate it and save the model. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ex-common.h"
+
+static const char *const PROG = "ec2t-train";
+
+static void
+usage(void)
+{
+    printf("usage: ec2t-train [options]\n"
+           "Train a float network and save it as a libec2t model file.\n\n"
+           "  --model NAME        lenet5, resnet20 or resnetN with N = 6k+2 (default resnet20)\n"
+           "  --data SPEC         fashion-mnist[:DIR] (default, DIR %s),\n"
+           "                      mnist:DIR or cifar10:DIR (the binary batches)\n"
+           "  --epochs N          training epochs (default 30)\n"
+           "  --batch N           batch size (default 128)\n"
+           "  --optimizer NAME    sgd (Nesterov momentum 0.9, the default) or adam\n"
+           "  --lr X              base learning rate (default 0.1 for sgd, 1e-3 for adam)\n"
+           "  --wd X              weight decay (default 5e-4 for sgd, 0 for adam)\n"
+           "  --schedule NAME     cosine (default), step or constant\n"
+           "  --no-augment        no random crops or flips\n"
+           "  --limit N           train on the first N samples only\n"
+           "  --out MODEL         where to save the model (default model.ec2tm)\n"
+           "  --checkpoint FILE   save a checkpoint after every epoch\n"
+           "  --resume FILE       continue from a checkpoint\n"
+           "  --seed S            seed of initialisation, shuffling and augmentation (default 1)\n"
+           "  --threads T         threads (default 1)\n"
+           "  --quiet             no per-epoch lines\n"
+           "  -h, --help          this text\n\n"
+           "Ends with lines 'key: value': test_accuracy (percent), test_loss, train_loss,\n"
+           "epochs, wall_seconds, images_per_second, params, file_bytes.\n",
+           EX_DEFAULT_FASHION_DIR);
+}
+
+typedef struct options {
+    const char *model, *data, *optimizer, *schedule, *out, *checkpoint, *resume;
+    long long epochs, batch, limit, seed, threads;
+    double lr, wd;
+    int augment, quiet;
+} options;
+
+static int
+parse(int argc, char **argv, options *o)
+{
+    *o = (options){"resnet20", "fashion-mnist", "sgd", "cosine", "model.ec2tm", NULL, NULL, 30, 128,
+                   0, 1, 1, -1, -1, 1, 0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0, takes = 1;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage();
+            exit(0);
+        } else if (!strcmp(a, "--no-augment")) {
+            o->augment = 0, takes = 0;
+        } else if (!strcmp(a, "--quiet")) {
+            o->quiet = 1, takes = 0;
+        } else if (!v) {
+            return ex_usage_error(PROG, "%s needs a value", a);
+        } else if (!strcmp(a, "--model")) {
+            o->model = v;
+        } else if (!strcmp(a, "--data")) {
+            o->data = v;
+        } else if (!strcmp(a, "--optimizer")) {
+            o->optimizer = v;
+            bad = strcmp(v, "sgd") && strcmp(v, "adam");
+        } else if (!strcmp(a, "--schedule")) {
+            o->schedule = v;
+            bad = strcmp(v, "cosine") && strcmp(v, "step") && strcmp(v, "constant");
+        } else if (!strcmp(a, "--out")) {
+            o->out = v;
+        } else if (!strcmp(a, "--checkpoint")) {
+            o->checkpoint = v;
+        } else if (!strcmp(a, "--resume")) {
+            o->resume = v;
+        } else if (!strcmp(a, "--epochs")) {
+            bad = ex_parse_int(v, 1, 100000, &o->epochs);
+        } else if (!strcmp(a, "--batch")) {
+            bad = ex_parse_int(v, 1, 65536, &o->batch);
+        } else if (!strcmp(a, "--limit")) {
+            bad = ex_parse_int(v, 1, 1LL << 40, &o->limit);
+        } else if (!strcmp(a, "--seed")) {
+            bad = ex_parse_int(v, 0, 1LL << 62, &o->seed);
+        } else if (!strcmp(a, "--threads")) {
+            bad = ex_parse_int(v, 1, 1024, &o->threads);
+        } else if (!strcmp(a, "--lr")) {
+            bad = ex_parse_real(v, 1e-12, 100, &o->lr);
+        } else if (!strcmp(a, "--wd")) {
+            bad = ex_parse_real(v, 0, 1, &o->wd);
+        } else {
+            return ex_usage_error(PROG, "unknown option '%s'", a);
+        }
+        if (bad)
+            return ex_usage_error(PROG, "bad value '%s' for %s", v, a);
+        i += takes;
+    }
+    return 0;
+}
+
+typedef struct run {
+    ex_progress bar;
+    long long epoch, epochs;
+} run;
+
+static int
+on_step(void *user, const ec2t_trainer *tr)
+{
+    run *r = user;
+    int64_t step, steps;
+    double loss, acc, ips;
+    char extra[96];
+    ec2t_trainer_get_int(tr, EC2T_TRAIN_STEP, &step);
+    ec2t_trainer_get_int(tr, EC2T_TRAIN_STEPS_PER_EPOCH, &steps);
+    ec2t_trainer_get_double(tr, EC2T_TRAIN_LOSS, &loss);
+    ec2t_trainer_get_double(tr, EC2T_TRAIN_ACCURACY, &acc);
+    ec2t_trainer_get_double(tr, EC2T_TRAIN_IMAGES_PER_SEC, &ips);
+    snprintf(extra, sizeof extra, "loss %.4f acc %.2f%% %.0f img/s", loss, 100 * acc, ips);
+    ex_progress_update(&r->bar, step, steps, extra);
+    return 0;
+}
+
+static ec2t_status
+configure(ec2t_trainer *tr, const options *o)
+{
+    int sgd = !strcmp(o->optimizer, "sgd");
+    double lr = o->lr > 0 ? o->lr : sgd ? 0.1 : 1e-3, wd = o->wd >= 0 ? o->wd : sgd ? 5e-4 : 0;
+    int64_t sched = !strcmp(o->schedule, "cosine") ? EC2T_SCHED_COSINE
+                    : !strcmp(o->schedule, "step") ? EC2T_SCHED_STEP
+                                                   : EC2T_SCHED_CONSTANT;
+    ec2t_status st = ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_LR, lr);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_WEIGHT_DECAY, wd);
+    if (st == EC2T_OK && sgd)
+        st = ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_NESTEROV, 1);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_BATCH_SIZE, o->batch);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SEED, o->seed);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, sched);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_EPOCHS, o->epochs);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_STEP_SIZE, o->epochs / 3 > 0 ? o->epochs / 3 : 1);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_AUGMENT, o->augment);
+    return st;
+}
+
+int
+main(int argc, char **argv)
+{
+    options o;
+    ec2t_context *ctx = NULL;
+    ec2t_dataset *train = NULL, *test = NULL, *part = NULL;
+    ec2t_net *net = NULL;
+    ec2t_trainer *tr = NULL;
+    run r;
+    char err[1024];
+    double t0, train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0, seconds;
+    int64_t done = 0, images = 0;
+    ec2t_status st;
+    int rc = 1;
+
+    if ((rc = parse(argc, argv, &o)) != 0)
+        return rc;
+    rc = 1;
+    if (ec2t_context_new(&ctx) != EC2T_OK)
+        return ex_fail(PROG, "out of memory");
+    ec2t_context_set_log_handler(ctx, ex_log_stderr, (void *)PROG);
+    ec2t_context_set_int(ctx, EC2T_CTX_THREADS, o.threads);
+    ec2t_context_set_int(ctx, EC2T_CTX_SEED, o.seed);
+    if (ex_load_data(ctx, o.data, o.augment, &train, &test, err, sizeof err)) {
+        rc = ex_fail(PROG, "%s", err);
+        goto out;
+    }
+    if (o.limit > 0 && o.limit < ec2t_dataset_size(train)) {
+        if ((st = ec2t_dataset_subset(train, 0, o.limit, 0, &part)) != EC2T_OK) {
+            rc = ex_fail_status(PROG, ctx, "--limit", st);
+            goto out;
+        }
+        ec2t_dataset_free(train);
+        train = part;
+    }
+    st = ex_build_model(ctx, o.model, train, &net);
+    if (st == EC2T_E_UNSUPPORTED) {
+        rc = ex_usage_error(PROG, "unknown model '%s' (lenet5, resnet20, resnetN)", o.model);
+        goto out;
+    }
+    if (st == EC2T_OK)
+        st = ec2t_net_init(net, (uint64_t)o.seed);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_new(net, !strcmp(o.optimizer, "sgd") ? EC2T_OPT_SGD : EC2T_OPT_ADAM, 0, &tr);
+    if (st == EC2T_OK)
+        st = configure(tr, &o);
+    if (st == EC2T_OK && o.resume)
+        st = ec2t_trainer_load_checkpoint(tr, o.resume, 0);
+    if (st != EC2T_OK) {
+        rc = ex_fail_status(PROG, ctx, "setup", st);
+        goto out;
+    }
+    ec2t_trainer_get_int(tr, EC2T_TRAIN_EPOCH, &done);
+    if (!o.quiet)
+        printf("%s: %s on %s, %lld training and %lld test images, %lld parameters, %d thread(s)\n",
+               PROG, o.model, o.data, (long long)ec2t_dataset_size(train),
+               (long long)ec2t_dataset_size(test), (long long)ec2t_net_trainable_count(net),
+               (int)o.threads);
+    ec2t_trainer_set_progress(tr, on_step, &r);
+    t0 = ex_now();
+    for (r.epoch = done; r.epoch < o.epochs; r.epoch++) {
+        char label[64];
+        snprintf(label, sizeof label, "epoch %lld/%lld", r.epoch + 1, o.epochs);
+        ex_progress_begin(&r.bar, label);
+        st = ec2t_trainer_epoch(tr, train, 0, &train_loss, &train_acc);
+        ex_progress_end(&r.bar);
+        images += ec2t_dataset_size(train);
+        if (st == EC2T_OK)
+            st = ec2t_net_evaluate(net, test, 256, 0, &test_loss, &test_acc);
+        if (st == EC2T_OK && o.checkpoint)
+            st = ec2t_trainer_save_checkpoint(tr, o.checkpoint, 0);
+        if (st != EC2T_OK) {
+            rc = ex_fail_status(PROG, ctx, "training", st);
+            goto out;
+        }
+        if (!o.quiet)
+            printf("epoch %3lld  train loss %.4f acc %6.2f%%  test loss %.4f acc %6.2f%%  %6.0fs\n",
+                   r.epoch + 1, train_loss, 100 * train_acc, test_loss, 100 * test_acc,
+                   ex_now() - t0);
+    }
+    seconds = ex_now() - t0;
+    if (o.epochs <= done && (st = ec2t_net_evaluate(net, test, 256, 0, &test_loss, &test_acc)) != EC2T_OK) {
+        rc = ex_fail_status(PROG, ctx, "evaluation", st);
+        goto out;
+    }
+    if ((st = ec2t_net_save(net, o.out, 0)) != EC2T_OK) {
+        rc = ex_fail_status(PROG, ctx, o.out, st);
+        goto out;
+    }
+    printf("model: %s\ntest_accuracy: %.2f\ntest_loss: %.4f\ntrain_loss: %.4f\nepochs: %lld\n"
+           "wall_seconds: %.1f\nimages_per_second: %.1f\nparams: %lld\nfile_bytes: %lld\n",
+           o.out, 100 * test_acc, test_loss, train_loss, o.epochs, seconds,
+           seconds > 0 ? (double)images / seconds : 0.0, (long long)ec2t_net_trainable_count(net),
+           ex_file_size(o.out));
+    rc = 0;
+out:
+    ec2t_trainer_free(tr);
+    ec2t_net_free(net);
+    ec2t_dataset_free(train);
+    ec2t_dataset_free(test);
+    ec2t_context_free(ctx);
+    return rc;
+}

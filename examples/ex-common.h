@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the ec2t-* example programs: data sets by name, model
+ * names, progress bars and messages. Public API only. */
+#ifndef EC2T_EX_COMMON_H
+#define EC2T_EX_COMMON_H
+
+#include <stdio.h>
+
+#include <ec2t/ec2t.h>
+
+#define EX_DEFAULT_FASHION_DIR "/usr/share/datasets/fashion-mnist"
+
+/* Print "PROGRAM: message" to stderr and return the exit code 1 (or 2 for usage). */
+int ex_fail(const char *prog, const char *fmt, ...) EC2T_PRINTF(2, 3);
+int ex_usage_error(const char *prog, const char *fmt, ...) EC2T_PRINTF(2, 3);
+/* The same for a failed call: its status and the context's message. */
+int ex_fail_status(const char *prog, ec2t_context *ctx, const char *what, ec2t_status st);
+
+/* Load "fashion-mnist[:DIR]", "mnist:DIR" or "cifar10:DIR": training and test
+ * sets, the test set normalised with the training set's statistics. With
+ * augment, training batches get random crops (and flips for CIFAR and
+ * Fashion-MNIST). On failure returns 1 with a message in err. */
+int ex_load_data(ec2t_context *ctx, const char *spec, int augment, ec2t_dataset **train,
+                 ec2t_dataset **test, char *err, size_t err_cap);
+
+/* Build "lenet5", "resnet20", "resnet<6k+2>" for the data's shape. */
+ec2t_status ex_build_model(ec2t_context *ctx, const char *name, ec2t_dataset *data, ec2t_net **out);
+
+/* Parse a whole number or a real from an option value; 0 on success. */
+int ex_parse_int(const char *s, long long lo, long long hi, long long *out);
+int ex_parse_real(const char *s, double lo, double hi, double *out);
+
+/* A one-line progress bar, drawn only when stdout is a terminal. */
+typedef struct ex_progress {
+    int active;
+    double start;
+    char label[48];
+} ex_progress;
+
+void ex_progress_begin(ex_progress *p, const char *label);
+void ex_progress_update(ex_progress *p, long long done, long long total, const char *extra);
+void ex_progress_end(ex_progress *p);
+double ex_now(void);
+
+/* Default log handler for examples: messages to stderr with a prefix. */
+void ex_log_stderr(void *user, ec2t_log_level level, const char *fmt, va_list ap) EC2T_PRINTF(3, 0);
+
+/* Size of a file in bytes, or -1. */
+long long ex_file_size(const char *path);
+
+#endif /* EC2T_EX_COMMON_H */

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* Softmax cross-entropy on (classes, N) logits; the mean over the batch. */
+#include <math.h>
+
+#include "net-private.h"
+
+/* l->save: the softmax probabilities of the last forward, (classes, N). */
+static size_t
+xent_save_bytes(const ec2t_layer *l, int64_t batch)
+{
+    const ec2t_layer *in = l->net->layers[l->inputs[0]];
+    return (size_t)(in->c * batch) * sizeof(float);
+}
+
+static void
+xent_forward(ec2t_net *net, ec2t_layer *l)
+{
+    const ec2t_layer *in = ec2t__input(net, l, 0);
+    const float *z = in->out;
+    float *p = l->save;
+    int64_t n = net->batch;
+    int32_t k = in->c;
+    double total = 0;
+    int64_t correct = 0;
+    for (int64_t s = 0; s < n; s++) {
+        float zmax = z[s];
+        int32_t best = 0;
+        double sum = 0;
+        for (int32_t c = 1; c < k; c++)
+            if (z[c * n + s] > zmax) {
+                zmax = z[c * n + s];
+                best = c;
+            }
+        for (int32_t c = 0; c < k; c++) {
+            p[c * n + s] = expf(z[c * n + s] - zmax);
+            sum += p[c * n + s];
+        }
+        for (int32_t c = 0; c < k; c++)
+            p[c * n + s] = (float)(p[c * n + s] / sum);
+        /* log-sum-exp form: finite even when a probability underflows */
+        total += log(sum) - (double)(z[net->labels[s] * n + s] - zmax);
+        correct += best == net->labels[s];
+    }
+    l->out[0] = (float)(total / (double)n);
+    net->loss = total / (double)n;
+    net->correct = correct;
+}
+
+static void
+xent_backward(ec2t_net *net, ec2t_layer *l)
+{
+    const ec2t_layer *in = ec2t__input(net, l, 0);
+    float *dz = ec2t__input_grad(net, l, 0);
+    const float *p = l->save;
+    int64_t n = net->batch;
+    float inv = 1.0f / (float)n;
+    if (!dz)
+        return;
+    for (int32_t c = 0; c < in->c; c++)
+        for (int64_t s = 0; s < n; s++)
+            dz[c * n + s] += (p[c * n + s] - (net->labels[s] == c ? 1.0f : 0.0f)) * inv;
+}
+
+const ec2t__layer_ops ec2t__ops_softmax_xent = {
+    .name = "softmax_xent",
+    .save_bytes = xent_save_bytes,
+    .forward = xent_forward,
+    .backward = xent_backward,
+};

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals of ec2t_trainer: parameter groups, per-tensor optimizer state,
+ * and the hooks through which the ternarizer joins a training step. */
+#ifndef EC2T_TRAINER_PRIVATE_H
+#define EC2T_TRAINER_PRIVATE_H
+
+#include <ec2t/trainer.h>
+
+#include "net-private.h"
+
+#define EC2T__MAX_GROUPS 16
+
+typedef struct ec2t__group {
+    ec2t_optimizer opt;
+    double lr, momentum, nesterov, weight_decay, beta1, beta2, eps;
+} ec2t__group;
+
+/* One trained tensor: a network parameter, or one a hook added (shadow
+ * weights, centroids). */
+typedef struct ec2t__tparam {
+    char name[96];
+    float *value;
+    float *grad;
+    int64_t n;
+    int32_t group;   /* -1: frozen */
+    float *m;        /* SGD momentum buffer, or Adam's first moment */
+    float *v;        /* Adam's second moment */
+    int64_t steps;   /* updates this tensor has had since its state was reset */
+    int owned_by_net;
+} ec2t__tparam;
+
+/* Called inside ec2t_trainer_step(): after the backward pass (map gradients
+ * onto the tensors that are really trained) and after the update (derive the
+ * weights the next forward pass uses). */
+typedef struct ec2t__trainer_hooks {
+    void *user;
+    ec2t_status (*after_backward)(void *user, ec2t_trainer *tr);
+    ec2t_status (*after_update)(void *user, ec2t_trainer *tr);
+} ec2t__trainer_hooks;
+
+struct ec2t_trainer {
+    ec2t_context *ctx;
+    ec2t_net *net;
+    ec2t__group groups[EC2T__MAX_GROUPS];
+    int32_t n_groups;
+    ec2t__tparam *params;
+    int32_t n_params, cap_params;
+
+    /* settings */
+    int64_t batch_size;
+    int64_t seed;
+    int64_t schedule, sched_epochs, step_size;
+    double step_gamma, min_lr_factor;
+    int64_t augment;
+
+    /* state */
+    int64_t epoch, step, steps_per_epoch, total_steps;
+    double loss_sum, ips;
+    int64_t correct, seen;
+
+    ec2t_train_progress_fn progress;
+    void *progress_user;
+    ec2t__trainer_hooks hooks;
+
+    float *images;      /* staging batch for ec2t_trainer_epoch */
+    int32_t *labels;
+    int64_t staged_cap;
+};
+
+/* Add a trained tensor that the network does not own (its storage must
+ * outlive the trainer or be removed first). */
+ec2t_status ec2t__trainer_add_tensor(ec2t_trainer *tr, const char *name, float *value, float *grad,
+                                     int64_t n, int32_t group);
+/* Find a trained tensor by name; NULL if absent. */
+ec2t__tparam *ec2t__trainer_find(ec2t_trainer *tr, const char *name);
+/* Reset a tensor's optimizer state (as a fresh optimizer would have it). */
+void ec2t__tparam_reset(ec2t__tparam *p);
+/* The learning-rate factor of the schedule at the current epoch. */
+double ec2t__trainer_lr_factor(const ec2t_trainer *tr);
+/* One optimizer update of every tensor with a group. */
+void ec2t__trainer_update(ec2t_trainer *tr);
+void ec2t__group_defaults(ec2t__group *g, ec2t_optimizer opt);
+/* Whether a group setting (EC2T_TRAIN_LR .. EC2T_TRAIN_EPS) accepts v. */
+int ec2t__group_value_ok(ec2t_trainer_param param, double v);
+
+#endif /* EC2T_TRAINER_PRIVATE_H */

@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: MIT */
+/* Model files, checkpoints and PyTorch weights: the authors' ResNet-20 must
+ * compute PyTorch's logits; files round-trip bit for bit; a resumed training
+ * run ends where an uninterrupted one does; bad files change nothing. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net-private.h"
+#include "test-common.h"
+
+static ec2t_net *
+resnet20(ec2t_context *ctx)
+{
+    const int32_t blocks[3] = {3, 3, 3}, widths[3] = {16, 32, 64};
+    ec2t_net *net = NULL;
+    ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 32, 32, 10, 0, &net));
+    return net;
+}
+
+static float
+max_abs_diff(const float *a, const float *b, int64_t n)
+{
+    float m = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (fabsf(a[i] - b[i]) > m || isnan(a[i] - b[i]))
+            m = isnan(a[i] - b[i]) ? INFINITY : fabsf(a[i] - b[i]);
+    return m;
+}
+
+START_TEST(test_model_resnet20_matches_pytorch)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = resnet20(ctx);
+    ec2t_tensor *inputs = NULL, *want = NULL;
+    float logits[80];
+    ck_assert_ok(ec2t_net_import_safetensors(
+        net, test_data_path("resnet20-cifar10/resnet20_fp.safetensors"), 0));
+    ck_assert_ok(ec2t_tensor_load_npy(ctx, test_data_path("resnet20-cifar10/inputs.npy"), 0, &inputs));
+    ck_assert_ok(ec2t_tensor_load_npy(ctx, test_data_path("resnet20-cifar10/resnet20_fp.logits.npy"),
+                                      0, &want));
+    ck_assert_int_eq(ec2t_tensor_numel(inputs), 8 * 3 * 32 * 32);
+    ck_assert_int_eq(ec2t_tensor_numel(want), 80);
+    ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_EVAL));
+    ck_assert_ok(ec2t_net_forward(net, ec2t_tensor_data(inputs), 8, logits, 80, 0));
+    ck_assert_float_le(max_abs_diff(logits, ec2t_tensor_data(want), 80), 1e-4f);
+    /* one sample at a time gives the same answer */
+    for (int s = 0; s < 8; s += 7) {
+        float one[10];
+        ck_assert_ok(ec2t_net_forward(net, ec2t_tensor_data(inputs) + s * 3072, 1, one, 10, 0));
+        ck_assert_float_le(max_abs_diff(one, ec2t_tensor_data(want) + s * 10, 10), 1e-4f);
+    }
+    ec2t_tensor_free(inputs);
+    ec2t_tensor_free(want);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+START_TEST(test_model_import_rejects_mismatch)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[3] = {2, 2, 2}, widths[3] = {16, 32, 64}, wide[3] = {16, 32, 128};
+    ec2t_net *net = NULL;
+    ec2t_tensor *w;
+    float before;
+    /* ResNet-14: every tensor it has is in the file, which holds more (ignored) */
+    ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 32, 32, 10, 0, &net));
+    ck_assert_ok(ec2t_net_import_safetensors(
+        net, test_data_path("resnet20-cifar10/resnet20_fp.safetensors"), 0));
+    ec2t_net_free(net);
+    /* other widths: shapes differ, nothing is changed */
+    ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, wide, 3, 32, 32, 10, 0, &net));
+    ck_assert_ok(ec2t_net_find_param(net, "conv1.weight", &w, NULL));
+    before = ec2t_tensor_data(w)[0];
+    ck_assert_status(ec2t_net_import_safetensors(
+                         net, test_data_path("resnet20-cifar10/resnet20_fp.safetensors"), 0),
+                     EC2T_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "shape"));
+    ck_assert(ec2t_tensor_data(w)[0] == before);
+    ec2t_net_free(net);
+    /* names the file lacks */
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 3, 32, 32, 10, 0, &net));
+    ck_assert_status(ec2t_net_import_safetensors(
+                         net, test_data_path("resnet20-cifar10/resnet20_fp.safetensors"), 0),
+                     EC2T_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "conv1.weight"));
+    ck_assert_status(ec2t_net_import_safetensors(net, test_tmpfile(0, "none.safetensors"), 0),
+                     EC2T_E_IO);
+    ck_assert_status(ec2t_net_import_safetensors(net, NULL, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_import_safetensors(NULL, "x", 0), EC2T_E_INVAL);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+static uint8_t *
+read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf;
+    long n;
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    buf = malloc((size_t)n);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static int
+same_tensors(ec2t_net *a, ec2t_net *b)
+{
+    if (ec2t_net_param_count(a) != ec2t_net_param_count(b))
+        return 0;
+    for (int32_t i = 0; i < ec2t_net_param_count(a); i++) {
+        const char *na, *nb;
+        ec2t_tensor *ta_, *tb;
+        ck_assert_ok(ec2t_net_param(a, i, &na, &ta_, NULL));
+        ck_assert_ok(ec2t_net_param(b, i, &nb, &tb, NULL));
+        if (strcmp(na, nb) != 0 || ec2t_tensor_numel(ta_) != ec2t_tensor_numel(tb) ||
+            memcmp(ec2t_tensor_data(ta_), ec2t_tensor_data(tb),
+                   (size_t)ec2t_tensor_numel(ta_) * sizeof(float)) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+START_TEST(test_model_save_load_round_trip)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[3] = {1, 2, 1}, widths[3] = {8, 16, 16};
+    ec2t_net *net = NULL, *back = NULL, *mem = NULL;
+    const char *path = test_tmpfile(0, "round.ec2tm");
+    ec2t_layer *l;
+    uint8_t *bytes;
+    size_t len;
+    float x[2 * 3 * 12 * 12], y1[20], y2[20];
+    for (int i = 0; i < (int)(sizeof x / sizeof x[0]); i++)
+        x[i] = sinf(0.1f * (float)i);
+    ck_assert_ok(ec2t_net_build_ec2t_blocks(ctx, 3, blocks, widths, 0.1f, 3, 12, 12, 10, 0, &net));
+    ck_assert_ok(ec2t_net_init(net, 4));
+    ck_assert_ok(ec2t_net_find_layer(net, "layer2.1.conv1", &l));
+    ck_assert_ok(ec2t_layer_set_int(l, EC2T_LAYER_COMPRESSION, EC2T_COMPRESS_KEEP));
+    ck_assert_ok(ec2t_net_find_layer(net, "bn_final", &l));
+    ck_assert_ok(ec2t_layer_set_double(l, EC2T_LAYER_BN_EPS, 1e-3));
+    /* running statistics must move so that they are worth checking */
+    ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_TRAIN));
+    ck_assert_ok(ec2t_net_forward(net, x, 2, y1, 20, 0));
+    ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_EVAL));
+    ck_assert_ok(ec2t_net_save(net, path, 0));
+    ck_assert_ok(ec2t_net_load(ctx, path, 0, &back));
+    ck_assert(same_tensors(net, back));
+    ck_assert_int_eq(ec2t_net_layer_count(back), ec2t_net_layer_count(net));
+    ck_assert_ok(ec2t_net_find_layer(back, "layer2.1.conv1", &l));
+    {
+        int64_t v;
+        double e;
+        ck_assert_ok(ec2t_layer_get_int(l, EC2T_LAYER_COMPRESSION, &v));
+        ck_assert_int_eq(v, EC2T_COMPRESS_KEEP);
+        ck_assert_ok(ec2t_net_find_layer(back, "bn_final", &l));
+        ck_assert_ok(ec2t_layer_get_double(l, EC2T_LAYER_BN_EPS, &e));
+        ck_assert_double_eq(e, 1e-3);
+    }
+    ck_assert_ok(ec2t_net_forward(net, x, 2, y1, 20, 0));
+    ck_assert_ok(ec2t_net_forward(back, x, 2, y2, 20, 0));
+    ck_assert_int_eq(memcmp(y1, y2, sizeof y1), 0);
+    bytes = read_all(path, &len);
+    ck_assert_ok(ec2t_net_load_mem(ctx, bytes, len, 0, &mem));
+    ck_assert(same_tensors(net, mem));
+    /* saving the loaded network gives the same bytes */
+    {
+        size_t len2;
+        uint8_t *again;
+        ck_assert_ok(ec2t_net_save(back, test_tmpfile(1, "again.ec2tm"), 0));
+        again = read_all(test_tmpfile(1, "again.ec2tm"), &len2);
+        ck_assert_uint_eq(len, len2);
+        ck_assert_int_eq(memcmp(bytes, again, len), 0);
+        free(again);
+    }
+    free(bytes);
+    ec2t_net_free(mem);
+    ec2t_net_free(back);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+START_TEST(test_model_load_rejects_bad_files)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = NULL, *back = (ec2t_net *)&ta;
+    const char *path = test_tmpfile(0, "victim.ec2tm");
+    uint8_t *bytes;
+    size_t len;
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 12, 12, 3, 0, &net));
+    ck_assert_ok(ec2t_net_save(net, path, 0));
+    bytes = read_all(path, &len);
+    /* every truncation */
+    for (size_t k = 0; k < len; k += (k < 4096 ? 1 : 97)) {
+        ck_assert_int_eq(ec2t_net_load_mem(ctx, bytes, k, 0, &back), EC2T_E_FORMAT);
+        ck_assert_ptr_null(back);
+    }
+    /* bit flips all over the file */
+    for (size_t k = 0; k < len; k += 13) {
+        bytes[k] ^= 0x10;
+        ck_assert_int_ne(ec2t_net_load_mem(ctx, bytes, len, 0, &back), EC2T_OK);
+        ck_assert_ptr_null(back);
+        bytes[k] ^= 0x10;
+    }
+    ck_assert_ok(ec2t_net_load_mem(ctx, bytes, len, 0, &back));
+    ec2t_net_free(back);
+    ck_assert_status(ec2t_net_load(ctx, test_tmpfile(1, "missing.ec2tm"), 0, &back), EC2T_E_IO);
+    ck_assert_status(ec2t_net_load(ctx, test_data_path("resnet20-cifar10/inputs.npy"), 0, &back),
+                     EC2T_E_FORMAT);
+    ck_assert_status(ec2t_net_load(NULL, path, 0, &back), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_load(ctx, NULL, 0, &back), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_load(ctx, path, 1, &back), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_load_mem(ctx, NULL, 4, 0, &back), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_save(NULL, path, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_save(net, NULL, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_save(net, "/nonexistent-dir/m.ec2tm", 0), EC2T_E_IO);
+    free(bytes);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* Small images of three classes that a LeNet learns quickly. */
+static ec2t_dataset *
+toy_images(ec2t_context *ctx, int64_t n)
+{
+    float *x = malloc((size_t)(n * 144) * sizeof(float));
+    int32_t *y = malloc((size_t)n * sizeof(int32_t));
+    ec2t_dataset *ds = NULL;
+    for (int64_t i = 0; i < n; i++) {
+        y[i] = (int32_t)(i % 3);
+        for (int p = 0; p < 144; p++) {
+            int r = p / 12, c = p % 12;
+            float pattern = y[i] == 0 ? (r < 6) : y[i] == 1 ? (c < 6) : ((r + c) % 2);
+            x[i * 144 + p] = pattern + 0.2f * sinf((float)(i * 31 + p));
+        }
+    }
+    ck_assert_ok(ec2t_dataset_from_arrays(ctx, x, y, n, 1, 12, 12, 3, 0, &ds));
+    ck_assert_ok(ec2t_dataset_set_int(ds, EC2T_DATA_CROP_PAD, 1));
+    ck_assert_ok(ec2t_dataset_set_int(ds, EC2T_DATA_HFLIP, 1));
+    free(x);
+    free(y);
+    return ds;
+}
+
+/* A small network of EC2T blocks: with dropout and batchnorm, a resumed run
+ * must also draw the same dropout masks and keep the running statistics. */
+static ec2t_trainer *
+toy_trainer(ec2t_context *ctx, ec2t_net **net)
+{
+    const int32_t blocks[2] = {1, 1}, widths[2] = {4, 8};
+    ec2t_trainer *tr = NULL;
+    ck_assert_ok(ec2t_net_build_ec2t_blocks(ctx, 2, blocks, widths, 0.2f, 1, 12, 12, 3, 0, net));
+    ck_assert_ok(ec2t_net_init(*net, 8));
+    ck_assert_ok(ec2t_trainer_new(*net, EC2T_OPT_SGD, 0, &tr));
+    ck_assert_ok(ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_LR, 0.05));
+    ck_assert_ok(ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_NESTEROV, 1));
+    ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_BATCH_SIZE, 16));
+    ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, EC2T_SCHED_COSINE));
+    ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_EPOCHS, 4));
+    ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_SEED, 77));
+    return tr;
+}
+
+START_TEST(test_model_checkpoint_resume_is_bitwise)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_dataset *ds = toy_images(ctx, 100);
+    ec2t_net *a = NULL, *b = NULL;
+    ec2t_trainer *ta_ = toy_trainer(ctx, &a), *tb = NULL;
+    const char *ckpt = test_tmpfile(0, "run.ckpt");
+    double loss, acc;
+    int64_t epoch;
+    /* uninterrupted: 4 epochs, with a checkpoint after the second */
+    for (int e = 0; e < 4; e++) {
+        ck_assert_ok(ec2t_trainer_epoch(ta_, ds, 0, &loss, &acc));
+        if (e == 1)
+            ck_assert_ok(ec2t_trainer_save_checkpoint(ta_, ckpt, 0));
+    }
+    ck_assert_double_gt(acc, 0.6); /* it learns */
+    /* resumed: a fresh trainer and a fresh dataset handle */
+    {
+        ec2t_dataset *ds2 = toy_images(ctx, 100);
+        tb = toy_trainer(ctx, &b);
+        ck_assert_ok(ec2t_net_init(b, 12345)); /* the checkpoint overrides the weights */
+        ck_assert_ok(ec2t_trainer_load_checkpoint(tb, ckpt, 0));
+        ck_assert_ok(ec2t_trainer_get_int(tb, EC2T_TRAIN_EPOCH, &epoch));
+        ck_assert_int_eq(epoch, 2);
+        for (int e = 2; e < 4; e++)
+            ck_assert_ok(ec2t_trainer_epoch(tb, ds2, 0, &loss, &acc));
+        ec2t_dataset_free(ds2);
+    }
+    ck_assert(same_tensors(a, b));
+    ec2t_trainer_free(ta_);
+    ec2t_trainer_free(tb);
+    ec2t_net_free(a);
+    ec2t_net_free(b);
+    ec2t_dataset_free(ds);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+START_TEST(test_model_checkpoint_rejects_other_setups)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *a = NULL, *b = NULL;
+    ec2t_trainer *tra = toy_trainer(ctx, &a), *trb = NULL;
+    const char *ckpt = test_tmpfile(0, "other.ckpt");
+    ec2t_tensor *w;
+    float before;
+    int32_t g;
+    ck_assert_ok(ec2t_trainer_save_checkpoint(tra, ckpt, 0));
+    /* a trainer with another group layout */
+    trb = toy_trainer(ctx, &b);
+    ck_assert_ok(ec2t_trainer_add_group(trb, EC2T_OPT_ADAM, &g));
+    ck_assert_ok(ec2t_net_find_param(b, "linear.weight", &w, NULL));
+    before = ec2t_tensor_data(w)[0];
+    ck_assert_status(ec2t_trainer_load_checkpoint(trb, ckpt, 0), EC2T_E_FORMAT);
+    ck_assert(ec2t_tensor_data(w)[0] == before);
+    ec2t_trainer_free(trb);
+    ec2t_net_free(b);
+    /* a network of another architecture */
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 12, 12, 3, 0, &b));
+    ck_assert_ok(ec2t_trainer_new(b, EC2T_OPT_SGD, 0, &trb));
+    ck_assert_status(ec2t_trainer_load_checkpoint(trb, ckpt, 0), EC2T_E_FORMAT);
+    /* a model file is not a checkpoint, but a checkpoint loads as a model */
+    ck_assert_ok(ec2t_net_save(a, test_tmpfile(1, "plain.ec2tm"), 0));
+    ck_assert_status(ec2t_trainer_load_checkpoint(trb, test_tmpfile(1, "plain.ec2tm"), 0),
+                     EC2T_E_FORMAT);
+    {
+        ec2t_net *c = NULL;
+        ck_assert_ok(ec2t_net_load(ctx, ckpt, 0, &c));
+        ck_assert(same_tensors(a, c));
+        ec2t_net_free(c);
+    }
+    ck_assert_status(ec2t_trainer_load_checkpoint(trb, NULL, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_save_checkpoint(trb, NULL, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_save_checkpoint(trb, "/nonexistent-dir/x", 0), EC2T_E_IO);
+    ec2t_trainer_free(trb);
+    ec2t_trainer_free(tra);
+    ec2t_net_free(a);
+    ec2t_net_free(b);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+Suite *
+ec2t_test_suite(void)
+{
+    Suite *s = suite_create("model-io");
+    TCase *tc = tcase_create("model-io");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_model_resnet20_matches_pytorch);
+    tcase_add_test(tc, test_model_import_rejects_mismatch);
+    tcase_add_test(tc, test_model_save_load_round_trip);
+    tcase_add_test(tc, test_model_load_rejects_bad_files);
+    tcase_add_test(tc, test_model_checkpoint_resume_is_bitwise);
+    tcase_add_test(tc, test_model_checkpoint_rejects_other_setups);
+    suite_add_tcase(s, tc);
+    return s;
+}
