@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The BLAS under libec2t: its thread count follows the context, and a
+/* The BLAS under libec2t: single-threaded (libec2t runs its own workers), and a
  * warning when OpenBLAS runs a generic kernel on a CPU that has AVX2 or
  * AVX-512 (Debian's OpenBLAS 0.3.21 does so on CPUs newer than it, about 6x
  * slower in sgemm; OPENBLAS_CORETYPE=Haswell or SkylakeX fixes it).
@@ -53,7 +53,9 @@ ec2t__blas_setup(ec2t_context *ctx)
     if (!sym)
         return;
     memcpy(&set_threads, &sym, sizeof set_threads);
-    set_threads(ctx->threads);
+    /* libec2t splits its work over its own workers, each calling BLAS on a
+     * part: a multithreaded BLAS underneath would oversubscribe the cores */
+    set_threads(1);
     core = ec2t__blas_corename();
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     if (generic_core(core) && (__builtin_cpu_supports("avx2") || __builtin_cpu_supports("avx512f")))

@@ -10,6 +10,8 @@
 
 #define EC2T__ERRMSG_MAX 512
 
+struct ec2t__pool;
+
 struct ec2t_context {
     ec2t_alloc_fn alloc;
     ec2t_release_fn release;
@@ -23,6 +25,9 @@ struct ec2t_context {
     pthread_mutex_t err_lock;
     ec2t_status errcode;
     char errmsg[EC2T__ERRMSG_MAX];
+    /* workers for EC2T_CTX_THREADS > 1, started on first use (pool.c) */
+    pthread_mutex_t pool_lock;
+    struct ec2t__pool *pool;
 };
 
 /* Memory through the context's allocator. Sizes of 0 are rounded up to 1 so

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "context-private.h"
+#include "pool-private.h"
 
 #define EC2T__MIN_ALIGN 16
 
@@ -127,6 +128,11 @@ ec2t_context_new_with_allocator(ec2t_alloc_fn alloc, ec2t_release_fn release, vo
         release(user, ctx);
         return EC2T_E_NOMEM;
     }
+    if (pthread_mutex_init(&ctx->pool_lock, NULL) != 0) {
+        pthread_mutex_destroy(&ctx->err_lock);
+        release(user, ctx);
+        return EC2T_E_NOMEM;
+    }
     ctx->alloc = alloc;
     ctx->release = release;
     ctx->alloc_user = user;
@@ -148,6 +154,8 @@ ec2t_context_free(ec2t_context *ctx)
 {
     if (!ctx)
         return;
+    ec2t__pool_destroy(ctx->pool);
+    pthread_mutex_destroy(&ctx->pool_lock);
     pthread_mutex_destroy(&ctx->err_lock);
     ctx->release(ctx->alloc_user, ctx);
 }

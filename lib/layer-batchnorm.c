@@ -6,6 +6,8 @@
 #include <math.h>
 
 #include "net-private.h"
+#include "pool-private.h"
+#include "vec-private.h"
 
 /* l->save: mean[C] then invstd[C] of the last forward. */
 static size_t
@@ -16,8 +18,10 @@ bn_save_bytes(const ec2t_layer *l, int64_t batch)
 }
 
 static void
-bn_forward(ec2t_net *net, ec2t_layer *l)
+bn_forward_range(void *arg, int64_t c0, int64_t c1, int worker)
 {
+    ec2t_layer *l = arg;
+    ec2t_net *net = l->net;
     const float *x = ec2t__input(net, l, 0)->out;
     const float *gamma = l->param[EC2T_PARAM_WEIGHT] ? l->param[EC2T_PARAM_WEIGHT]->data : NULL;
     const float *beta = l->param[EC2T_PARAM_BIAS] ? l->param[EC2T_PARAM_BIAS]->data : NULL;
@@ -27,20 +31,15 @@ bn_forward(ec2t_net *net, ec2t_layer *l)
     int64_t m = net->batch * l->h * l->w;
     int train = net->mode == EC2T_MODE_TRAIN;
 
-    l->fwd_mode = net->mode;
-    for (int32_t c = 0; c < l->c; c++) {
+    (void)worker;
+    for (int64_t c = c0; c < c1; c++) {
         const float *xc = x + c * m;
         float *yc = l->out + c * m;
         float mu, is, scale, shift;
         if (train) {
-            double s = 0, s2 = 0, var;
-            for (int64_t i = 0; i < m; i++)
-                s += xc[i];
-            mu = (float)(s / (double)m);
-            for (int64_t i = 0; i < m; i++) {
-                double d = xc[i] - mu;
-                s2 += d * d;
-            }
+            double s2, var;
+            mu = (float)(ec2t__vsum(xc, m) / (double)m);
+            s2 = ec2t__vsum_sqdev(xc, m, mu);
             var = s2 / (double)m;
             is = (float)(1.0 / sqrt(var + l->bn_eps));
             rmean[c] = (float)((1 - l->bn_momentum) * rmean[c] + l->bn_momentum * mu);
@@ -67,8 +66,17 @@ bn_forward(ec2t_net *net, ec2t_layer *l)
 }
 
 static void
-bn_backward(ec2t_net *net, ec2t_layer *l)
+bn_forward(ec2t_net *net, ec2t_layer *l)
 {
+    l->fwd_mode = net->mode;
+    ec2t__parallel_for(net->ctx, l->c, 1, bn_forward_range, l);
+}
+
+static void
+bn_backward_range(void *arg, int64_t c0, int64_t c1, int worker)
+{
+    ec2t_layer *l = arg;
+    ec2t_net *net = l->net;
     const float *x = ec2t__input(net, l, 0)->out;
     float *dx = ec2t__input_grad(net, l, 0);
     const float *gamma = l->param[EC2T_PARAM_WEIGHT] ? l->param[EC2T_PARAM_WEIGHT]->data : NULL;
@@ -77,21 +85,20 @@ bn_backward(ec2t_net *net, ec2t_layer *l)
     const float *mean = l->save, *invstd = (const float *)l->save + l->c;
     int64_t m = net->batch * l->h * l->w;
 
-    for (int32_t c = 0; c < l->c; c++) {
+    (void)worker;
+    for (int64_t c = c0; c < c1; c++) {
         const float *xc = x + c * m;
         float *dyc = l->dout + c * m;
         float mu = mean[c], is = invstd[c], g = gamma ? gamma[c] : 1.0f;
-        double sdy = 0, sdyx = 0;
+        double sdy, sdyx;
         if (l->fused_relu) {
             /* the fused ReLU's backward: zero where it cut the output off */
             const float *yc = l->out + c * m;
             for (int64_t i = 0; i < m; i++)
                 dyc[i] = yc[i] > 0.0f ? dyc[i] : 0.0f;
         }
-        for (int64_t i = 0; i < m; i++) {
-            sdy += dyc[i];
-            sdyx += dyc[i] * (xc[i] - mu);
-        }
+        sdy = ec2t__vsum(dyc, m);
+        sdyx = ec2t__vsum_dotdev(dyc, xc, m, mu);
         sdyx *= is; /* sum of dy * xhat */
         if (dgamma)
             dgamma[c] = (float)sdyx;
@@ -111,6 +118,12 @@ bn_backward(ec2t_net *net, ec2t_layer *l)
                 dxc[i] += k * dyc[i];
         }
     }
+}
+
+static void
+bn_backward(ec2t_net *net, ec2t_layer *l)
+{
+    ec2t__parallel_for(net->ctx, l->c, 1, bn_backward_range, l);
 }
 
 const ec2t__layer_ops ec2t__ops_batchnorm = {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "net-private.h"
+#include "pool-private.h"
 
 /* Floats of lowering scratch per chunk: about 1 MiB keeps it in L2. */
 #define COL_BUDGET (256 * 1024)
@@ -49,11 +50,27 @@ geom_of(const ec2t_net *net, const ec2t_layer *l, int64_t batch)
     return g;
 }
 
+/* Scratch: a lowering buffer per worker, then a partial weight gradient for
+ * every worker but the first (which writes the gradient itself). */
+static int
+conv_workers(const ec2t_net *net, const conv_geom *g)
+{
+    int64_t units = g->direct ? g->n : (g->n + g->chunk - 1) / g->chunk;
+    return ec2t__parallel_ranges(net->ctx, units, 1);
+}
+
 static size_t
-conv_col_floats(const ec2t_layer *l, int64_t batch)
+col_floats(const conv_geom *g)
+{
+    return g->direct ? 0 : (size_t)(g->k * g->chunk * g->ohw);
+}
+
+static size_t
+conv_scratch_floats(const ec2t_layer *l, int64_t batch)
 {
     conv_geom g = geom_of(l->net, l, batch);
-    return g.direct ? 0 : (size_t)(g.k * g.chunk * g.ohw);
+    size_t w = (size_t)g.m * (size_t)g.k, workers = (size_t)l->net->ctx->threads;
+    return workers * col_floats(&g) + (workers - 1) * w;
 }
 
 /* The valid output columns [*lo, *hi) for kernel column offset j: those whose
@@ -70,6 +87,28 @@ valid_range(int32_t out, int32_t in, int32_t stride, int32_t offset, int32_t *lo
     *hi = b;
 }
 
+/* Short rows: plain loops the compiler vectorises beat memcpy/memset calls. */
+static inline void
+copy_row(float *restrict dst, const float *restrict src, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        dst[i] = src[i];
+}
+
+static inline void
+zero_row(float *dst, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        dst[i] = 0.0f;
+}
+
+static inline void
+add_row(float *restrict dst, const float *restrict src, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        dst[i] += src[i];
+}
+
 /* col[(c*kh + i)*kw + j][(s*oh + oy)*ow + ox] = x[c][n0 + s][oy*st - p + i][ox*st - p + j]. */
 static void
 im2col(const conv_geom *g, const float *x, int32_t c0, int64_t n0, int64_t cn, float *col)
@@ -79,27 +118,27 @@ im2col(const conv_geom *g, const float *x, int32_t c0, int64_t n0, int64_t cn, f
         for (int32_t i = 0; i < g->kh; i++) {
             for (int32_t j = 0; j < g->kw; j++) {
                 float *row = col + ((int64_t)(c * g->kh + i) * g->kw + j) * ld;
-                int32_t lo, hi;
-                valid_range(g->ow, g->w, g->stride, j - g->pad, &lo, &hi);
+                int32_t lo, hi, off = j - g->pad;
+                valid_range(g->ow, g->w, g->stride, off, &lo, &hi);
                 for (int64_t s = 0; s < cn; s++) {
                     const float *src = x + ((int64_t)(c0 + c) * g->n + n0 + s) * plane;
                     for (int32_t oy = 0; oy < g->oh; oy++) {
                         float *dst = row + (s * g->oh + oy) * g->ow;
                         int32_t iy = oy * g->stride - g->pad + i;
+                        const float *line;
                         if (iy < 0 || iy >= g->h || lo >= hi) {
-                            memset(dst, 0, (size_t)g->ow * sizeof *dst);
+                            zero_row(dst, g->ow);
                             continue;
                         }
-                        const float *line = src + (int64_t)iy * g->w;
-                        int32_t off = j - g->pad;
-                        memset(dst, 0, (size_t)lo * sizeof *dst);
+                        line = src + (int64_t)iy * g->w;
+                        zero_row(dst, lo);
                         if (g->stride == 1) {
-                            memcpy(dst + lo, line + lo + off, (size_t)(hi - lo) * sizeof *dst);
+                            copy_row(dst + lo, line + lo + off, hi - lo);
                         } else {
                             for (int32_t ox = lo; ox < hi; ox++)
                                 dst[ox] = line[ox * g->stride + off];
                         }
-                        memset(dst + hi, 0, (size_t)(g->ow - hi) * sizeof *dst);
+                        zero_row(dst + hi, g->ow - hi);
                     }
                 }
             }
@@ -116,19 +155,23 @@ col2im(const conv_geom *g, const float *col, int32_t c0, int64_t n0, int64_t cn,
         for (int32_t i = 0; i < g->kh; i++) {
             for (int32_t j = 0; j < g->kw; j++) {
                 const float *row = col + ((int64_t)(c * g->kh + i) * g->kw + j) * ld;
-                int32_t lo, hi;
-                valid_range(g->ow, g->w, g->stride, j - g->pad, &lo, &hi);
+                int32_t lo, hi, off = j - g->pad;
+                valid_range(g->ow, g->w, g->stride, off, &lo, &hi);
                 for (int64_t s = 0; s < cn; s++) {
                     float *dst = dx + ((int64_t)(c0 + c) * g->n + n0 + s) * plane;
                     for (int32_t oy = 0; oy < g->oh; oy++) {
                         const float *src = row + (s * g->oh + oy) * g->ow;
                         int32_t iy = oy * g->stride - g->pad + i;
-                        if (iy < 0 || iy >= g->h)
+                        float *line;
+                        if (iy < 0 || iy >= g->h || lo >= hi)
                             continue;
-                        float *line = dst + (int64_t)iy * g->w;
-                        int32_t off = j - g->pad;
-                        for (int32_t ox = lo; ox < hi; ox++)
-                            line[ox * g->stride + off] += src[ox];
+                        line = dst + (int64_t)iy * g->w;
+                        if (g->stride == 1) {
+                            add_row(line + lo + off, src + lo, hi - lo);
+                        } else {
+                            for (int32_t ox = lo; ox < hi; ox++)
+                                line[ox * g->stride + off] += src[ox];
+                        }
                     }
                 }
             }
@@ -146,31 +189,80 @@ add_bias(float *y, const float *b, int32_t m, int64_t cols)
     }
 }
 
+typedef struct conv_job {
+    ec2t_net *net;
+    ec2t_layer *l;
+    conv_geom g;
+    const float *x;
+    float *dx;
+} conv_job;
+
+/* Worker w's scratch: its lowering buffer, and (w > 0) its partial dW. */
+static float *
+col_of(const conv_job *j, int w)
+{
+    return j->net->scratch + (size_t)w * col_floats(&j->g);
+}
+
+static float *
+dw_of(const conv_job *j, int w)
+{
+    if (w == 0)
+        return j->l->grad[EC2T_PARAM_WEIGHT]->data;
+    return j->net->scratch + (size_t)j->net->ctx->threads * col_floats(&j->g) +
+           (size_t)(w - 1) * (size_t)j->g.m * (size_t)j->g.k;
+}
+
+/* Samples [s0, s1) of a 1x1/stride-1 convolution: one product per group. */
+static void
+direct_forward(const conv_job *j, int64_t s0, int64_t s1)
+{
+    const conv_geom *g = &j->g;
+    int64_t ld = g->n * g->ohw;
+    for (int32_t gr = 0; gr < g->groups; gr++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->mg, (int)((s1 - s0) * g->ohw),
+                    (int)g->k, 1.0f, j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k,
+                    (int)g->k, j->x + (int64_t)gr * g->cg * ld + s0 * g->ohw, (int)ld, 0.0f,
+                    j->l->out + (int64_t)gr * g->mg * ld + s0 * g->ohw, (int)ld);
+}
+
+static void
+forward_range(void *arg, int64_t u0, int64_t u1, int w)
+{
+    const conv_job *j = arg;
+    const conv_geom *g = &j->g;
+    int64_t ld = g->n * g->ohw;
+    float *col = col_of(j, w);
+    if (g->direct) {
+        direct_forward(j, u0, u1);
+        return;
+    }
+    for (int64_t u = u0; u < u1; u++) {
+        int64_t n0 = u * g->chunk, cn = g->n - n0 < g->chunk ? g->n - n0 : g->chunk;
+        for (int32_t gr = 0; gr < g->groups; gr++) {
+            im2col(g, j->x, gr * g->cg, n0, cn, col);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->mg, (int)(cn * g->ohw),
+                        (int)g->k, 1.0f,
+                        j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k,
+                        (int)g->k, col, (int)(cn * g->ohw), 0.0f,
+                        j->l->out + (int64_t)gr * g->mg * ld + n0 * g->ohw, (int)ld);
+        }
+    }
+}
+
+static int64_t
+units_of(const conv_geom *g)
+{
+    return g->direct ? g->n : (g->n + g->chunk - 1) / g->chunk;
+}
+
 static void
 conv_forward(ec2t_net *net, ec2t_layer *l)
 {
-    conv_geom g = geom_of(net, l, net->batch);
-    const float *x = ec2t__input(net, l, 0)->out;
-    const float *wt = l->param[EC2T_PARAM_WEIGHT]->data;
-    int64_t ldy = g.n * g.ohw;
-    for (int32_t gr = 0; gr < g.groups; gr++) {
-        const float *wg = wt + (int64_t)gr * g.mg * g.k;
-        float *yg = l->out + (int64_t)gr * g.mg * ldy;
-        if (g.direct) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.mg, (int)ldy, (int)g.k, 1.0f, wg,
-                        (int)g.k, x + (int64_t)gr * g.cg * ldy, (int)ldy, 0.0f, yg, (int)ldy);
-            continue;
-        }
-        for (int64_t n0 = 0; n0 < g.n; n0 += g.chunk) {
-            int64_t cn = g.n - n0 < g.chunk ? g.n - n0 : g.chunk;
-            im2col(&g, x, gr * g.cg, n0, cn, net->col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.mg, (int)(cn * g.ohw), (int)g.k,
-                        1.0f, wg, (int)g.k, net->col, (int)(cn * g.ohw), 0.0f, yg + n0 * g.ohw,
-                        (int)ldy);
-        }
-    }
+    conv_job j = {net, l, geom_of(net, l, net->batch), ec2t__input(net, l, 0)->out, NULL};
+    ec2t__parallel_for(net->ctx, units_of(&j.g), 1, forward_range, &j);
     if (l->param[EC2T_PARAM_BIAS])
-        add_bias(l->out, l->param[EC2T_PARAM_BIAS]->data, g.m, ldy);
+        add_bias(l->out, l->param[EC2T_PARAM_BIAS]->data, j.g.m, j.g.n * j.g.ohw);
 }
 
 static void
@@ -184,52 +276,80 @@ bias_grad(const float *dy, float *db, int32_t m, int64_t cols)
     }
 }
 
+/* Gradients of samples [s0, s1) of a 1x1/stride-1 convolution. */
+static void
+direct_backward(const conv_job *j, int64_t s0, int64_t s1, float *dw)
+{
+    const conv_geom *g = &j->g;
+    int64_t ld = g->n * g->ohw;
+    int cols = (int)((s1 - s0) * g->ohw);
+    for (int32_t gr = 0; gr < g->groups; gr++) {
+        const float *wg = j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k;
+        const float *dyg = j->l->dout + (int64_t)gr * g->mg * ld + s0 * g->ohw;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->mg, (int)g->k, cols, 1.0f, dyg,
+                    (int)ld, j->x + (int64_t)gr * g->cg * ld + s0 * g->ohw, (int)ld, 0.0f,
+                    dw + (int64_t)gr * g->mg * g->k, (int)g->k);
+        if (j->dx)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->k, cols, g->mg, 1.0f, wg,
+                        (int)g->k, dyg, (int)ld, 1.0f,
+                        j->dx + (int64_t)gr * g->cg * ld + s0 * g->ohw, (int)ld);
+    }
+}
+
+static void
+backward_range(void *arg, int64_t u0, int64_t u1, int w)
+{
+    const conv_job *j = arg;
+    const conv_geom *g = &j->g;
+    int64_t ld = g->n * g->ohw;
+    float *col = col_of(j, w), *dw = dw_of(j, w);
+    if (g->direct) {
+        direct_backward(j, u0, u1, dw);
+        return;
+    }
+    for (int64_t u = u0; u < u1; u++) {
+        int64_t n0 = u * g->chunk, cn = g->n - n0 < g->chunk ? g->n - n0 : g->chunk;
+        int cols = (int)(cn * g->ohw);
+        for (int32_t gr = 0; gr < g->groups; gr++) {
+            const float *wg = j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k;
+            const float *dyg = j->l->dout + (int64_t)gr * g->mg * ld + n0 * g->ohw;
+            im2col(g, j->x, gr * g->cg, n0, cn, col);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->mg, (int)g->k, cols, 1.0f, dyg,
+                        (int)ld, col, cols, u == u0 ? 0.0f : 1.0f, dw + (int64_t)gr * g->mg * g->k,
+                        (int)g->k);
+            if (!j->dx)
+                continue;
+            /* the chunk's col is no longer needed: reuse it for d(col) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->k, cols, g->mg, 1.0f, wg,
+                        (int)g->k, dyg, (int)ld, 0.0f, col, cols);
+            col2im(g, col, gr * g->cg, n0, cn, j->dx);
+        }
+    }
+}
+
 static void
 conv_backward(ec2t_net *net, ec2t_layer *l)
 {
-    conv_geom g = geom_of(net, l, net->batch);
-    const float *x = ec2t__input(net, l, 0)->out;
-    float *dx = ec2t__input_grad(net, l, 0);
-    const float *wt = l->param[EC2T_PARAM_WEIGHT]->data;
+    conv_job j = {net, l, geom_of(net, l, net->batch), ec2t__input(net, l, 0)->out,
+                  ec2t__input_grad(net, l, 0)};
+    int workers = conv_workers(net, &j.g);
+    size_t wsize = (size_t)j.g.m * (size_t)j.g.k;
     float *dw = l->grad[EC2T_PARAM_WEIGHT]->data;
-    int64_t ldy = g.n * g.ohw;
 
     if (l->param[EC2T_PARAM_BIAS])
-        bias_grad(l->dout, l->grad[EC2T_PARAM_BIAS]->data, g.m, ldy);
-    for (int32_t gr = 0; gr < g.groups; gr++) {
-        const float *wg = wt + (int64_t)gr * g.mg * g.k;
-        float *dwg = dw + (int64_t)gr * g.mg * g.k;
-        const float *dyg = l->dout + (int64_t)gr * g.mg * ldy;
-        if (g.direct) {
-            const float *xg = x + (int64_t)gr * g.cg * ldy;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.mg, (int)g.k, (int)ldy, 1.0f, dyg,
-                        (int)ldy, xg, (int)ldy, 0.0f, dwg, (int)g.k);
-            if (dx)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g.k, (int)ldy, g.mg, 1.0f,
-                            wg, (int)g.k, dyg, (int)ldy, 1.0f, dx + (int64_t)gr * g.cg * ldy,
-                            (int)ldy);
-            continue;
-        }
-        for (int64_t n0 = 0; n0 < g.n; n0 += g.chunk) {
-            int64_t cn = g.n - n0 < g.chunk ? g.n - n0 : g.chunk;
-            int cols = (int)(cn * g.ohw);
-            im2col(&g, x, gr * g.cg, n0, cn, net->col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.mg, (int)g.k, cols, 1.0f,
-                        dyg + n0 * g.ohw, (int)ldy, net->col, cols, n0 == 0 ? 0.0f : 1.0f, dwg,
-                        (int)g.k);
-            if (!dx)
-                continue;
-            /* the chunk's col is no longer needed: reuse it for d(col) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g.k, cols, g.mg, 1.0f, wg,
-                        (int)g.k, dyg + n0 * g.ohw, (int)ldy, 0.0f, net->col, cols);
-            col2im(&g, net->col, gr * g.cg, n0, cn, dx);
-        }
+        bias_grad(l->dout, l->grad[EC2T_PARAM_BIAS]->data, j.g.m, j.g.n * j.g.ohw);
+    ec2t__parallel_for(net->ctx, units_of(&j.g), 1, backward_range, &j);
+    /* the partial weight gradients, in worker order: deterministic */
+    for (int w = 1; w < workers; w++) {
+        const float *part = dw_of(&j, w);
+        for (size_t i = 0; i < wsize; i++)
+            dw[i] += part[i];
     }
 }
 
 const ec2t__layer_ops ec2t__ops_conv2d = {
     .name = "conv2d",
-    .col_floats = conv_col_floats,
+    .scratch_floats = conv_scratch_floats,
     .forward = conv_forward,
     .backward = conv_backward,
 };

@@ -44,12 +44,12 @@ ec2t__net_unplan(ec2t_net *net)
     for (int32_t s = 0; s < net->n_slots; s++)
         ec2t__free(ctx, net->slots[s]);
     ec2t__free(ctx, net->slots);
-    ec2t__free(ctx, net->col);
+    ec2t__free(ctx, net->scratch);
     ec2t__free(ctx, net->io);
     ec2t__free(ctx, net->labels);
     net->slots = NULL;
     net->n_slots = 0;
-    net->col = NULL;
+    net->scratch = NULL;
     net->io = NULL;
     net->labels = NULL;
     net->planned = 0;
@@ -140,8 +140,8 @@ ec2t__net_plan(ec2t_net *net, int64_t batch)
         size_t save = ops->save_bytes ? ops->save_bytes(l, batch) : 0;
         if (sample > max_sample)
             max_sample = sample;
-        if (ops->col_floats && ops->col_floats(l, batch) > col)
-            col = ops->col_floats(l, batch);
+        if (ops->scratch_floats && ops->scratch_floats(l, batch) > col)
+            col = ops->scratch_floats(l, batch);
         l->in_place = runs_in_place(net, l);
         l->fused_relu = l->fused_into = 0;
         if (l->in_place && l->kind == EC2T_LAYER_RELU &&
@@ -164,7 +164,7 @@ ec2t__net_plan(ec2t_net *net, int64_t batch)
     if (st == EC2T_OK)
         st = plan_slots(net, ec2t__mul_size(max_sample, (size_t)batch));
     if (st == EC2T_OK)
-        st = alloc_floats(net, &net->col, col, "convolution scratch");
+        st = alloc_floats(net, &net->scratch, col, "convolution scratch");
     if (st == EC2T_OK)
         st = alloc_floats(net, &net->io, ec2t__mul_size(max_sample, (size_t)batch), "staging buffer");
     if (st == EC2T_OK) {
@@ -176,7 +176,7 @@ ec2t__net_plan(ec2t_net *net, int64_t batch)
         ec2t__net_unplan(net);
         return st;
     }
-    net->col_size = col;
+    net->scratch_size = col;
     net->io_size = max_sample * (size_t)batch;
     net->batch_cap = batch;
     net->planned = 1;

@@ -84,8 +84,8 @@ struct ec2t_net {
     float **slots;      /* gradient buffers, slot_size floats each */
     int32_t n_slots;
     size_t slot_size;
-    float *col;         /* convolution lowering scratch */
-    size_t col_size;
+    float *scratch;     /* shared scratch of the kernels (convolution lowering, partial sums) */
+    size_t scratch_size;
     float *io;          /* NCHW <-> CNHW staging */
     size_t io_size;
 
@@ -110,8 +110,8 @@ typedef struct ec2t__layer_ops {
     int can_run_in_place;      /* forward may overwrite input 0's buffer */
     /* bytes of l->save for batch samples (0: none) */
     size_t (*save_bytes)(const ec2t_layer *l, int64_t batch);
-    /* floats of shared lowering scratch for batch samples (0: none) */
-    size_t (*col_floats)(const ec2t_layer *l, int64_t batch);
+    /* floats of shared scratch for batch samples and the context's threads (0: none) */
+    size_t (*scratch_floats)(const ec2t_layer *l, int64_t batch);
     void (*forward)(ec2t_net *net, ec2t_layer *l);
     void (*backward)(ec2t_net *net, ec2t_layer *l);
 } ec2t__layer_ops;
@@ -175,7 +175,8 @@ int ec2t__net_name_taken(const ec2t_net *net, const char *name, const ec2t_layer
 /* Remove the last layer (used to undo a failed add). */
 void ec2t__net_drop_last(ec2t_net *net);
 
-/* BLAS threads follow the context; logs once if OpenBLAS runs a generic core. */
+/* Sets OpenBLAS single-threaded (libec2t parallelises itself); logs a warning
+ * if OpenBLAS runs a generic core on a CPU with AVX2 or AVX-512. */
 void ec2t__blas_setup(ec2t_context *ctx);
 /* The OpenBLAS core name, or "unknown" when the BLAS is not OpenBLAS. */
 const char *ec2t__blas_corename(void);

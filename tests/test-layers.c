@@ -478,6 +478,69 @@ START_TEST(test_layers_pool_and_bn_forward)
 }
 END_TEST
 
+/* Gradients of a ResNet block stack with every parameter and the input, at
+ * the given thread count. */
+static void
+grads_with_threads(int threads, float *out, int64_t *n_out)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[3] = {2, 1, 1}, widths[3] = {4, 8, 8};
+    ec2t_net *net = NULL;
+    float *x = malloc(7 * 3 * 16 * 16 * sizeof(float));
+    int32_t labels[7] = {0, 1, 2, 3, 4, 0, 1};
+    int64_t k = 0;
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_THREADS, threads));
+    ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 16, 16, 5, 0, &net));
+    ck_assert_ok(ec2t_net_init(net, 3));
+    ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_TRAIN));
+    fill_uniform(x, 7 * 3 * 16 * 16, -1, 1, 9);
+    ck_assert_ok(ec2t_net_forward_loss(net, x, labels, 7, 0, NULL, NULL));
+    ck_assert_ok(ec2t_net_backward(net, 0));
+    for (int32_t i = 0; i < ec2t_net_param_count(net); i++) {
+        ec2t_tensor *v, *g;
+        ck_assert_ok(ec2t_net_param(net, i, NULL, &v, &g));
+        /* gradients, and the running statistics the pass moved */
+        memcpy(out + k, ec2t_tensor_data(g ? g : v), (size_t)ec2t_tensor_numel(v) * sizeof(float));
+        k += ec2t_tensor_numel(v);
+    }
+    *n_out = k;
+    free(x);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+
+START_TEST(test_layers_threads_agree)
+{
+    enum { CAP = 1 << 16 };
+    float *one = malloc(CAP * sizeof(float)), *two = malloc(CAP * sizeof(float));
+    float *again = malloc(CAP * sizeof(float)), *three = malloc(CAP * sizeof(float));
+    int64_t n1, n2, n3, n4;
+    grads_with_threads(1, one, &n1);
+    grads_with_threads(2, two, &n2);
+    grads_with_threads(2, again, &n3);
+    grads_with_threads(3, three, &n4);
+    ck_assert_int_eq(n1, n2);
+    ck_assert_int_lt(n1, CAP);
+    /* the same thread count gives the same bits */
+    ck_assert_int_eq(memcmp(two, again, (size_t)n2 * sizeof(float)), 0);
+    /* other counts only reorder floating-point sums */
+    for (int64_t i = 0; i < n1; i++) {
+        ck_assert_msg(fabsf(one[i] - two[i]) <= 1e-4f * (1 + fabsf(one[i])),
+                      "value %lld: %g with 1 thread, %g with 2", (long long)i, (double)one[i],
+                      (double)two[i]);
+        ck_assert_msg(fabsf(one[i] - three[i]) <= 1e-4f * (1 + fabsf(one[i])),
+                      "value %lld: %g with 1 thread, %g with 3", (long long)i, (double)one[i],
+                      (double)three[i]);
+    }
+    free(one);
+    free(two);
+    free(again);
+    free(three);
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
@@ -492,6 +555,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_layers_grad_misc);
     tcase_add_test(tc, test_layers_conv_forward_matches_naive);
     tcase_add_test(tc, test_layers_pool_and_bn_forward);
+    tcase_add_test(tc, test_layers_threads_agree);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -139,7 +139,15 @@ typedef void (*ec2t_release_fn)(void *user, void *ptr);
 
 /** @brief Context options, set with ec2t_context_set_int(). Append only. */
 typedef enum ec2t_context_param {
-    /** int: threads the library may use, its own and BLAS's together (1 to 1024; default 1). */
+    /**
+     * int: threads the library may use (1 to 1024; default 1). With more than
+     * one, the context starts that many - 1 worker threads at first use. The
+     * library calls BLAS from its workers and so sets OpenBLAS's own thread
+     * count to 1 (a process-wide OpenBLAS setting) when it first computes;
+     * library and BLAS threads together never exceed this count. Results with
+     * one thread are deterministic; with several, deterministic for a given
+     * count (floating-point sums are split the same way every time).
+     */
     EC2T_CTX_THREADS = 1,
     /** int: default seed of the handles made from this context (any int64; default 0x5eed). */
     EC2T_CTX_SEED = 2,

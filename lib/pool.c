@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+#include <pthread.h>
+#include <string.h>
+
+#include "pool-private.h"
+
+struct ec2t__pool {
+    ec2t_context *ctx;
+    int n_workers; /* threads started, besides the callers */
+    pthread_t *threads;
+    pthread_mutex_t lock;
+    pthread_cond_t start, done;
+    pthread_mutex_t busy; /* one job at a time */
+    /* the current job */
+    ec2t__range_fn fn;
+    void *arg;
+    int64_t n, per;
+    int ranges;
+    uint64_t generation;
+    int pending;
+    int quit;
+};
+
+static void
+range_of(int64_t n, int64_t per, int k, int64_t *b, int64_t *e)
+{
+    *b = (int64_t)k * per;
+    *e = *b + per < n ? *b + per : n;
+}
+
+static void *
+worker_main(void *p)
+{
+    struct {
+        ec2t__pool *pool;
+        int index;
+    } *self = p;
+    ec2t__pool *pool = self->pool;
+    int index = self->index;
+    uint64_t seen = 0;
+    ec2t__free(pool->ctx, self);
+    for (;;) {
+        int64_t b, e;
+        pthread_mutex_lock(&pool->lock);
+        while (!pool->quit && pool->generation == seen)
+            pthread_cond_wait(&pool->start, &pool->lock);
+        if (pool->quit) {
+            pthread_mutex_unlock(&pool->lock);
+            return NULL;
+        }
+        seen = pool->generation;
+        pthread_mutex_unlock(&pool->lock);
+        if (index < pool->ranges) {
+            range_of(pool->n, pool->per, index, &b, &e);
+            pool->fn(pool->arg, b, e, index);
+        }
+        pthread_mutex_lock(&pool->lock);
+        if (--pool->pending == 0)
+            pthread_cond_signal(&pool->done);
+        pthread_mutex_unlock(&pool->lock);
+    }
+}
+
+void
+ec2t__pool_destroy(ec2t__pool *pool)
+{
+    if (!pool)
+        return;
+    pthread_mutex_lock(&pool->lock);
+    pool->quit = 1;
+    pthread_cond_broadcast(&pool->start);
+    pthread_mutex_unlock(&pool->lock);
+    for (int i = 0; i < pool->n_workers; i++)
+        pthread_join(pool->threads[i], NULL);
+    pthread_mutex_destroy(&pool->lock);
+    pthread_mutex_destroy(&pool->busy);
+    pthread_cond_destroy(&pool->start);
+    pthread_cond_destroy(&pool->done);
+    ec2t__free(pool->ctx, pool->threads);
+    ec2t__free(pool->ctx, pool);
+}
+
+/* Start threads - 1 workers; NULL when that fails (the caller then runs alone). */
+static ec2t__pool *
+pool_create(ec2t_context *ctx, int threads)
+{
+    ec2t__pool *pool = ec2t__calloc(ctx, 1, sizeof *pool);
+    if (!pool)
+        return NULL;
+    pool->ctx = ctx;
+    pool->threads = ec2t__calloc(ctx, (size_t)threads, sizeof *pool->threads);
+    if (!pool->threads) {
+        ec2t__free(ctx, pool);
+        return NULL;
+    }
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_mutex_init(&pool->busy, NULL);
+    pthread_cond_init(&pool->start, NULL);
+    pthread_cond_init(&pool->done, NULL);
+    for (int i = 1; i < threads; i++) {
+        struct {
+            ec2t__pool *pool;
+            int index;
+        } *arg = ec2t__alloc(ctx, sizeof *arg, 16);
+        if (!arg)
+            break;
+        arg->pool = pool;
+        arg->index = i;
+        if (pthread_create(&pool->threads[pool->n_workers], NULL, worker_main, arg) != 0) {
+            ec2t__free(ctx, arg);
+            break;
+        }
+        pool->n_workers++;
+    }
+    return pool;
+}
+
+/* Ranges of `per` items each; the count is chosen so that none is empty. */
+static int64_t
+per_range(const ec2t_context *ctx, int64_t n, int64_t grain)
+{
+    int64_t chunks, ranges;
+    if (grain < 1)
+        grain = 1;
+    chunks = (n + grain - 1) / grain;
+    ranges = chunks < ctx->threads ? chunks : ctx->threads;
+    if (ranges < 1)
+        ranges = 1;
+    return n > 0 ? (n + ranges - 1) / ranges : 1;
+}
+
+int
+ec2t__parallel_ranges(const ec2t_context *ctx, int64_t n, int64_t grain)
+{
+    int64_t per = per_range(ctx, n, grain);
+    return n > 0 ? (int)((n + per - 1) / per) : 1;
+}
+
+/* Lazily (re)start the pool to match the context's thread count. */
+static ec2t__pool *
+pool_for(ec2t_context *ctx)
+{
+    ec2t__pool *pool;
+    pthread_mutex_lock(&ctx->pool_lock);
+    if (ctx->pool && ctx->pool->n_workers + 1 != ctx->threads) {
+        ec2t__pool_destroy(ctx->pool);
+        ctx->pool = NULL;
+    }
+    if (!ctx->pool)
+        ctx->pool = pool_create(ctx, ctx->threads);
+    pool = ctx->pool;
+    pthread_mutex_unlock(&ctx->pool_lock);
+    return pool;
+}
+
+void
+ec2t__parallel_for(ec2t_context *ctx, int64_t n, int64_t grain, ec2t__range_fn fn, void *arg)
+{
+    int ranges = ec2t__parallel_ranges(ctx, n, grain);
+    int64_t per = per_range(ctx, n, grain), b, e;
+    ec2t__pool *pool;
+    if (n <= 0)
+        return;
+    pool = ranges > 1 ? pool_for(ctx) : NULL;
+    if (!pool || pool->n_workers + 1 < ranges || pthread_mutex_trylock(&pool->busy) != 0) {
+        for (int k = 0; k < ranges; k++) {
+            range_of(n, per, k, &b, &e);
+            fn(arg, b, e, k);
+        }
+        return;
+    }
+    pthread_mutex_lock(&pool->lock);
+    pool->fn = fn;
+    pool->arg = arg;
+    pool->n = n;
+    pool->per = per;
+    pool->ranges = ranges;
+    pool->pending = pool->n_workers;
+    pool->generation++;
+    pthread_cond_broadcast(&pool->start);
+    pthread_mutex_unlock(&pool->lock);
+    range_of(n, per, 0, &b, &e);
+    fn(arg, b, e, 0);
+    pthread_mutex_lock(&pool->lock);
+    while (pool->pending > 0)
+        pthread_cond_wait(&pool->done, &pool->lock);
+    pthread_mutex_unlock(&pool->lock);
+    pthread_mutex_unlock(&pool->busy);
+}
