@@ -212,6 +212,17 @@ ex_build_model(ec2t_context *ctx, const char *name, ec2t_dataset *data, ec2t_net
     return EC2T_E_UNSUPPORTED;
 }
 
+int
+ex_default_augment(ec2t_net *net)
+{
+    for (int32_t i = 0; i < ec2t_net_layer_count(net); i++) {
+        ec2t_layer *l = NULL;
+        if (ec2t_net_layer(net, i, &l) == EC2T_OK && ec2t_layer_get_kind(l) == EC2T_LAYER_BATCHNORM)
+            return 1;
+    }
+    return 0;
+}
+
 void
 ex_progress_begin(ex_progress *p, const char *label)
 {

@@ -26,6 +26,10 @@ int ex_load_data(ec2t_context *ctx, const char *spec, int augment, ec2t_dataset 
 /* Build "lenet5", "resnet20", "resnet<6k+2>" for the data's shape. */
 ec2t_status ex_build_model(ec2t_context *ctx, const char *name, ec2t_dataset *data, ec2t_net **out);
 
+/* Augmentation by default, as ec2t-train does it: on for networks with
+ * batchnorm (the ResNets), off for those without (LeNet-5). */
+int ex_default_augment(ec2t_net *net);
+
 /* Parse a whole number or a real from an option value; 0 on success. */
 int ex_parse_int(const char *s, long long lo, long long hi, long long *out);
 int ex_parse_real(const char *s, double lo, double hi, double *out);

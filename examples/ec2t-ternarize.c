@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/* ec2t-ternarize: run EC2T (phase A, then phase B) on a trained model and
+ * save the ternary model. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ex-common.h"
+
+static const char *const PROG = "ec2t-ternarize";
+
+static void
+usage(void)
+{
+    printf("usage: ec2t-ternarize [options] IN.ec2tm OUT.ec2tm\n"
+           "Make a trained model sparse and ternary with EC2T and save it.\n\n"
+           "  --gamma G             entropy-constraint gain (default 0.15; 0 = nearest value)\n"
+           "  --target-sparsity S   steer gamma to end with this fraction of zeros, e.g. 0.8\n"
+           "  --target-bytes N      steer gamma to an estimated deployed size of N bytes\n"
+           "  --epochs A            phase-A epochs, assignment recomputed every step (default 20)\n"
+           "  --retrain-epochs B    phase-B epochs, assignment frozen (default 15)\n"
+           "  --data SPEC           fashion-mnist[:DIR] (default), mnist:DIR or cifar10:DIR\n"
+           "  --batch N             batch size (default 128)\n"
+           "  --lr X                Adam learning rate of the full-precision parameters (1e-4)\n"
+           "  --lr-shadow X         of the shadow weights (1e-4)\n"
+           "  --lr-centroids X      of w_p and w_n (1e-5)\n"
+           "  --init-scale S        initial w_p = S max W, w_n = S |min W| (default 0.3)\n"
+           "  --kmeans              initial centroids by 1-D k-means instead\n"
+           "  --compat-sign         the reference code's sign for dL/dw_n\n"
+           "  --augment, --no-augment  random crops and flips (default: as ec2t-train)\n"
+           "  --limit N             train on the first N samples only\n"
+           "  --seed S              seed (default 1)\n"
+           "  --threads T           threads (default 1)\n"
+           "  --quiet               no per-epoch tables\n"
+           "  -h, --help            this text\n\n"
+           "Ends with 'key: value' lines: float_accuracy, test_accuracy (percent), sparsity,\n"
+           "entropy_bits, est_bytes, gamma, layers, file_bytes.\n");
+}
+
+typedef struct options {
+    const char *in, *out, *data;
+    double gamma, target_sparsity, lr, lr_shadow, lr_cent, init_scale;
+    long long target_bytes, epochs_a, epochs_b, batch, limit, seed, threads;
+    int kmeans, compat, augment, quiet;
+} options;
+
+static int
+parse(int argc, char **argv, options *o)
+{
+    int positional = 0;
+    *o = (options){NULL, NULL, "fashion-mnist", 0.15, 0, 1e-4, 1e-4, 1e-5, 0.3,
+                   0,    20,   15,              128,  0, 1,    1,    0, 0, -1, 0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0, takes = 1;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage();
+            exit(0);
+        } else if (!strcmp(a, "--kmeans")) {
+            o->kmeans = 1, takes = 0;
+        } else if (!strcmp(a, "--compat-sign")) {
+            o->compat = 1, takes = 0;
+        } else if (!strcmp(a, "--augment")) {
+            o->augment = 1, takes = 0;
+        } else if (!strcmp(a, "--no-augment")) {
+            o->augment = 0, takes = 0;
+        } else if (!strcmp(a, "--quiet")) {
+            o->quiet = 1, takes = 0;
+        } else if (a[0] != '-') {
+            if (positional == 0)
+                o->in = a;
+            else if (positional == 1)
+                o->out = a;
+            else
+                return ex_usage_error(PROG, "too many arguments");
+            positional++, takes = 0;
+        } else if (!v) {
+            return ex_usage_error(PROG, "%s needs a value", a);
+        } else if (!strcmp(a, "--gamma")) {
+            bad = ex_parse_real(v, 0, 1000, &o->gamma);
+        } else if (!strcmp(a, "--target-sparsity")) {
+            bad = ex_parse_real(v, 1e-6, 0.999, &o->target_sparsity);
+        } else if (!strcmp(a, "--target-bytes")) {
+            bad = ex_parse_int(v, 1, 1LL << 50, &o->target_bytes);
+        } else if (!strcmp(a, "--epochs")) {
+            bad = ex_parse_int(v, 0, 100000, &o->epochs_a);
+        } else if (!strcmp(a, "--retrain-epochs")) {
+            bad = ex_parse_int(v, 0, 100000, &o->epochs_b);
+        } else if (!strcmp(a, "--data")) {
+            o->data = v;
+        } else if (!strcmp(a, "--batch")) {
+            bad = ex_parse_int(v, 1, 65536, &o->batch);
+        } else if (!strcmp(a, "--lr")) {
+            bad = ex_parse_real(v, 1e-12, 10, &o->lr);
+        } else if (!strcmp(a, "--lr-shadow")) {
+            bad = ex_parse_real(v, 1e-12, 10, &o->lr_shadow);
+        } else if (!strcmp(a, "--lr-centroids")) {
+            bad = ex_parse_real(v, 1e-12, 10, &o->lr_cent);
+        } else if (!strcmp(a, "--init-scale")) {
+            bad = ex_parse_real(v, 1e-6, 1, &o->init_scale);
+        } else if (!strcmp(a, "--limit")) {
+            bad = ex_parse_int(v, 1, 1LL << 40, &o->limit);
+        } else if (!strcmp(a, "--seed")) {
+            bad = ex_parse_int(v, 0, 1LL << 62, &o->seed);
+        } else if (!strcmp(a, "--threads")) {
+            bad = ex_parse_int(v, 1, 1024, &o->threads);
+        } else {
+            return ex_usage_error(PROG, "unknown option '%s'", a);
+        }
+        if (bad)
+            return ex_usage_error(PROG, "bad value '%s' for %s", v, a);
+        i += takes;
+    }
+    if (positional != 2)
+        return ex_usage_error(PROG, "an input model and an output file are needed");
+    if (o->target_sparsity > 0 && o->target_bytes > 0)
+        return ex_usage_error(PROG, "--target-sparsity and --target-bytes exclude each other");
+    return 0;
+}
+
+typedef struct run {
+    ex_progress bar;
+    int quiet;
+    double t0;
+} run;
+
+static int
+on_step(void *user, const ec2t_trainer *tr)
+{
+    run *r = user;
+    int64_t step, steps;
+    double loss, acc;
+    char extra[80];
+    ec2t_trainer_get_int(tr, EC2T_TRAIN_STEP, &step);
+    ec2t_trainer_get_int(tr, EC2T_TRAIN_STEPS_PER_EPOCH, &steps);
+    ec2t_trainer_get_double(tr, EC2T_TRAIN_LOSS, &loss);
+    ec2t_trainer_get_double(tr, EC2T_TRAIN_ACCURACY, &acc);
+    snprintf(extra, sizeof extra, "loss %.4f acc %.2f%%", loss, 100 * acc);
+    ex_progress_update(&r->bar, step, steps, extra);
+    return 0;
+}
+
+static void
+print_layers(const ec2t_ternarizer *tz, ec2t_net *net)
+{
+    int64_t n;
+    ec2t_ternarizer_get_int(tz, EC2T_TERN_LAYERS, &n);
+    printf("  %-22s %8s %7s %6s %6s %6s %6s %8s %8s %9s\n", "layer", "weights", "zeros", "p-",
+           "p+", "bits", "", "w_p", "w_n", "lambda");
+    for (int32_t i = 0; i < n; i++) {
+        double id, w, s, pn, pp, h, wp, wn, lam;
+        ec2t_layer *l = NULL;
+        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_LAYER_ID, &id);
+        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_WEIGHTS, &w);
+        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_SPARSITY, &s);
+        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_P_NEG, &pn);
+        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_P_POS, &pp);
+        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_ENTROPY, &h);
+        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_W_P, &wp);
+        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_W_N, &wn);
+        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_LAMBDA, &lam);
+        ec2t_net_layer(net, (int32_t)id, &l);
+        printf("  %-22s %8.0f %6.2f%% %6.3f %6.3f %6.3f %6s %8.4f %8.4f %9.2e\n",
+               ec2t_layer_name(l), w, 100 * s, pn, pp, h, "", wp, wn, lam);
+    }
+}
+
+typedef struct epoch_ctx {
+    run *r;
+    ec2t_net *net;
+} epoch_ctx;
+
+static int
+on_epoch(void *user, const ec2t_ternarizer *tz, int32_t phase, int32_t epoch, double acc)
+{
+    epoch_ctx *e = user;
+    double s, g, h;
+    ex_progress_end(&e->r->bar);
+    ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_SPARSITY, &s);
+    ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_ENTROPY, &h);
+    ec2t_ternarizer_get_double(tz, EC2T_TERN_CURRENT_GAMMA, &g);
+    printf("phase %c epoch %3d  val acc %6.2f%%  sparsity %6.2f%%  %.3f bits/weight  gamma %.4f  %6.0fs\n",
+           phase == 1 ? 'A' : 'B', (int)epoch, 100 * acc, 100 * s, h, g, ex_now() - e->r->t0);
+    if (!e->r->quiet)
+        print_layers(tz, e->net);
+    ex_progress_begin(&e->r->bar, phase == 1 ? "phase A" : "phase B");
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    options o;
+    ec2t_context *ctx = NULL;
+    ec2t_dataset *train = NULL, *test = NULL, *part = NULL;
+    ec2t_net *net = NULL;
+    ec2t_trainer *tr = NULL;
+    ec2t_ternarizer *tz = NULL;
+    run r = {{0, 0, ""}, 0, 0};
+    epoch_ctx ectx;
+    char err[1024];
+    double acc_fp = 0, acc = 0, s = 0, h = 0, bytes = 0, gamma = 0;
+    int64_t layers = 0;
+    ec2t_status st;
+    int rc;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if ((rc = parse(argc, argv, &o)) != 0)
+        return rc;
+    rc = 1;
+    if (ec2t_context_new(&ctx) != EC2T_OK)
+        return ex_fail(PROG, "out of memory");
+    ec2t_context_set_log_handler(ctx, ex_log_stderr, (void *)PROG);
+    ec2t_context_set_int(ctx, EC2T_CTX_THREADS, o.threads);
+    ec2t_context_set_int(ctx, EC2T_CTX_SEED, o.seed);
+    if ((st = ec2t_net_load(ctx, o.in, 0, &net)) != EC2T_OK) {
+        rc = ex_fail_status(PROG, ctx, o.in, st);
+        goto out;
+    }
+    if (o.augment < 0)
+        o.augment = ex_default_augment(net);
+    if (ex_load_data(ctx, o.data, o.augment, &train, &test, err, sizeof err)) {
+        rc = ex_fail(PROG, "%s", err);
+        goto out;
+    }
+    if (o.limit > 0 && o.limit < ec2t_dataset_size(train)) {
+        if ((st = ec2t_dataset_subset(train, 0, o.limit, 0, &part)) != EC2T_OK) {
+            rc = ex_fail_status(PROG, ctx, "--limit", st);
+            goto out;
+        }
+        ec2t_dataset_free(train);
+        train = part;
+    }
+    if ((st = ec2t_net_evaluate(net, test, 256, 0, NULL, &acc_fp)) != EC2T_OK) {
+        rc = ex_fail_status(PROG, ctx, "evaluation", st);
+        goto out;
+    }
+    printf("%s: %s, float test accuracy %.2f%%\n", PROG, o.in, 100 * acc_fp);
+    st = ec2t_ternarizer_new(net, 0, &tz);
+    if (st == EC2T_OK)
+        st = ec2t_ternarizer_set_int(tz, EC2T_TERN_INIT, o.kmeans ? EC2T_TERN_INIT_KMEANS : EC2T_TERN_INIT_MINMAX);
+    if (st == EC2T_OK && !o.kmeans)
+        st = ec2t_ternarizer_set_double(tz, EC2T_TERN_INIT_SCALE, o.init_scale);
+    if (st == EC2T_OK)
+        st = ec2t_ternarizer_set_double(tz, EC2T_TERN_GAMMA, o.gamma);
+    if (st == EC2T_OK && o.target_sparsity > 0)
+        st = ec2t_ternarizer_set_double(tz, EC2T_TERN_TARGET_SPARSITY, o.target_sparsity);
+    if (st == EC2T_OK && o.target_bytes > 0)
+        st = ec2t_ternarizer_set_int(tz, EC2T_TERN_TARGET_BYTES, o.target_bytes);
+    if (st == EC2T_OK)
+        st = ec2t_ternarizer_set_int(tz, EC2T_TERN_COMPAT_TTQ_SIGN, o.compat);
+    if (st == EC2T_OK)
+        st = ec2t_ternarizer_set_double(tz, EC2T_TERN_LR_SHADOW, o.lr_shadow);
+    if (st == EC2T_OK)
+        st = ec2t_ternarizer_set_double(tz, EC2T_TERN_LR_CENTROIDS, o.lr_cent);
+    /* the reference: Adam, lr 1e-4 and weight decay 5e-6 for the other parameters */
+    if (st == EC2T_OK)
+        st = ec2t_trainer_new(net, EC2T_OPT_ADAM, 0, &tr);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_LR, o.lr);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_WEIGHT_DECAY, 5e-6);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_BATCH_SIZE, o.batch);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SEED, o.seed);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_AUGMENT, o.augment);
+    if (st == EC2T_OK)
+        st = ec2t_ternarizer_attach(tz, tr, 0);
+    if (st != EC2T_OK) {
+        rc = ex_fail_status(PROG, ctx, "setup", st);
+        goto out;
+    }
+    ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_SPARSITY, &s);
+    ec2t_ternarizer_get_int(tz, EC2T_TERN_LAYERS, &layers);
+    printf("%lld layers ternarized; initial (nearest-value) sparsity %.2f%%\n", (long long)layers,
+           100 * s);
+    r.quiet = o.quiet;
+    r.t0 = ex_now();
+    ectx.r = &r;
+    ectx.net = net;
+    ec2t_trainer_set_progress(tr, on_step, &r);
+    ec2t_ternarizer_set_progress(tz, on_epoch, &ectx);
+    ex_progress_begin(&r.bar, "phase A");
+    st = ec2t_ternarizer_train(tz, tr, train, test, (int32_t)o.epochs_a, (int32_t)o.epochs_b, 0);
+    ex_progress_end(&r.bar);
+    if (st != EC2T_OK) {
+        rc = ex_fail_status(PROG, ctx, "EC2T", st);
+        goto out;
+    }
+    if ((st = ec2t_net_evaluate(net, test, 256, 0, NULL, &acc)) != EC2T_OK ||
+        (st = ec2t_net_save(net, o.out, 0)) != EC2T_OK) {
+        rc = ex_fail_status(PROG, ctx, o.out, st);
+        goto out;
+    }
+    printf("final:\n");
+    print_layers(tz, net);
+    ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_SPARSITY, &s);
+    ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_ENTROPY, &h);
+    ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_EST_BYTES, &bytes);
+    ec2t_ternarizer_get_double(tz, EC2T_TERN_CURRENT_GAMMA, &gamma);
+    printf("model: %s\nfloat_accuracy: %.2f\ntest_accuracy: %.2f\nsparsity: %.4f\n"
+           "entropy_bits: %.4f\nest_bytes: %.0f\ngamma: %.4f\nlayers: %lld\nwall_seconds: %.1f\n"
+           "file_bytes: %lld\n",
+           o.out, 100 * acc_fp, 100 * acc, s, h, bytes, gamma, (long long)layers, ex_now() - r.t0,
+           ex_file_size(o.out));
+    rc = 0;
+out:
+    ec2t_trainer_free(tr);
+    ec2t_ternarizer_free(tz);
+    ec2t_net_free(net);
+    ec2t_dataset_free(train);
+    ec2t_dataset_free(test);
+    ec2t_context_free(ctx);
+    return rc;
+}

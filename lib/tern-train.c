@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/* The EC2T schedule (phase A, best epoch, phase B) and the steering of gamma
+ * towards a target sparsity or file size. */
+#include <math.h>
+#include <string.h>
+
+#include "ternarizer-private.h"
+
+/* The target modes solve for gamma: the assignment follows gamma within one
+ * step, so the gamma that meets the target now is found by bisection on the
+ * current weights (each probe counts every weight once, about 3 % of a
+ * ResNet-20 step in all) after every step. Early in phase A the target ramps
+ * from where the network started, so that the weights are not forced sparse
+ * before they can adapt. */
+#define STEER_ITERS 18
+#define GAMMA_MAX 64.0
+
+/* Sparsity, or estimated bytes, of the network if gamma were `gamma`
+ * (t->last must hold the gamma-independent parts, ec2t__tern_prepare). */
+static double
+measure_at(const ec2t_ternarizer *tz, double gamma, int bytes)
+{
+    int64_t zeros = 0, total = 0;
+    double size = 0;
+    for (int32_t i = 0; i < tz->n_layers; i++) {
+        const ec2t__tlayer *t = &tz->layers[i];
+        int64_t c[3];
+        ec2t__tern_count_lambda(t->shadow, t->n, t->cent[0], t->cent[1],
+                                gamma * t->delta * t->last.lambda_max, t->last.info, c);
+        zeros += c[1];
+        total += t->n;
+        size += ec2t__tz_layer_bytes(t, c);
+    }
+    if (!bytes)
+        return total ? (double)zeros / (double)total : 0;
+    return size + ec2t__tz_fixed_bytes(tz);
+}
+
+static int
+meets(double value, double target, int bytes)
+{
+    return bytes ? value <= target : value >= target;
+}
+
+void
+ec2t__tz_steer(ec2t_ternarizer *tz)
+{
+    int bytes = tz->target_sparsity <= 0;
+    double final, target, lo = 0, hi = 1;
+    if (tz->target_sparsity <= 0 && tz->target_bytes <= 0)
+        return;
+    tz->steer_steps++;
+    for (int32_t i = 0; i < tz->n_layers; i++) {
+        ec2t__tlayer *t = &tz->layers[i];
+        ec2t__tern_prepare(t->shadow, t->n, t->cent[0], t->cent[1], &t->last);
+    }
+    final = bytes ? (double)tz->target_bytes : tz->target_sparsity;
+    if (tz->ramp_steps > 0 && tz->steer_steps < tz->ramp_steps)
+        target = tz->ramp_start + (final - tz->ramp_start) * (double)tz->steer_steps /
+                                      (double)tz->ramp_steps;
+    else
+        target = final;
+    while (!meets(measure_at(tz, hi, bytes), target, bytes) && hi < GAMMA_MAX)
+        hi *= 2;
+    if (!meets(measure_at(tz, lo, bytes), target, bytes)) {
+        for (int it = 0; it < STEER_ITERS; it++) {
+            double mid = 0.5 * (lo + hi);
+            if (meets(measure_at(tz, mid, bytes), target, bytes))
+                hi = mid;
+            else
+                lo = mid;
+        }
+        tz->cur_gamma = hi;
+    } else {
+        tz->cur_gamma = 0;
+    }
+}
+
+/* Everything that defines the ternary network: the network's tensors and
+ * the ternarizer's per-layer state. */
+typedef struct snapshot {
+    float *net;   /* all named tensors of the network, concatenated */
+    float *tern;  /* shadow weights and centroids of every layer */
+    int8_t *assign;
+    double gamma;
+    int taken;
+} snapshot;
+
+static int64_t
+net_floats(const ec2t_net *net)
+{
+    int64_t n = 0;
+    for (int32_t i = 0; i < net->n_params; i++)
+        n += net->layers[net->params[i].layer]->param[net->params[i].role]->numel;
+    return n;
+}
+
+static int64_t
+tern_floats(const ec2t_ternarizer *tz, int64_t *assigns)
+{
+    int64_t n = 0;
+    *assigns = 0;
+    for (int32_t i = 0; i < tz->n_layers; i++) {
+        n += tz->layers[i].n + 2;
+        *assigns += tz->layers[i].n;
+    }
+    return n;
+}
+
+static ec2t_status
+snapshot_alloc(ec2t_ternarizer *tz, snapshot *s)
+{
+    int64_t assigns, tf = tern_floats(tz, &assigns);
+    memset(s, 0, sizeof *s);
+    s->net = ec2t__alloc(tz->ctx, (size_t)net_floats(tz->net) * sizeof(float), 64);
+    s->tern = ec2t__alloc(tz->ctx, (size_t)tf * sizeof(float), 64);
+    s->assign = ec2t__alloc(tz->ctx, (size_t)assigns, 64);
+    if (!s->net || !s->tern || !s->assign)
+        return ec2t__nomem(tz->ctx, "best-epoch snapshot");
+    return EC2T_OK;
+}
+
+static void
+snapshot_free(ec2t_ternarizer *tz, snapshot *s)
+{
+    ec2t__free(tz->ctx, s->net);
+    ec2t__free(tz->ctx, s->tern);
+    ec2t__free(tz->ctx, s->assign);
+}
+
+/* Copy the state into (save = 1) or out of (save = 0) the snapshot. */
+static void
+snapshot_copy(ec2t_ternarizer *tz, snapshot *s, int save)
+{
+    ec2t_net *net = tz->net;
+    float *p = s->net, *q = s->tern;
+    int8_t *a = s->assign;
+    for (int32_t i = 0; i < net->n_params; i++) {
+        ec2t_tensor *t = net->layers[net->params[i].layer]->param[net->params[i].role];
+        size_t bytes = (size_t)t->numel * sizeof(float);
+        memcpy(save ? (void *)p : (void *)t->data, save ? (void *)t->data : (void *)p, bytes);
+        p += t->numel;
+    }
+    for (int32_t i = 0; i < tz->n_layers; i++) {
+        ec2t__tlayer *t = &tz->layers[i];
+        memcpy(save ? (void *)q : (void *)t->shadow, save ? (void *)t->shadow : (void *)q,
+               (size_t)t->n * sizeof(float));
+        memcpy(save ? (void *)(q + t->n) : (void *)t->cent, save ? (void *)t->cent : (void *)(q + t->n),
+               2 * sizeof(float));
+        memcpy(save ? (void *)a : (void *)t->assign, save ? (void *)t->assign : (void *)a, (size_t)t->n);
+        q += t->n + 2;
+        a += t->n;
+    }
+    if (save) {
+        s->gamma = tz->cur_gamma;
+        s->taken = 1;
+    } else {
+        tz->cur_gamma = s->gamma;
+        /* the statistics of the restored assignment */
+        for (int32_t i = 0; i < tz->n_layers; i++) {
+            ec2t__tlayer *t = &tz->layers[i];
+            int64_t c[3] = {0, 0, 0};
+            for (int64_t k = 0; k < t->n; k++)
+                c[t->assign[k] + 1]++;
+            memcpy(t->last.count, c, sizeof c);
+        }
+        net->loss_ready = 0;
+    }
+}
+
+/* One phase: epochs with evaluation; the best epoch is kept and restored. */
+static ec2t_status
+run_phase(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_dataset *train, ec2t_dataset *val,
+          int32_t phase, int32_t epochs, snapshot *best)
+{
+    double best_acc = -1;
+    ec2t_status st = EC2T_OK;
+    best->taken = 0;
+    for (int32_t e = 0; e < epochs && st == EC2T_OK; e++) {
+        double acc = 0;
+        st = ec2t_trainer_epoch(tr, train, 0, NULL, NULL);
+        if (st == EC2T_OK)
+            st = ec2t_net_evaluate(tz->net, val, 256, 0, NULL, &acc);
+        if (st != EC2T_OK)
+            break;
+        /* while a target is still ramping in, the network is not what was asked for */
+        if (acc > best_acc && (phase != 1 || tz->steer_steps > tz->ramp_steps ||
+                               (tz->target_sparsity <= 0 && tz->target_bytes <= 0))) {
+            best_acc = acc;
+            snapshot_copy(tz, best, 1);
+        }
+        if (tz->progress && tz->progress(tz->progress_user, tz, phase, e + 1, acc) != 0)
+            st = ec2t__error(tz->ctx, EC2T_E_ABORTED, "ec2t_ternarizer_train: stopped by the callback");
+    }
+    if (best->taken)
+        snapshot_copy(tz, best, 0);
+    return st;
+}
+
+static int64_t
+steps_per_epoch(const ec2t_trainer *tr, const ec2t_dataset *train)
+{
+    int64_t n = ec2t_dataset_size(train);
+    return (n + tr->batch_size - 1) / tr->batch_size;
+}
+
+EC2T_API ec2t_status
+ec2t_ternarizer_train(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_dataset *train,
+                      ec2t_dataset *val, int32_t epochs_a, int32_t epochs_b, uint32_t flags)
+{
+    snapshot best;
+    ec2t_status st;
+    if (!tz)
+        return EC2T_E_INVAL;
+    if (!tr || !train || !val || epochs_a < 0 || epochs_b < 0 || flags != 0)
+        return ec2t__error(tz->ctx, EC2T_E_INVAL, "ec2t_ternarizer_train: bad argument");
+    if (tz->trainer != tr)
+        return ec2t__error(tz->ctx, EC2T_E_STATE,
+                           "ec2t_ternarizer_train: attach the ternarizer to this trainer first");
+    if ((st = snapshot_alloc(tz, &best)) != EC2T_OK) {
+        snapshot_free(tz, &best);
+        return st;
+    }
+    st = ec2t_ternarizer_set_int(tz, EC2T_TERN_FROZEN, 0);
+    /* a target ramps in over the first half of phase A */
+    tz->steer_steps = 0;
+    tz->ramp_steps = (int64_t)epochs_a * steps_per_epoch(tr, train) / 2;
+    tz->ramp_start = tz->target_sparsity > 0 ? ec2t__tz_sparsity(tz) : ec2t__tz_estimated_bytes(tz);
+    if (st == EC2T_OK)
+        st = run_phase(tz, tr, train, val, 1, epochs_a, &best);
+    tz->ramp_steps = 0;
+    if (st == EC2T_OK && epochs_b > 0) {
+        /* phase B starts from fresh optimizer states, as the reference does */
+        for (int32_t i = 0; i < tr->n_params; i++)
+            ec2t__tparam_reset(&tr->params[i]);
+        st = ec2t_ternarizer_set_int(tz, EC2T_TERN_FROZEN, 1);
+        if (st == EC2T_OK)
+            st = run_phase(tz, tr, train, val, 2, epochs_b, &best);
+    }
+    snapshot_free(tz, &best);
+    return st;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals of ec2t_ternarizer. */
+#ifndef EC2T_TERNARIZER_PRIVATE_H
+#define EC2T_TERNARIZER_PRIVATE_H
+
+#include <ec2t/ternarize.h>
+
+#include "tern-private.h"
+#include "trainer-private.h"
+
+/* One compressed layer. */
+typedef struct ec2t__tlayer {
+    int32_t layer;       /* id in the network */
+    int prune;           /* ECP: non-zero weights keep their shadow value */
+    int64_t n;
+    float *shadow;       /* full-precision background weights */
+    float *shadow_grad;
+    float cent[2];       /* w_p, w_n (magnitudes); trained as one 2-element tensor */
+    float cent_grad[2];
+    int8_t *assign;      /* -1, 0, +1 */
+    double delta;        /* layer-size factor of lambda */
+    ec2t__tern_step last;
+} ec2t__tlayer;
+
+struct ec2t_ternarizer {
+    ec2t_context *ctx;
+    ec2t_net *net;
+    ec2t_trainer *trainer; /* attached trainer, or NULL */
+    ec2t__tlayer *layers;
+    int32_t n_layers;
+    int trained;           /* a training step has run: no re-initialisation */
+
+    /* settings */
+    double gamma, target_sparsity, init_scale, sustain, floor, lr_shadow, lr_cent;
+    int64_t target_bytes, init, compat_sign, frozen;
+
+    double cur_gamma;      /* gamma in use (moves in the target modes) */
+    int64_t steer_steps;   /* steps seen by the target modes */
+    int64_t ramp_steps;    /* the target ramps in over this many steps (0: at once) */
+    double ramp_start;     /* sparsity or estimated bytes where the ramp starts */
+    int32_t g_shadow, g_cent;
+    ec2t_tern_progress_fn progress;
+    void *progress_user;
+};
+
+/* Recompute every layer's assignment (unless frozen) and ternary weights. */
+void ec2t__tz_requantize(ec2t_ternarizer *tz);
+/* Move gamma towards the target sparsity or size after a step (no-op otherwise). */
+void ec2t__tz_steer(ec2t_ternarizer *tz);
+/* Estimated bytes of a deployed, entropy-coded network: a fixed part (the
+ * full-precision tensors and two values per layer) plus, per compressed
+ * layer, its zero-order entropy (and the kept values of a pruned layer). */
+double ec2t__tz_estimated_bytes(const ec2t_ternarizer *tz);
+double ec2t__tz_fixed_bytes(const ec2t_ternarizer *tz);
+double ec2t__tz_layer_bytes(const ec2t__tlayer *t, const int64_t count[3]);
+/* Overall sparsity of the compressed layers. */
+double ec2t__tz_sparsity(const ec2t_ternarizer *tz);
+/* Apply EC2T_TERN_FROZEN to the attached trainer's groups. */
+void ec2t__tz_apply_frozen(ec2t_ternarizer *tz);
+
+#endif /* EC2T_TERNARIZER_PRIVATE_H */

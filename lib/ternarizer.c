@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: MIT */
+/* ec2t_ternarizer: layer selection, per-layer state, settings, the hooks
+ * that put EC2T inside a training step, and statistics. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ternarizer-private.h"
+
+/* ---- layer selection ---- */
+
+static int
+weighted(const ec2t_layer *l)
+{
+    return l->kind == EC2T_LAYER_CONV2D || l->kind == EC2T_LAYER_DENSE;
+}
+
+/* A 1x1 convolution feeding the shortcut input of a residual sum, directly
+ * or through a batchnorm: a projection shortcut (§3.3 keeps it). */
+static int
+projection_shortcut(const ec2t_net *net, const ec2t_layer *l)
+{
+    if (l->kind != EC2T_LAYER_CONV2D || l->kh != 1 || l->kw != 1)
+        return 0;
+    for (int32_t i = l->id + 1; i < net->n_layers; i++) {
+        const ec2t_layer *r = net->layers[i];
+        const ec2t_layer *b;
+        if (r->kind != EC2T_LAYER_RESIDUAL)
+            continue;
+        b = net->layers[r->inputs[1]];
+        if (b->id == l->id ||
+            (b->kind == EC2T_LAYER_BATCHNORM && b->inputs[0] == l->id))
+            return 1;
+    }
+    return 0;
+}
+
+/* The compression each weighted layer gets; AUTO resolved by the default rule. */
+static int32_t
+resolve(const ec2t_net *net, const ec2t_layer *l, int32_t first, int32_t last)
+{
+    if (l->compression != EC2T_COMPRESS_AUTO)
+        return l->compression;
+    if (l->id == first || l->id == last || projection_shortcut(net, l))
+        return EC2T_COMPRESS_KEEP;
+    return EC2T_COMPRESS_TERNARIZE;
+}
+
+static void
+free_layers(ec2t_ternarizer *tz)
+{
+    for (int32_t i = 0; i < tz->n_layers; i++) {
+        ec2t__free(tz->ctx, tz->layers[i].shadow);
+        ec2t__free(tz->ctx, tz->layers[i].shadow_grad);
+        ec2t__free(tz->ctx, tz->layers[i].assign);
+    }
+    ec2t__free(tz->ctx, tz->layers);
+}
+
+EC2T_API void
+ec2t_ternarizer_free(ec2t_ternarizer *tz)
+{
+    if (!tz)
+        return;
+    free_layers(tz);
+    ec2t__free(tz->ctx, tz);
+}
+
+static float *
+weights_of(const ec2t_ternarizer *tz, const ec2t__tlayer *t)
+{
+    return tz->net->layers[t->layer]->param[EC2T_PARAM_WEIGHT]->data;
+}
+
+/* Centroids from the shadow weights, then the nearest-value assignment. */
+static void
+initialise(ec2t_ternarizer *tz)
+{
+    for (int32_t i = 0; i < tz->n_layers; i++) {
+        ec2t__tlayer *t = &tz->layers[i];
+        if (tz->init == EC2T_TERN_INIT_KMEANS)
+            ec2t__tern_init_kmeans(t->shadow, t->n, &t->cent[0], &t->cent[1]);
+        else
+            ec2t__tern_init_minmax(t->shadow, t->n, tz->init_scale, &t->cent[0], &t->cent[1]);
+        ec2t__tern_assign(t->shadow, t->n, t->cent[0], t->cent[1], 0, t->delta, t->assign, &t->last);
+        ec2t__tern_materialise(t->shadow, t->assign, t->n, t->cent[0], t->cent[1], t->prune,
+                               weights_of(tz, t));
+    }
+}
+
+static ec2t_status
+add_layers(ec2t_ternarizer *tz)
+{
+    ec2t_net *net = tz->net;
+    int32_t first = -1, last = -1, count = 0;
+    int64_t n_max = 0;
+    for (int32_t i = 0; i < net->n_layers; i++)
+        if (weighted(net->layers[i])) {
+            first = first < 0 ? i : first;
+            last = i;
+        }
+    for (int32_t i = 0; i < net->n_layers; i++)
+        count += weighted(net->layers[i]) &&
+                 resolve(net, net->layers[i], first, last) != EC2T_COMPRESS_KEEP;
+    if (count == 0)
+        return ec2t__error(tz->ctx, EC2T_E_INVAL, "ec2t_ternarizer_new: no layer to compress");
+    tz->layers = ec2t__calloc(tz->ctx, (size_t)count, sizeof *tz->layers);
+    if (!tz->layers)
+        return ec2t__nomem(tz->ctx, "ternarizer layers");
+    for (int32_t i = 0; i < net->n_layers; i++) {
+        const ec2t_layer *l = net->layers[i];
+        int32_t mode;
+        ec2t__tlayer *t;
+        if (!weighted(l) || (mode = resolve(net, l, first, last)) == EC2T_COMPRESS_KEEP)
+            continue;
+        t = &tz->layers[tz->n_layers++];
+        t->layer = i;
+        t->prune = mode == EC2T_COMPRESS_PRUNE;
+        t->n = l->param[EC2T_PARAM_WEIGHT]->numel;
+        t->shadow = ec2t__calloc(tz->ctx, (size_t)t->n, sizeof *t->shadow);
+        t->shadow_grad = ec2t__calloc(tz->ctx, (size_t)t->n, sizeof *t->shadow_grad);
+        t->assign = ec2t__calloc(tz->ctx, (size_t)t->n, 1);
+        if (!t->shadow || !t->shadow_grad || !t->assign)
+            return ec2t__nomem(tz->ctx, "ternarizer state");
+        memcpy(t->shadow, l->param[EC2T_PARAM_WEIGHT]->data, (size_t)t->n * sizeof(float));
+        n_max = t->n > n_max ? t->n : n_max;
+    }
+    for (int32_t i = 0; i < tz->n_layers; i++)
+        tz->layers[i].delta = ((double)tz->layers[i].n / (double)n_max + tz->sustain) / (1 + tz->sustain);
+    return EC2T_OK;
+}
+
+EC2T_API ec2t_status
+ec2t_ternarizer_new(ec2t_net *net, uint32_t flags, ec2t_ternarizer **out)
+{
+    ec2t_ternarizer *tz;
+    ec2t_status st;
+    if (out)
+        *out = NULL;
+    if (!net)
+        return EC2T_E_INVAL;
+    if (!out || flags != 0)
+        return ec2t__error(net->ctx, EC2T_E_INVAL, "ec2t_ternarizer_new: bad argument");
+    tz = ec2t__calloc(net->ctx, 1, sizeof *tz);
+    if (!tz)
+        return ec2t__nomem(net->ctx, "ternarizer");
+    tz->ctx = net->ctx;
+    tz->net = net;
+    tz->gamma = tz->cur_gamma = 0.15;
+    tz->init_scale = 0.3;
+    tz->init = EC2T_TERN_INIT_MINMAX;
+    tz->sustain = 0.05;
+    tz->floor = 0.675;
+    tz->lr_shadow = 1e-4;
+    tz->lr_cent = 1e-5;
+    tz->g_shadow = tz->g_cent = -1;
+    st = add_layers(tz);
+    if (st != EC2T_OK) {
+        ec2t_ternarizer_free(tz);
+        return st;
+    }
+    initialise(tz);
+    net->loss_ready = 0;
+    *out = tz;
+    return EC2T_OK;
+}
+
+/* ---- settings ---- */
+
+typedef struct param_info {
+    ec2t_tern_param param;
+    double lo, hi;
+    int is_int;
+} param_info;
+
+static const param_info params[] = {
+    {EC2T_TERN_GAMMA, 0, 1e3, 0},
+    {EC2T_TERN_TARGET_SPARSITY, 0, 0.999, 0},
+    {EC2T_TERN_TARGET_BYTES, 0, 9.007199254740992e15, 1},
+    {EC2T_TERN_INIT_SCALE, 1e-6, 1, 0},
+    {EC2T_TERN_INIT, EC2T_TERN_INIT_MINMAX, EC2T_TERN_INIT_KMEANS, 1},
+    {EC2T_TERN_SUSTAIN, 0, 1e6, 0},
+    {EC2T_TERN_FLOOR, 0, 100, 0},
+    {EC2T_TERN_COMPAT_TTQ_SIGN, 0, 1, 1},
+    {EC2T_TERN_FROZEN, 0, 1, 1},
+    {EC2T_TERN_LR_SHADOW, 1e-12, 10, 0},
+    {EC2T_TERN_LR_CENTROIDS, 1e-12, 10, 0},
+    {EC2T_TERN_CURRENT_GAMMA, 0, 1e3, 0},
+    {EC2T_TERN_LAYERS, 0, 2147483647.0, 1},
+};
+
+static const param_info *
+info_of(ec2t_tern_param param)
+{
+    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
+        if (params[i].param == param)
+            return &params[i];
+    return NULL;
+}
+
+EC2T_API ec2t_status
+ec2t_ternarizer_param_bounds(ec2t_tern_param param, double *lo, double *hi)
+{
+    const param_info *p = info_of(param);
+    if (!lo || !hi)
+        return EC2T_E_INVAL;
+    if (!p)
+        return EC2T_E_UNSUPPORTED;
+    *lo = p->lo;
+    *hi = p->hi;
+    return EC2T_OK;
+}
+
+/* Every setting through one path: `value` as a double, checked, stored. */
+static ec2t_status
+set_value(ec2t_ternarizer *tz, ec2t_tern_param param, double value, int as_int, const char *fn)
+{
+    const param_info *p;
+    if (!tz)
+        return EC2T_E_INVAL;
+    p = info_of(param);
+    if (!p)
+        return ec2t__error(tz->ctx, EC2T_E_UNSUPPORTED, "%s: unknown setting %d", fn, (int)param);
+    if (param == EC2T_TERN_CURRENT_GAMMA || param == EC2T_TERN_LAYERS)
+        return ec2t__error(tz->ctx, EC2T_E_STATE, "%s: setting %d is read-only", fn, (int)param);
+    if (p->is_int != as_int)
+        return ec2t__error(tz->ctx, EC2T_E_INVAL, "%s: setting %d is %s", fn, (int)param,
+                           p->is_int ? "an integer" : "real-valued");
+    if (!(value >= p->lo && value <= p->hi))
+        return ec2t__error(tz->ctx, EC2T_E_INVAL, "%s: %g is outside [%g, %g] for setting %d", fn,
+                           value, p->lo, p->hi, (int)param);
+    if ((param == EC2T_TERN_INIT || param == EC2T_TERN_INIT_SCALE) && tz->trained)
+        return ec2t__error(tz->ctx, EC2T_E_STATE, "%s: the centroids were trained already", fn);
+    switch (param) {
+    case EC2T_TERN_GAMMA: tz->gamma = tz->cur_gamma = value; break;
+    case EC2T_TERN_TARGET_SPARSITY: tz->target_sparsity = value; break;
+    case EC2T_TERN_TARGET_BYTES: tz->target_bytes = (int64_t)value; break;
+    case EC2T_TERN_INIT_SCALE: tz->init_scale = value; break;
+    case EC2T_TERN_INIT: tz->init = (int64_t)value; break;
+    case EC2T_TERN_SUSTAIN: tz->sustain = value; break;
+    case EC2T_TERN_FLOOR: tz->floor = value; break;
+    case EC2T_TERN_COMPAT_TTQ_SIGN: tz->compat_sign = (int64_t)value; break;
+    case EC2T_TERN_FROZEN: tz->frozen = (int64_t)value; break;
+    case EC2T_TERN_LR_SHADOW: tz->lr_shadow = value; break;
+    case EC2T_TERN_LR_CENTROIDS: tz->lr_cent = value; break;
+    default: break;
+    }
+    if (param == EC2T_TERN_SUSTAIN) {
+        int64_t n_max = 0;
+        for (int32_t i = 0; i < tz->n_layers; i++)
+            n_max = tz->layers[i].n > n_max ? tz->layers[i].n : n_max;
+        for (int32_t i = 0; i < tz->n_layers; i++)
+            tz->layers[i].delta = ((double)tz->layers[i].n / (double)n_max + value) / (1 + value);
+    }
+    if (param == EC2T_TERN_INIT || param == EC2T_TERN_INIT_SCALE)
+        initialise(tz);
+    if (tz->trainer && (param == EC2T_TERN_LR_SHADOW || param == EC2T_TERN_LR_CENTROIDS))
+        ec2t_trainer_group_set_double(tz->trainer, param == EC2T_TERN_LR_SHADOW ? tz->g_shadow : tz->g_cent,
+                                      EC2T_TRAIN_LR, value);
+    if (param == EC2T_TERN_FROZEN)
+        ec2t__tz_apply_frozen(tz);
+    return EC2T_OK;
+}
+
+EC2T_API ec2t_status
+ec2t_ternarizer_set_double(ec2t_ternarizer *tz, ec2t_tern_param param, double value)
+{
+    return set_value(tz, param, value, 0, "ec2t_ternarizer_set_double");
+}
+
+EC2T_API ec2t_status
+ec2t_ternarizer_set_int(ec2t_ternarizer *tz, ec2t_tern_param param, int64_t value)
+{
+    return set_value(tz, param, (double)value, 1, "ec2t_ternarizer_set_int");
+}
+
+static ec2t_status
+get_value(const ec2t_ternarizer *tz, ec2t_tern_param param, double *value, int as_int,
+          const char *fn)
+{
+    const param_info *p;
+    if (!tz)
+        return EC2T_E_INVAL;
+    if (!value)
+        return ec2t__error(tz->ctx, EC2T_E_INVAL, "%s: value is NULL", fn);
+    p = info_of(param);
+    if (!p)
+        return ec2t__error(tz->ctx, EC2T_E_UNSUPPORTED, "%s: unknown setting %d", fn, (int)param);
+    if (p->is_int != as_int)
+        return ec2t__error(tz->ctx, EC2T_E_INVAL, "%s: setting %d is %s", fn, (int)param,
+                           p->is_int ? "an integer" : "real-valued");
+    switch (param) {
+    case EC2T_TERN_GAMMA: *value = tz->gamma; break;
+    case EC2T_TERN_TARGET_SPARSITY: *value = tz->target_sparsity; break;
+    case EC2T_TERN_TARGET_BYTES: *value = (double)tz->target_bytes; break;
+    case EC2T_TERN_INIT_SCALE: *value = tz->init_scale; break;
+    case EC2T_TERN_INIT: *value = (double)tz->init; break;
+    case EC2T_TERN_SUSTAIN: *value = tz->sustain; break;
+    case EC2T_TERN_FLOOR: *value = tz->floor; break;
+    case EC2T_TERN_COMPAT_TTQ_SIGN: *value = (double)tz->compat_sign; break;
+    case EC2T_TERN_FROZEN: *value = (double)tz->frozen; break;
+    case EC2T_TERN_LR_SHADOW: *value = tz->lr_shadow; break;
+    case EC2T_TERN_LR_CENTROIDS: *value = tz->lr_cent; break;
+    case EC2T_TERN_CURRENT_GAMMA: *value = tz->cur_gamma; break;
+    case EC2T_TERN_LAYERS: *value = tz->n_layers; break;
+    }
+    return EC2T_OK;
+}
+
+EC2T_API ec2t_status
+ec2t_ternarizer_get_double(const ec2t_ternarizer *tz, ec2t_tern_param param, double *value)
+{
+    return get_value(tz, param, value, 0, "ec2t_ternarizer_get_double");
+}
+
+EC2T_API ec2t_status
+ec2t_ternarizer_get_int(const ec2t_ternarizer *tz, ec2t_tern_param param, int64_t *value)
+{
+    double v = 0;
+    ec2t_status st = get_value(tz, param, value ? &v : NULL, 1, "ec2t_ternarizer_get_int");
+    if (st == EC2T_OK)
+        *value = (int64_t)v;
+    return st;
+}
+
+/* ---- the training step ---- */
+
+static ec2t_status
+after_backward(void *user, ec2t_trainer *tr)
+{
+    ec2t_ternarizer *tz = user;
+    (void)tr;
+    for (int32_t i = 0; i < tz->n_layers; i++) {
+        ec2t__tlayer *t = &tz->layers[i];
+        const float *g = tz->net->layers[t->layer]->grad[EC2T_PARAM_WEIGHT]->data;
+        ec2t__tern_grads(g, t->assign, t->n, t->cent[0], t->cent[1], t->prune, (int)tz->compat_sign,
+                         t->shadow_grad, &t->cent_grad[0], &t->cent_grad[1]);
+    }
+    return EC2T_OK;
+}
+
+void
+ec2t__tz_requantize(ec2t_ternarizer *tz)
+{
+    for (int32_t i = 0; i < tz->n_layers; i++) {
+        ec2t__tlayer *t = &tz->layers[i];
+        if (!tz->frozen) {
+            ec2t__tern_assign(t->shadow, t->n, t->cent[0], t->cent[1], tz->cur_gamma, t->delta,
+                              t->assign, &t->last);
+        }
+        ec2t__tern_materialise(t->shadow, t->assign, t->n, t->cent[0], t->cent[1], t->prune,
+                               weights_of(tz, t));
+    }
+    tz->net->loss_ready = 0;
+}
+
+static ec2t_status
+after_update(void *user, ec2t_trainer *tr)
+{
+    ec2t_ternarizer *tz = user;
+    (void)tr;
+    tz->trained = 1;
+    for (int32_t i = 0; i < tz->n_layers; i++) {
+        ec2t__tlayer *t = &tz->layers[i];
+        float fl = ec2t__tern_floor(t->shadow, t->n, tz->floor);
+        t->cent[0] = t->cent[0] < fl ? fl : t->cent[0];
+        t->cent[1] = t->cent[1] < fl ? fl : t->cent[1];
+    }
+    if (!tz->frozen)
+        ec2t__tz_steer(tz);
+    ec2t__tz_requantize(tz);
+    return EC2T_OK;
+}
+
+void
+ec2t__tz_apply_frozen(ec2t_ternarizer *tz)
+{
+    char name[160];
+    if (!tz->trainer)
+        return;
+    for (int32_t i = 0; i < tz->n_layers; i++) {
+        ec2t__tparam *p;
+        snprintf(name, sizeof name, "%s.weight.shadow", tz->net->layers[tz->layers[i].layer]->name);
+        p = ec2t__trainer_find(tz->trainer, name);
+        if (p)
+            p->group = tz->frozen ? -1 : tz->g_shadow;
+    }
+}
+
+EC2T_API ec2t_status
+ec2t_ternarizer_attach(ec2t_ternarizer *tz, ec2t_trainer *tr, uint32_t flags)
+{
+    char name[160];
+    ec2t_status st;
+    if (!tz)
+        return EC2T_E_INVAL;
+    if (!tr || flags != 0 || tr->net != tz->net)
+        return ec2t__error(tz->ctx, EC2T_E_INVAL,
+                           "ec2t_ternarizer_attach: a trainer of the same network is needed");
+    if (tz->trainer || tr->hooks.user)
+        return ec2t__error(tz->ctx, EC2T_E_INVAL, "ec2t_ternarizer_attach: already attached");
+    if (tr->n_groups + 2 > EC2T__MAX_GROUPS)
+        return ec2t__error(tz->ctx, EC2T_E_INVAL, "ec2t_ternarizer_attach: the trainer has no room for two groups");
+    st = ec2t_trainer_add_group(tr, EC2T_OPT_ADAM, &tz->g_shadow);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_add_group(tr, EC2T_OPT_ADAM, &tz->g_cent);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_group_set_double(tr, tz->g_shadow, EC2T_TRAIN_LR, tz->lr_shadow);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_group_set_double(tr, tz->g_cent, EC2T_TRAIN_LR, tz->lr_cent);
+    for (int32_t i = 0; i < tz->n_layers && st == EC2T_OK; i++) {
+        ec2t__tlayer *t = &tz->layers[i];
+        const char *lname = tz->net->layers[t->layer]->name;
+        snprintf(name, sizeof name, "%s.weight", lname);
+        st = ec2t_trainer_assign(tr, name, -1); /* derived, not trained */
+        snprintf(name, sizeof name, "%s.weight.shadow", lname);
+        if (st == EC2T_OK)
+            st = ec2t__trainer_add_tensor(tr, name, t->shadow, t->shadow_grad, t->n,
+                                          tz->frozen ? -1 : tz->g_shadow);
+        snprintf(name, sizeof name, "%s.weight.centroids", lname);
+        if (st == EC2T_OK)
+            st = ec2t__trainer_add_tensor(tr, name, t->cent, t->cent_grad, 2, tz->g_cent);
+    }
+    if (st != EC2T_OK)
+        return st; /* the trainer is left with extra groups: free it */
+    tr->hooks.user = tz;
+    tr->hooks.after_backward = after_backward;
+    tr->hooks.after_update = after_update;
+    tz->trainer = tr;
+    return EC2T_OK;
+}
+
+EC2T_API ec2t_status
+ec2t_ternarizer_set_progress(ec2t_ternarizer *tz, ec2t_tern_progress_fn fn, void *user)
+{
+    if (!tz)
+        return EC2T_E_INVAL;
+    tz->progress = fn;
+    tz->progress_user = user;
+    return EC2T_OK;
+}
+
+EC2T_API ec2t_status
+ec2t_ternarizer_update(ec2t_ternarizer *tz, uint32_t flags)
+{
+    if (!tz)
+        return EC2T_E_INVAL;
+    if (flags != 0)
+        return ec2t__error(tz->ctx, EC2T_E_INVAL, "ec2t_ternarizer_update: flags must be 0");
+    ec2t__tz_requantize(tz);
+    return EC2T_OK;
+}
+
+/* ---- statistics ---- */
+
+double
+ec2t__tz_sparsity(const ec2t_ternarizer *tz)
+{
+    int64_t zeros = 0, total = 0;
+    for (int32_t i = 0; i < tz->n_layers; i++) {
+        zeros += tz->layers[i].last.count[1];
+        total += tz->layers[i].n;
+    }
+    return total ? (double)zeros / (double)total : 0;
+}
+
+double
+ec2t__tz_layer_bytes(const ec2t__tlayer *t, const int64_t count[3])
+{
+    double bytes = (double)t->n * ec2t__tern_entropy(count) / 8.0;
+    return t->prune ? bytes + 4.0 * (double)(t->n - count[1]) : bytes;
+}
+
+double
+ec2t__tz_fixed_bytes(const ec2t_ternarizer *tz)
+{
+    int64_t compressed = 0;
+    for (int32_t i = 0; i < tz->n_layers; i++)
+        compressed += tz->layers[i].n;
+    /* two values per compressed layer, 4 bytes for every other trained scalar */
+    return 8.0 * tz->n_layers + 4.0 * (double)(ec2t_net_trainable_count(tz->net) - compressed);
+}
+
+double
+ec2t__tz_estimated_bytes(const ec2t_ternarizer *tz)
+{
+    double bytes = ec2t__tz_fixed_bytes(tz);
+    for (int32_t i = 0; i < tz->n_layers; i++)
+        bytes += ec2t__tz_layer_bytes(&tz->layers[i], tz->layers[i].last.count);
+    return bytes;
+}
+
+static ec2t_status
+layer_stat(const ec2t__tlayer *t, ec2t_tern_stat stat, double *v)
+{
+    double n = (double)t->n;
+    switch (stat) {
+    case EC2T_TSTAT_LAYER_ID: *v = t->layer; break;
+    case EC2T_TSTAT_MODE: *v = t->prune ? EC2T_COMPRESS_PRUNE : EC2T_COMPRESS_TERNARIZE; break;
+    case EC2T_TSTAT_WEIGHTS: *v = n; break;
+    case EC2T_TSTAT_SPARSITY:
+    case EC2T_TSTAT_P_ZERO: *v = (double)t->last.count[1] / n; break;
+    case EC2T_TSTAT_P_NEG: *v = (double)t->last.count[0] / n; break;
+    case EC2T_TSTAT_P_POS: *v = (double)t->last.count[2] / n; break;
+    case EC2T_TSTAT_ENTROPY: *v = ec2t__tern_entropy(t->last.count); break;
+    case EC2T_TSTAT_W_P: *v = t->cent[0]; break;
+    case EC2T_TSTAT_W_N: *v = t->cent[1]; break;
+    case EC2T_TSTAT_LAMBDA: *v = t->last.lambda; break;
+    case EC2T_TSTAT_LAMBDA_MAX: *v = t->last.lambda_max; break;
+    case EC2T_TSTAT_EST_BYTES: *v = ec2t__tz_layer_bytes(t, t->last.count) + 8.0; break;
+    default: return EC2T_E_UNSUPPORTED;
+    }
+    return EC2T_OK;
+}
+
+static ec2t_status
+total_stat(const ec2t_ternarizer *tz, ec2t_tern_stat stat, double *v)
+{
+    int64_t count[3] = {0, 0, 0}, total = 0;
+    for (int32_t i = 0; i < tz->n_layers; i++) {
+        for (int c = 0; c < 3; c++)
+            count[c] += tz->layers[i].last.count[c];
+        total += tz->layers[i].n;
+    }
+    switch (stat) {
+    case EC2T_TSTAT_WEIGHTS: *v = (double)total; break;
+    case EC2T_TSTAT_SPARSITY:
+    case EC2T_TSTAT_P_ZERO: *v = (double)count[1] / (double)total; break;
+    case EC2T_TSTAT_P_NEG: *v = (double)count[0] / (double)total; break;
+    case EC2T_TSTAT_P_POS: *v = (double)count[2] / (double)total; break;
+    case EC2T_TSTAT_ENTROPY: {
+        double bits = 0;
+        for (int32_t i = 0; i < tz->n_layers; i++)
+            bits += (double)tz->layers[i].n * ec2t__tern_entropy(tz->layers[i].last.count);
+        *v = bits / (double)total;
+        break;
+    }
+    case EC2T_TSTAT_EST_BYTES: *v = ec2t__tz_estimated_bytes(tz); break;
+    default: return EC2T_E_INVAL; /* a per-layer statistic */
+    }
+    return EC2T_OK;
+}
+
+EC2T_API ec2t_status
+ec2t_ternarizer_stat(const ec2t_ternarizer *tz, int32_t index, ec2t_tern_stat stat, double *value)
+{
+    ec2t_status st;
+    if (!tz)
+        return EC2T_E_INVAL;
+    if (!value || index < -1 || index >= tz->n_layers)
+        return ec2t__error(tz->ctx, EC2T_E_INVAL, "ec2t_ternarizer_stat: bad index %d or NULL value",
+                           (int)index);
+    if (stat < EC2T_TSTAT_LAYER_ID || stat > EC2T_TSTAT_EST_BYTES)
+        return ec2t__error(tz->ctx, EC2T_E_UNSUPPORTED, "ec2t_ternarizer_stat: unknown statistic %d",
+                           (int)stat);
+    st = index < 0 ? total_stat(tz, stat, value) : layer_stat(&tz->layers[index], stat, value);
+    if (st != EC2T_OK)
+        return ec2t__error(tz->ctx, st, "ec2t_ternarizer_stat: statistic %d is per layer", (int)stat);
+    return EC2T_OK;
+}
