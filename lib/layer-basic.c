@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "net-private.h"
+#include "ops-private.h"
 
 static void
 nothing(ec2t_net *net, ec2t_layer *l)
@@ -92,11 +93,7 @@ static void
 flatten_forward(ec2t_net *net, ec2t_layer *l)
 {
     const ec2t_layer *in = ec2t__input(net, l, 0);
-    int64_t n = net->batch, hw = (int64_t)in->h * in->w;
-    for (int32_t c = 0; c < in->c; c++)
-        for (int64_t s = 0; s < n; s++)
-            for (int64_t p = 0; p < hw; p++)
-                l->out[(c * hw + p) * n + s] = in->out[(c * n + s) * hw + p];
+    ec2t__flatten(in->out, in->c, net->batch, (int64_t)in->h * in->w, l->out);
 }
 
 static void
@@ -120,23 +117,8 @@ static void
 residual_forward(ec2t_net *net, ec2t_layer *l)
 {
     const ec2t_layer *a = ec2t__input(net, l, 0), *b = ec2t__input(net, l, 1);
-    int64_t n = net->batch, hw = (int64_t)l->h * l->w, total = count(net, l);
-    int32_t front = (l->c - b->c) / 2, s = l->stride;
-    if (l->out != a->out)
-        memcpy(l->out, a->out, (size_t)total * sizeof(float));
-    if (b->c == l->c && s == 1) {
-        for (int64_t i = 0; i < total; i++)
-            l->out[i] += b->out[i];
-        return;
-    }
-    for (int32_t c = 0; c < b->c; c++)
-        for (int64_t i = 0; i < n; i++) {
-            float *dst = l->out + ((c + front) * n + i) * hw;
-            const float *src = b->out + (c * n + i) * (int64_t)b->h * b->w;
-            for (int32_t y = 0; y < l->h; y++)
-                for (int32_t x = 0; x < l->w; x++)
-                    dst[y * l->w + x] += src[(int64_t)y * s * b->w + (int64_t)x * s];
-        }
+    ec2t__residual_add(l->out, a->out, b->out, l->c, b->c, net->batch, l->h, l->w, b->h, b->w,
+                       l->stride, 0);
 }
 
 static void

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "net-private.h"
+#include "ops-private.h"
 #include "pool-private.h"
 
 /* Floats of lowering scratch per chunk: about 1 MiB keeps it in L2. */
@@ -26,6 +27,7 @@ typedef struct conv_geom {
     int64_t ohw;            /* oh * ow */
     int64_t chunk;          /* samples per lowering chunk */
     int direct;             /* 1x1, stride 1, no padding: no lowering */
+    ec2t__window win;
 } conv_geom;
 
 static conv_geom
@@ -42,6 +44,7 @@ geom_of(const ec2t_net *net, const ec2t_layer *l, int64_t batch)
     g.k = (int64_t)g.cg * g.kh * g.kw;
     g.ohw = (int64_t)g.oh * g.ow;
     g.direct = g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0;
+    g.win = (ec2t__window){g.h, g.w, g.oh, g.ow, g.kh, g.kw, g.stride, g.pad};
     g.chunk = COL_BUDGET / (g.k * g.ohw);
     if (g.chunk < 1)
         g.chunk = 1;
@@ -71,112 +74,6 @@ conv_scratch_floats(const ec2t_layer *l, int64_t batch)
     conv_geom g = geom_of(l->net, l, batch);
     size_t w = (size_t)g.m * (size_t)g.k, workers = (size_t)l->net->ctx->threads;
     return workers * col_floats(&g) + (workers - 1) * w;
-}
-
-/* The valid output columns [*lo, *hi) for kernel column offset j: those whose
- * input column ox*stride - pad + j lies inside [0, w). */
-static void
-valid_range(int32_t out, int32_t in, int32_t stride, int32_t offset, int32_t *lo, int32_t *hi)
-{
-    int32_t a = 0, b = out;
-    while (a < out && a * stride + offset < 0)
-        a++;
-    while (b > a && (b - 1) * stride + offset >= in)
-        b--;
-    *lo = a;
-    *hi = b;
-}
-
-/* Short rows: plain loops the compiler vectorises beat memcpy/memset calls. */
-static inline void
-copy_row(float *restrict dst, const float *restrict src, int32_t n)
-{
-    for (int32_t i = 0; i < n; i++)
-        dst[i] = src[i];
-}
-
-static inline void
-zero_row(float *dst, int32_t n)
-{
-    for (int32_t i = 0; i < n; i++)
-        dst[i] = 0.0f;
-}
-
-static inline void
-add_row(float *restrict dst, const float *restrict src, int32_t n)
-{
-    for (int32_t i = 0; i < n; i++)
-        dst[i] += src[i];
-}
-
-/* col[(c*kh + i)*kw + j][(s*oh + oy)*ow + ox] = x[c][n0 + s][oy*st - p + i][ox*st - p + j]. */
-static void
-im2col(const conv_geom *g, const float *x, int32_t c0, int64_t n0, int64_t cn, float *col)
-{
-    int64_t plane = (int64_t)g->h * g->w, ld = cn * g->ohw;
-    for (int32_t c = 0; c < g->cg; c++) {
-        for (int32_t i = 0; i < g->kh; i++) {
-            for (int32_t j = 0; j < g->kw; j++) {
-                float *row = col + ((int64_t)(c * g->kh + i) * g->kw + j) * ld;
-                int32_t lo, hi, off = j - g->pad;
-                valid_range(g->ow, g->w, g->stride, off, &lo, &hi);
-                for (int64_t s = 0; s < cn; s++) {
-                    const float *src = x + ((int64_t)(c0 + c) * g->n + n0 + s) * plane;
-                    for (int32_t oy = 0; oy < g->oh; oy++) {
-                        float *dst = row + (s * g->oh + oy) * g->ow;
-                        int32_t iy = oy * g->stride - g->pad + i;
-                        const float *line;
-                        if (iy < 0 || iy >= g->h || lo >= hi) {
-                            zero_row(dst, g->ow);
-                            continue;
-                        }
-                        line = src + (int64_t)iy * g->w;
-                        zero_row(dst, lo);
-                        if (g->stride == 1) {
-                            copy_row(dst + lo, line + lo + off, hi - lo);
-                        } else {
-                            for (int32_t ox = lo; ox < hi; ox++)
-                                dst[ox] = line[ox * g->stride + off];
-                        }
-                        zero_row(dst + hi, g->ow - hi);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/* The adjoint of im2col: dx[...] += col[...]. */
-static void
-col2im(const conv_geom *g, const float *col, int32_t c0, int64_t n0, int64_t cn, float *dx)
-{
-    int64_t plane = (int64_t)g->h * g->w, ld = cn * g->ohw;
-    for (int32_t c = 0; c < g->cg; c++) {
-        for (int32_t i = 0; i < g->kh; i++) {
-            for (int32_t j = 0; j < g->kw; j++) {
-                const float *row = col + ((int64_t)(c * g->kh + i) * g->kw + j) * ld;
-                int32_t lo, hi, off = j - g->pad;
-                valid_range(g->ow, g->w, g->stride, off, &lo, &hi);
-                for (int64_t s = 0; s < cn; s++) {
-                    float *dst = dx + ((int64_t)(c0 + c) * g->n + n0 + s) * plane;
-                    for (int32_t oy = 0; oy < g->oh; oy++) {
-                        const float *src = row + (s * g->oh + oy) * g->ow;
-                        int32_t iy = oy * g->stride - g->pad + i;
-                        float *line;
-                        if (iy < 0 || iy >= g->h || lo >= hi)
-                            continue;
-                        line = dst + (int64_t)iy * g->w;
-                        if (g->stride == 1) {
-                            add_row(line + lo + off, src + lo, hi - lo);
-                        } else {
-                            for (int32_t ox = lo; ox < hi; ox++)
-                                line[ox * g->stride + off] += src[ox];
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 static void
@@ -240,7 +137,7 @@ forward_range(void *arg, int64_t u0, int64_t u1, int w)
     for (int64_t u = u0; u < u1; u++) {
         int64_t n0 = u * g->chunk, cn = g->n - n0 < g->chunk ? g->n - n0 : g->chunk;
         for (int32_t gr = 0; gr < g->groups; gr++) {
-            im2col(g, j->x, gr * g->cg, n0, cn, col);
+            ec2t__im2col(&g->win, j->x, g->n, gr * g->cg, g->cg, n0, cn, col);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->mg, (int)(cn * g->ohw),
                         (int)g->k, 1.0f,
                         j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k,
@@ -313,7 +210,7 @@ backward_range(void *arg, int64_t u0, int64_t u1, int w)
         for (int32_t gr = 0; gr < g->groups; gr++) {
             const float *wg = j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k;
             const float *dyg = j->l->dout + (int64_t)gr * g->mg * ld + n0 * g->ohw;
-            im2col(g, j->x, gr * g->cg, n0, cn, col);
+            ec2t__im2col(&g->win, j->x, g->n, gr * g->cg, g->cg, n0, cn, col);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->mg, (int)g->k, cols, 1.0f, dyg,
                         (int)ld, col, cols, u == u0 ? 0.0f : 1.0f, dw + (int64_t)gr * g->mg * g->k,
                         (int)g->k);
@@ -322,7 +219,7 @@ backward_range(void *arg, int64_t u0, int64_t u1, int w)
             /* the chunk's col is no longer needed: reuse it for d(col) */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->k, cols, g->mg, 1.0f, wg,
                         (int)g->k, dyg, (int)ld, 0.0f, col, cols);
-            col2im(g, col, gr * g->cg, n0, cn, j->dx);
+            ec2t__col2im(&g->win, col, g->n, gr * g->cg, g->cg, n0, cn, j->dx);
         }
     }
 }

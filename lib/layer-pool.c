@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "net-private.h"
+#include "ops-private.h"
 
 typedef struct pool_geom {
     int64_t planes;        /* C * N */
@@ -19,13 +20,10 @@ pool_geom_of(const ec2t_net *net, const ec2t_layer *l, int64_t batch)
     return g;
 }
 
-/* The window's rows/cols inside the input: [*a, *b). */
-static void
-window(int32_t o, int32_t stride, int32_t pad, int32_t k, int32_t in, int32_t *a, int32_t *b)
+static ec2t__window
+win_of(const pool_geom *g)
 {
-    int32_t s = o * stride - pad;
-    *a = s < 0 ? 0 : s;
-    *b = s + k > in ? in : s + k;
+    return (ec2t__window){g->h, g->w, g->oh, g->ow, g->k, g->k, g->stride, g->pad};
 }
 
 /* l->save: the input index (within its plane) of every output's maximum. */
@@ -39,33 +37,12 @@ static void
 maxpool_forward(ec2t_net *net, ec2t_layer *l)
 {
     pool_geom g = pool_geom_of(net, l, net->batch);
+    ec2t__window win = win_of(&g);
     const float *x = ec2t__input(net, l, 0)->out;
-    int32_t *arg = l->save;
-    for (int64_t p = 0; p < g.planes; p++) {
-        const float *xp = x + p * g.h * g.w;
-        float *yp = l->out + p * g.oh * g.ow;
-        int32_t *ap = arg + p * g.oh * g.ow;
-        for (int32_t oy = 0; oy < g.oh; oy++) {
-            int32_t y0, y1;
-            window(oy, g.stride, g.pad, g.k, g.h, &y0, &y1);
-            for (int32_t ox = 0; ox < g.ow; ox++) {
-                int32_t x0, x1, best_i;
-                float best;
-                /* never empty: pad <= kernel / 2 */
-                window(ox, g.stride, g.pad, g.k, g.w, &x0, &x1);
-                best_i = y0 * g.w + x0;
-                best = xp[best_i];
-                for (int32_t yy = y0; yy < y1; yy++)
-                    for (int32_t xx = x0; xx < x1; xx++)
-                        if (xp[yy * g.w + xx] > best) {
-                            best = xp[yy * g.w + xx];
-                            best_i = yy * g.w + xx;
-                        }
-                yp[oy * g.ow + ox] = best;
-                ap[oy * g.ow + ox] = best_i;
-            }
-        }
-    }
+    int64_t in_plane = (int64_t)g.h * g.w, out_plane = (int64_t)g.oh * g.ow;
+    for (int64_t p = 0; p < g.planes; p++)
+        ec2t__maxpool_plane(&win, x + p * in_plane, l->out + p * out_plane,
+                            (int32_t *)l->save + p * out_plane);
 }
 
 static void
@@ -85,31 +62,15 @@ maxpool_backward(ec2t_net *net, ec2t_layer *l)
     }
 }
 
-/* Padding counts as zeros: the divisor is always k*k (PyTorch's
- * count_include_pad=True with floor-mode output sizes). */
 static void
 avgpool_forward(ec2t_net *net, ec2t_layer *l)
 {
     pool_geom g = pool_geom_of(net, l, net->batch);
+    ec2t__window win = win_of(&g);
     const float *x = ec2t__input(net, l, 0)->out;
-    float inv = 1.0f / (float)(g.k * g.k);
-    for (int64_t p = 0; p < g.planes; p++) {
-        const float *xp = x + p * g.h * g.w;
-        float *yp = l->out + p * g.oh * g.ow;
-        for (int32_t oy = 0; oy < g.oh; oy++) {
-            int32_t y0, y1;
-            window(oy, g.stride, g.pad, g.k, g.h, &y0, &y1);
-            for (int32_t ox = 0; ox < g.ow; ox++) {
-                int32_t x0, x1;
-                float s = 0;
-                window(ox, g.stride, g.pad, g.k, g.w, &x0, &x1);
-                for (int32_t yy = y0; yy < y1; yy++)
-                    for (int32_t xx = x0; xx < x1; xx++)
-                        s += xp[yy * g.w + xx];
-                yp[oy * g.ow + ox] = s * inv;
-            }
-        }
-    }
+    int64_t in_plane = (int64_t)g.h * g.w, out_plane = (int64_t)g.oh * g.ow;
+    for (int64_t p = 0; p < g.planes; p++)
+        ec2t__avgpool_plane(&win, x + p * in_plane, l->out + p * out_plane);
 }
 
 static void
@@ -125,11 +86,11 @@ avgpool_backward(ec2t_net *net, ec2t_layer *l)
         const float *dyp = l->dout + p * g.oh * g.ow;
         for (int32_t oy = 0; oy < g.oh; oy++) {
             int32_t y0, y1;
-            window(oy, g.stride, g.pad, g.k, g.h, &y0, &y1);
+            ec2t__window_range(oy, g.stride, g.pad, g.k, g.h, &y0, &y1);
             for (int32_t ox = 0; ox < g.ow; ox++) {
                 int32_t x0, x1;
                 float d = dyp[oy * g.ow + ox] * inv;
-                window(ox, g.stride, g.pad, g.k, g.w, &x0, &x1);
+                ec2t__window_range(ox, g.stride, g.pad, g.k, g.w, &x0, &x1);
                 for (int32_t yy = y0; yy < y1; yy++)
                     for (int32_t xx = x0; xx < x1; xx++)
                         dxp[yy * g.w + xx] += d;
@@ -142,14 +103,7 @@ static void
 gap_forward(ec2t_net *net, ec2t_layer *l)
 {
     const ec2t_layer *in = ec2t__input(net, l, 0);
-    int64_t plane = (int64_t)in->h * in->w, planes = (int64_t)l->c * net->batch;
-    for (int64_t p = 0; p < planes; p++) {
-        const float *xp = in->out + p * plane;
-        double s = 0;
-        for (int64_t i = 0; i < plane; i++)
-            s += xp[i];
-        l->out[p] = (float)(s / (double)plane);
-    }
+    ec2t__mean_planes(in->out, (int64_t)l->c * net->batch, (int64_t)in->h * in->w, l->out);
 }
 
 static void
