@@ -13,6 +13,7 @@
 #include <ec2t/layer.h>
 #include <ec2t/net.h>
 #include <ec2t/trainer.h>
+#include <ec2t/report.h>
 #include <ec2t/ternarize.h>
 
 #endif /* EC2T_EC2T_H */
