@@ -197,7 +197,11 @@ main(int argc, char **argv)
         ec2t_dataset_free(train);
         train = part;
     }
-    st = ex_build_model(ctx, o.model, train, &net);
+    {
+        int32_t c, h, w;
+        ec2t_dataset_shape(train, &c, &h, &w);
+        st = ex_build_model(ctx, o.model, c, h, w, ec2t_dataset_classes(train), &net);
+    }
     if (st == EC2T_E_UNSUPPORTED) {
         rc = ex_usage_error(PROG, "unknown model '%s' (lenet5, resnet20, resnetN)", o.model);
         goto out;

@@ -196,11 +196,10 @@ ex_load_data(ec2t_context *ctx, const char *spec, int augment, ec2t_dataset **tr
 }
 
 ec2t_status
-ex_build_model(ec2t_context *ctx, const char *name, ec2t_dataset *data, ec2t_net **out)
+ex_build_model(ec2t_context *ctx, const char *name, int32_t c, int32_t h, int32_t w,
+               int32_t classes, ec2t_net **out)
 {
-    int32_t c, h, w, classes = ec2t_dataset_classes(data);
     long long depth;
-    ec2t_dataset_shape(data, &c, &h, &w);
     if (strcmp(name, "lenet5") == 0)
         return ec2t_net_build_lenet5(ctx, c, h, w, classes, 0, out);
     if (strncmp(name, "resnet", 6) == 0 && ex_parse_int(name + 6, 8, 6002, &depth) == 0 &&

@@ -106,6 +106,9 @@ void ec2t__cr_free(ec2t__creader *r);
 const char *ec2t__cr_what(const ec2t__creader *r);
 
 int ec2t__cr_has_key(const ec2t__creader *r, const char *key);
+/* The keys in file order, for readers that look for a family of keys. */
+uint64_t ec2t__cr_kv_count(const ec2t__creader *r);
+const char *ec2t__cr_kv_key(const ec2t__creader *r, uint64_t index);
 /* Typed lookups: a missing key or another type is EC2T_E_FORMAT naming the key. */
 ec2t_status ec2t__cr_get_u32(const ec2t__creader *r, const char *key, uint32_t *v);
 ec2t_status ec2t__cr_get_i32(const ec2t__creader *r, const char *key, int32_t *v);

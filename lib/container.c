@@ -1512,6 +1512,18 @@ ec2t__cr_has_key(const ec2t__creader *r, const char *key)
     return r && find_kv(r, key) != NULL;
 }
 
+uint64_t
+ec2t__cr_kv_count(const ec2t__creader *r)
+{
+    return r ? r->n_kv : 0;
+}
+
+const char *
+ec2t__cr_kv_key(const ec2t__creader *r, uint64_t index)
+{
+    return r && index < r->n_kv ? r->kv[index].key : NULL;
+}
+
 /* The key, if it exists with this type; EC2T_E_FORMAT naming it otherwise. */
 static ec2t_status
 find_typed(const ec2t__creader *r, const char *key, uint32_t type, const cr_kv **out)

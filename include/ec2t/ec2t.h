@@ -15,5 +15,6 @@
 #include <ec2t/trainer.h>
 #include <ec2t/report.h>
 #include <ec2t/ternarize.h>
+#include <ec2t/engine.h>
 
 #endif /* EC2T_EC2T_H */

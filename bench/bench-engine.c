@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* Inference latency and throughput of the authors' spars64 ResNet-20 (32x32x3):
+ * the ternary engine against libec2t's own dense float path (ec2t_net_forward)
+ * on the same weights, in one run. bench/engine_peer.py times PyTorch on the
+ * same weights; bench/run-engine.sh runs both.
+ *
+ * usage: bench-engine WEIGHTS.safetensors BATCH THREADS [SECONDS] [ISA]
+ * prints: engine_ms, dense_ms (per batch), their ratio, isa */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ec2t/ec2t.h>
+
+#include "bench-common.h"
+
+typedef struct timing {
+    double best, median;
+} timing;
+
+static int
+cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Alternate the two paths in rounds so that both see the same machine load. */
+static void
+measure(ec2t_engine *e, ec2t_net *net, const float *x, int batch, double seconds, timing *te,
+        timing *td)
+{
+    enum { MAXR = 4000 };
+    static double a[MAXR], b[MAXR];
+    size_t bytes;
+    void *ws;
+    float *out = malloc((size_t)batch * 10 * sizeof(float));
+    int n = 0, inner = batch == 1 ? 10 : 1;
+    double t0 = bench_now();
+    ec2t_engine_workspace_size(e, batch, &bytes);
+    ws = malloc(bytes);
+    for (int i = 0; i < 3; i++) {
+        ec2t_engine_run(e, x, batch, out, (size_t)batch * 10, ws, bytes, 0);
+        ec2t_net_forward(net, x, batch, out, (size_t)batch * 10, 0);
+    }
+    while (n < MAXR && (bench_now() - t0 < seconds || n < 5)) {
+        double s = bench_now();
+        for (int k = 0; k < inner; k++)
+            ec2t_engine_run(e, x, batch, out, (size_t)batch * 10, ws, bytes, 0);
+        a[n] = (bench_now() - s) / inner;
+        s = bench_now();
+        for (int k = 0; k < inner; k++)
+            ec2t_net_forward(net, x, batch, out, (size_t)batch * 10, 0);
+        b[n] = (bench_now() - s) / inner;
+        n++;
+    }
+    qsort(a, (size_t)n, sizeof a[0], cmp);
+    qsort(b, (size_t)n, sizeof b[0], cmp);
+    te->best = a[0], te->median = a[n / 2];
+    td->best = b[0], td->median = b[n / 2];
+    free(ws);
+    free(out);
+}
+
+int
+main(int argc, char **argv)
+{
+    const int32_t blocks[3] = {3, 3, 3}, widths[3] = {16, 32, 64};
+    ec2t_context *ctx = NULL;
+    ec2t_net *net = NULL;
+    ec2t_engine *e = NULL;
+    int batch, threads;
+    double seconds;
+    timing te, td;
+    float *x;
+    int64_t isa;
+    if (argc < 4) {
+        fprintf(stderr, "usage: bench-engine WEIGHTS.safetensors BATCH THREADS [SECONDS] [ISA 1-3]\n");
+        return 2;
+    }
+    batch = atoi(argv[2]);
+    threads = atoi(argv[3]);
+    seconds = argc > 4 ? atof(argv[4]) : 5.0;
+    if (batch < 1 || threads < 1 || ec2t_context_new(&ctx) != EC2T_OK)
+        return 2;
+    ec2t_context_set_int(ctx, EC2T_CTX_THREADS, threads);
+    if (ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 32, 32, 10, 0, &net) != EC2T_OK ||
+        ec2t_net_import_safetensors(net, argv[1], 0) != EC2T_OK ||
+        ec2t_net_set_mode(net, EC2T_MODE_EVAL) != EC2T_OK || ec2t_engine_compile(net, 0, &e) != EC2T_OK) {
+        fprintf(stderr, "bench-engine: %s\n", ec2t_context_errmsg(ctx));
+        return 1;
+    }
+    if (argc > 5)
+        ec2t_engine_set_int(e, EC2T_ENGINE_ISA, atoi(argv[5]));
+    x = malloc((size_t)batch * 3072 * sizeof *x);
+    for (int i = 0; i < batch * 3072; i++)
+        x[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+    measure(e, net, x, batch, seconds, &te, &td);
+    ec2t_engine_get_int(e, EC2T_ENGINE_ACTIVE_ISA, &isa);
+    printf("batch: %d\nthreads: %d\nisa: %s\n", batch, threads,
+           isa == EC2T_ISA_AVX512 ? "avx512" : isa == EC2T_ISA_AVX2 ? "avx2" : "reference");
+    printf("engine_ms: %.4f\nengine_best_ms: %.4f\ndense_ms: %.4f\ndense_best_ms: %.4f\n",
+           1e3 * te.median, 1e3 * te.best, 1e3 * td.median, 1e3 * td.best);
+    printf("speedup_vs_dense: %.2f\n", td.median / te.median);
+    ec2t_engine_free(e);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    free(x);
+    return 0;
+}

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/* ec2t_engine: finishing a program (slots, packing), settings, metadata,
+ * shape inference and operation counts. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine-private.h"
+
+static const char *const op_names[] = {
+    [EC2T__OP_CONV] = "conv",       [EC2T__OP_DENSE] = "dense",     [EC2T__OP_AFFINE] = "affine",
+    [EC2T__OP_RELU] = "relu",       [EC2T__OP_MAXPOOL] = "maxpool", [EC2T__OP_AVGPOOL] = "avgpool",
+    [EC2T__OP_GAP] = "gap",         [EC2T__OP_FLATTEN] = "flatten", [EC2T__OP_ADD] = "add",
+};
+
+const char *
+ec2t__opkind_name(int kind)
+{
+    return kind >= EC2T__OP_CONV && kind <= EC2T__OP_LAST ? op_names[kind] : NULL;
+}
+
+void
+ec2t__eop_free(ec2t_context *ctx, ec2t__eop *op)
+{
+    ec2t__free(ctx, op->weight);
+    ec2t__free(ctx, op->scale);
+    ec2t__free(ctx, op->bias);
+    ec2t__free(ctx, op->ap);
+    ec2t__free(ctx, op->an);
+    ec2t__free(ctx, op->dense);
+    ec2t__tmat_free(ctx, &op->tm);
+}
+
+EC2T_API void
+ec2t_engine_free(ec2t_engine *e)
+{
+    if (!e)
+        return;
+    for (int32_t i = 0; i < e->n_ops; i++)
+        ec2t__eop_free(e->ctx, &e->ops[i]);
+    for (int32_t i = 0; i < e->n_meta; i++) {
+        ec2t__free(e->ctx, e->meta[i].key);
+        ec2t__free(e->ctx, e->meta[i].value);
+    }
+    ec2t__free(e->ctx, e->meta);
+    ec2t__free(e->ctx, e->ops);
+    ec2t__free(e->ctx, e->values);
+    ec2t__free(e->ctx, e);
+}
+
+static int
+swept(int32_t in, int32_t k, int32_t stride, int32_t pad)
+{
+    int64_t span = (int64_t)in + 2 * (int64_t)pad - k;
+    return span < 0 ? 0 : (int32_t)(span / stride + 1);
+}
+
+/* Check an operation against its inputs and give its output shape. The
+ * loader relies on this to reject every inconsistent file. */
+ec2t_status
+ec2t__eop_infer(ec2t_engine *e, const ec2t__eop *op, ec2t__value *out)
+{
+    const ec2t__value *a = &e->values[op->in[0]];
+    const ec2t__window *g = &op->win;
+    ec2t_context *ctx = e->ctx;
+    switch (op->kind) {
+    case EC2T__OP_CONV:
+        if (op->groups < 1 || a->c % op->groups || op->m % op->groups || g->kh < 1 || g->kw < 1 ||
+            g->stride < 1 || g->pad < 0 || g->h != a->h || g->w != a->w ||
+            op->k != a->c / op->groups * g->kh * g->kw || g->oh != swept(a->h, g->kh, g->stride, g->pad) ||
+            g->ow != swept(a->w, g->kw, g->stride, g->pad) || g->oh < 1 || g->ow < 1)
+            break;
+        *out = (ec2t__value){op->m, g->oh, g->ow, -1};
+        return EC2T_OK;
+    case EC2T__OP_DENSE:
+        if (a->h != 1 || a->w != 1 || op->k != a->c)
+            break;
+        *out = (ec2t__value){op->m, 1, 1, -1};
+        return EC2T_OK;
+    case EC2T__OP_AFFINE:
+    case EC2T__OP_RELU: *out = (ec2t__value){a->c, a->h, a->w, -1}; return EC2T_OK;
+    case EC2T__OP_MAXPOOL:
+    case EC2T__OP_AVGPOOL:
+        if (g->kh < 1 || g->kh != g->kw || g->stride < 1 || g->pad < 0 || g->pad > g->kh / 2 ||
+            g->h != a->h || g->w != a->w || g->oh != swept(a->h, g->kh, g->stride, g->pad) ||
+            g->ow != swept(a->w, g->kw, g->stride, g->pad) || g->oh < 1 || g->ow < 1)
+            break;
+        *out = (ec2t__value){a->c, g->oh, g->ow, -1};
+        return EC2T_OK;
+    case EC2T__OP_GAP: *out = (ec2t__value){a->c, 1, 1, -1}; return EC2T_OK;
+    case EC2T__OP_FLATTEN:
+        if ((int64_t)a->c * a->h * a->w > (1 << 24))
+            break;
+        *out = (ec2t__value){a->c * a->h * a->w, 1, 1, -1};
+        return EC2T_OK;
+    case EC2T__OP_ADD: {
+        const ec2t__value *s = &e->values[op->in[1]];
+        int same = s->c == a->c && s->h == a->h && s->w == a->w && op->stride == 1;
+        int option_a = op->stride >= 1 && s->c <= a->c && s->h == a->h * op->stride &&
+                       s->w == a->w * op->stride;
+        if (op->n_in != 2 || !(same || option_a) || g->h != s->h || g->w != s->w)
+            break;
+        *out = (ec2t__value){a->c, a->h, a->w, -1};
+        return EC2T_OK;
+    }
+    }
+    return ec2t__error(ctx, EC2T_E_INVAL, "engine: operation %s does not fit its input %dx%dx%d",
+                       ec2t__opkind_name(op->kind) ? ec2t__opkind_name(op->kind) : "?", (int)a->c,
+                       (int)a->h, (int)a->w);
+}
+
+/* ---- slots ---- */
+
+static int
+in_place_capable(ec2t__opkind kind)
+{
+    return kind == EC2T__OP_AFFINE || kind == EC2T__OP_RELU || kind == EC2T__OP_ADD;
+}
+
+/* Give every value a slot: a value lives from the operation that writes it to
+ * its last reader; element-wise operations write over their first input when
+ * that input dies there. */
+static ec2t_status
+plan_slots(ec2t_engine *e)
+{
+    int32_t *last = ec2t__calloc(e->ctx, (size_t)e->n_values, sizeof *last);
+    int32_t *free_list = ec2t__calloc(e->ctx, (size_t)e->n_values + 1, sizeof *free_list);
+    int32_t n_free = 0;
+    int64_t biggest = 1;
+    if (!last || !free_list) {
+        ec2t__free(e->ctx, last);
+        ec2t__free(e->ctx, free_list);
+        return ec2t__nomem(e->ctx, "engine plan");
+    }
+    for (int32_t v = 0; v < e->n_values; v++) {
+        int64_t size = (int64_t)e->values[v].c * e->values[v].h * e->values[v].w;
+        biggest = size > biggest ? size : biggest;
+        last[v] = v == e->output ? e->n_ops : -1;
+        e->values[v].slot = -1;
+    }
+    for (int32_t i = 0; i < e->n_ops; i++)
+        for (int32_t k = 0; k < e->ops[i].n_in; k++)
+            if (last[e->ops[i].in[k]] < i)
+                last[e->ops[i].in[k]] = i;
+    e->n_slots = 0;
+    e->values[0].slot = e->n_slots++;
+    for (int32_t i = 0; i < e->n_ops; i++) {
+        ec2t__eop *op = &e->ops[i];
+        ec2t__value *in0 = &e->values[op->in[0]], *out = &e->values[op->out];
+        if (in_place_capable(op->kind) && last[op->in[0]] == i && op->in[0] != e->output &&
+            (op->n_in < 2 || op->in[1] != op->in[0])) {
+            out->slot = in0->slot; /* the input dies here: overwrite it */
+        } else {
+            out->slot = n_free ? free_list[--n_free] : e->n_slots++;
+        }
+        for (int32_t k = 0; k < op->n_in; k++) {
+            ec2t__value *v = &e->values[op->in[k]];
+            if (last[op->in[k]] == i && v->slot != out->slot &&
+                (k == 0 || op->in[1] != op->in[0]))
+                free_list[n_free++] = v->slot;
+        }
+    }
+    e->slot_floats = biggest;
+    ec2t__free(e->ctx, last);
+    ec2t__free(e->ctx, free_list);
+    return EC2T_OK;
+}
+
+/* ---- ternary packing ---- */
+
+static ec2t_status
+finish_weighted(ec2t_engine *e, ec2t__eop *op)
+{
+    ec2t_context *ctx = e->ctx;
+    int64_t n = (int64_t)op->m * op->k;
+    ec2t_status st;
+    if (!op->ternary) {
+        /* float path: fold the scale into the rows */
+        if (op->scale) {
+            for (int32_t m = 0; m < op->m; m++)
+                for (int32_t k = 0; k < op->k; k++)
+                    op->weight[(int64_t)m * op->k + k] *= op->scale[m];
+            ec2t__free(ctx, op->scale);
+            op->scale = NULL;
+        }
+        return EC2T_OK;
+    }
+    if (op->weight) {
+        st = ec2t__tmat_from_signs(ctx, op->weight, op->m, op->k, &op->tm);
+        if (st != EC2T_OK)
+            return st;
+        ec2t__free(ctx, op->weight);
+        op->weight = NULL;
+    }
+    op->ap = ec2t__alloc(ctx, (size_t)op->m * sizeof(float), 64);
+    op->an = ec2t__alloc(ctx, (size_t)op->m * sizeof(float), 64);
+    op->dense = ec2t__alloc(ctx, (size_t)n * sizeof(float), 64);
+    if (!op->ap || !op->an || !op->dense)
+        return ec2t__nomem(ctx, "engine weights");
+    for (int32_t m = 0; m < op->m; m++) {
+        float s = op->scale ? op->scale[m] : 1.0f;
+        op->ap[m] = s * op->wp;
+        op->an[m] = s * op->wn;
+        for (int32_t k = 0; k < op->k; k++)
+            op->dense[(int64_t)m * op->k + k] = 0.0f;
+        for (int32_t j = op->tm.prow[m]; j < op->tm.prow[m + 1]; j++)
+            op->dense[(int64_t)m * op->k + op->tm.pidx[j]] = op->ap[m];
+        for (int32_t j = op->tm.nrow[m]; j < op->tm.nrow[m + 1]; j++)
+            op->dense[(int64_t)m * op->k + op->tm.nidx[j]] = -op->an[m];
+    }
+    return EC2T_OK;
+}
+
+ec2t_status
+ec2t__engine_finish(ec2t_engine *e)
+{
+    ec2t_status st = EC2T_OK;
+    for (int32_t i = 0; i < e->n_ops && st == EC2T_OK; i++)
+        if (e->ops[i].kind == EC2T__OP_CONV || e->ops[i].kind == EC2T__OP_DENSE)
+            st = finish_weighted(e, &e->ops[i]);
+    return st == EC2T_OK ? plan_slots(e) : st;
+}
+
+/* ---- settings ---- */
+
+EC2T_API ec2t_status
+ec2t_engine_set_int(ec2t_engine *e, ec2t_engine_param param, int64_t value)
+{
+    if (!e)
+        return EC2T_E_INVAL;
+    switch (param) {
+    case EC2T_ENGINE_ISA:
+        if (value < EC2T_ISA_AUTO || value > EC2T_ISA_AVX512)
+            break;
+        e->isa = value;
+        return EC2T_OK;
+    case EC2T_ENGINE_ENCODING:
+        if (value != EC2T_ENCODING_RAW && value != EC2T_ENCODING_ENTROPY)
+            break;
+        e->encoding = value;
+        return EC2T_OK;
+    case EC2T_ENGINE_DENSE_FALLBACK:
+        if (value != 0 && value != 1)
+            break;
+        e->dense_fallback = value;
+        return EC2T_OK;
+    default:
+        if (param >= EC2T_ENGINE_OPS && param <= EC2T_ENGINE_MULTS)
+            return ec2t__error(e->ctx, EC2T_E_STATE, "ec2t_engine_set_int: %d is read-only", (int)param);
+        return ec2t__error(e->ctx, EC2T_E_UNSUPPORTED, "ec2t_engine_set_int: unknown setting %d",
+                           (int)param);
+    }
+    return ec2t__error(e->ctx, EC2T_E_INVAL, "ec2t_engine_set_int: %lld is out of range for %d",
+                       (long long)value, (int)param);
+}
+
+ec2t__isa
+ec2t__engine_isa(const ec2t_engine *e)
+{
+    /* ec2t__isa_usable is the cheap check (cpuid traps to the hypervisor in
+     * virtual machines, some 13 us, too slow for every run) */
+    ec2t__isa want = e->isa == EC2T_ISA_REFERENCE ? EC2T__ISA_REF
+                     : e->isa == EC2T_ISA_AVX2    ? EC2T__ISA_AVX2
+                                                  : EC2T__ISA_AVX512;
+    return ec2t__isa_usable(want);
+}
+
+EC2T_API ec2t_status
+ec2t_engine_get_int(const ec2t_engine *e, ec2t_engine_param param, int64_t *value)
+{
+    int64_t v = 0, adds, mults;
+    if (!e)
+        return EC2T_E_INVAL;
+    if (!value)
+        return ec2t__error(e->ctx, EC2T_E_INVAL, "ec2t_engine_get_int: value is NULL");
+    switch (param) {
+    case EC2T_ENGINE_ISA: v = e->isa; break;
+    case EC2T_ENGINE_ENCODING: v = e->encoding; break;
+    case EC2T_ENGINE_DENSE_FALLBACK: v = e->dense_fallback; break;
+    case EC2T_ENGINE_OPS: v = e->n_ops; break;
+    case EC2T_ENGINE_TERNARY_LAYERS:
+        for (int32_t i = 0; i < e->n_ops; i++)
+            v += e->ops[i].ternary;
+        break;
+    case EC2T_ENGINE_INPUT_C: v = e->values[0].c; break;
+    case EC2T_ENGINE_INPUT_H: v = e->values[0].h; break;
+    case EC2T_ENGINE_INPUT_W: v = e->values[0].w; break;
+    case EC2T_ENGINE_OUTPUTS:
+        v = (int64_t)e->values[e->output].c * e->values[e->output].h * e->values[e->output].w;
+        break;
+    case EC2T_ENGINE_DEAD_CHANNELS: v = e->dead_channels; break;
+    case EC2T_ENGINE_ACTIVE_ISA: {
+        ec2t__isa isa = ec2t__engine_isa(e);
+        v = isa == EC2T__ISA_AVX512 ? EC2T_ISA_AVX512 : isa == EC2T__ISA_AVX2 ? EC2T_ISA_AVX2 : EC2T_ISA_REFERENCE;
+        break;
+    }
+    case EC2T_ENGINE_ADDS:
+    case EC2T_ENGINE_MULTS:
+        ec2t__engine_count_ops(e, &adds, &mults);
+        v = param == EC2T_ENGINE_ADDS ? adds : mults;
+        break;
+    default:
+        return ec2t__error(e->ctx, EC2T_E_UNSUPPORTED, "ec2t_engine_get_int: unknown setting %d",
+                           (int)param);
+    }
+    *value = v;
+    return EC2T_OK;
+}
+
+/* ---- metadata ---- */
+
+static int
+valid_key(const char *key)
+{
+    size_t n = strlen(key);
+    if (n == 0 || n > 63)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(islower((unsigned char)key[i]) || isdigit((unsigned char)key[i]) || key[i] == '_' ||
+              key[i] == '.'))
+            return 0;
+    return 1;
+}
+
+static char *
+dup_str(ec2t_context *ctx, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = ec2t__alloc(ctx, n, 1);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+EC2T_API ec2t_status
+ec2t_engine_set_meta(ec2t_engine *e, const char *key, const char *value)
+{
+    ec2t__meta *grown;
+    char *k, *v;
+    if (!e)
+        return EC2T_E_INVAL;
+    if (!key || !value || !valid_key(key) || strlen(value) > 4096)
+        return ec2t__error(e->ctx, EC2T_E_INVAL,
+                           "ec2t_engine_set_meta: the key must be 1-63 of [a-z0-9_.], the value at most 4096 bytes");
+    v = dup_str(e->ctx, value);
+    if (!v)
+        return ec2t__nomem(e->ctx, "metadata");
+    for (int32_t i = 0; i < e->n_meta; i++)
+        if (strcmp(e->meta[i].key, key) == 0) {
+            ec2t__free(e->ctx, e->meta[i].value);
+            e->meta[i].value = v;
+            return EC2T_OK;
+        }
+    k = dup_str(e->ctx, key);
+    grown = ec2t__calloc(e->ctx, (size_t)e->n_meta + 1, sizeof *grown);
+    if (!k || !grown) {
+        ec2t__free(e->ctx, k);
+        ec2t__free(e->ctx, v);
+        ec2t__free(e->ctx, grown);
+        return ec2t__nomem(e->ctx, "metadata");
+    }
+    if (e->meta)
+        memcpy(grown, e->meta, (size_t)e->n_meta * sizeof *grown);
+    ec2t__free(e->ctx, e->meta);
+    e->meta = grown;
+    e->meta[e->n_meta].key = k;
+    e->meta[e->n_meta].value = v;
+    e->n_meta++;
+    return EC2T_OK;
+}
+
+EC2T_API ec2t_status
+ec2t_engine_get_meta(const ec2t_engine *e, const char *key, const char **value)
+{
+    if (!e)
+        return EC2T_E_INVAL;
+    if (!key || !value)
+        return ec2t__error(e->ctx, EC2T_E_INVAL, "ec2t_engine_get_meta: NULL argument");
+    for (int32_t i = 0; i < e->n_meta; i++)
+        if (strcmp(e->meta[i].key, key) == 0) {
+            *value = e->meta[i].value;
+            return EC2T_OK;
+        }
+    return ec2t__error(e->ctx, EC2T_E_INVAL, "ec2t_engine_get_meta: no key '%s'", key);
+}

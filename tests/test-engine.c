@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: MIT */
+/* The ternary inference engine: equal to the network it was compiled from,
+ * equal to PyTorch on the authors' checkpoints through every kernel set,
+ * allocation-free runs, thread-independent results, files that round-trip
+ * and corrupted files that are rejected. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine-private.h"
+#include "net-private.h"
+#include "test-common.h"
+
+static const int isas[] = {EC2T_ISA_REFERENCE, EC2T_ISA_AVX2, EC2T_ISA_AVX512};
+
+static int
+isa_available(int isa)
+{
+    return ec2t__isa_supported(isa == EC2T_ISA_AVX512 ? EC2T__ISA_AVX512
+                               : isa == EC2T_ISA_AVX2 ? EC2T__ISA_AVX2
+                                                      : EC2T__ISA_REF);
+}
+
+static float
+max_diff(const float *a, const float *b, int64_t n)
+{
+    float m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float d = fabsf(a[i] - b[i]);
+        if (!(d <= m))
+            m = isnan(d) ? INFINITY : d;
+    }
+    return m;
+}
+
+/* Run an engine on a batch with a fresh workspace. */
+static void
+engine_run(ec2t_engine *e, const float *x, int64_t n, float *y, size_t cap)
+{
+    size_t bytes;
+    void *ws;
+    ck_assert_ok(ec2t_engine_workspace_size(e, n, &bytes));
+    ws = malloc(bytes);
+    ck_assert_ok(ec2t_engine_run(e, x, n, y, cap, ws, bytes, 0));
+    free(ws);
+}
+
+static void
+fill(float *v, int64_t n, uint64_t seed)
+{
+    ec2t__rng rng;
+    ec2t__rng_seed(&rng, seed);
+    for (int64_t i = 0; i < n; i++)
+        v[i] = ec2t__rng_normal(&rng);
+}
+
+/* Make every conv/dense layer but the first and the last ternary. */
+static void
+ternarize_layers(ec2t_net *net, uint64_t seed)
+{
+    int32_t first = -1, last = -1;
+    ec2t__rng rng;
+    ec2t__rng_seed(&rng, seed);
+    for (int32_t i = 0; i < net->n_layers; i++)
+        if (net->layers[i]->kind == EC2T_LAYER_CONV2D || net->layers[i]->kind == EC2T_LAYER_DENSE) {
+            first = first < 0 ? i : first;
+            last = i;
+        }
+    for (int32_t i = 0; i < net->n_layers; i++) {
+        ec2t_layer *l = net->layers[i];
+        ec2t_tensor *w = l->param[EC2T_PARAM_WEIGHT];
+        float wp = 0.05f + 0.1f * ec2t__rng_uniform(&rng), wn = 0.05f + 0.1f * ec2t__rng_uniform(&rng);
+        if (i == first || i == last || (l->kind != EC2T_LAYER_CONV2D && l->kind != EC2T_LAYER_DENSE))
+            continue;
+        for (int64_t k = 0; k < w->numel; k++) {
+            float u = ec2t__rng_uniform(&rng);
+            w->data[k] = u < 0.6f ? 0.0f : u < 0.8f ? wp : -wn;
+        }
+    }
+}
+
+/* Random batchnorm statistics, so that folding is exercised for real. */
+static void
+randomize_bn(ec2t_net *net, uint64_t seed)
+{
+    ec2t__rng rng;
+    ec2t__rng_seed(&rng, seed);
+    for (int32_t i = 0; i < net->n_layers; i++) {
+        ec2t_layer *l = net->layers[i];
+        if (l->kind != EC2T_LAYER_BATCHNORM)
+            continue;
+        for (int32_t c = 0; c < l->c; c++) {
+            l->param[EC2T_PARAM_RUNNING_MEAN]->data[c] = 0.2f * ec2t__rng_normal(&rng);
+            l->param[EC2T_PARAM_RUNNING_VAR]->data[c] = 0.5f + ec2t__rng_uniform(&rng);
+            if (l->param[EC2T_PARAM_WEIGHT]) {
+                l->param[EC2T_PARAM_WEIGHT]->data[c] = 0.8f + 0.4f * ec2t__rng_uniform(&rng);
+                l->param[EC2T_PARAM_BIAS]->data[c] = 0.1f * ec2t__rng_normal(&rng);
+            }
+        }
+    }
+}
+
+/* The engine of a network computes what the network computes in eval mode. */
+static void
+check_against_net(ec2t_net *net, int64_t batch, int dense_fallback, float tol)
+{
+    ec2t_engine *e = NULL;
+    int32_t c, h, w, oc;
+    int64_t in, out;
+    float *x, *want, *got;
+    ck_assert_ok(ec2t_net_input_shape(net, &c, &h, &w));
+    ck_assert_ok(ec2t_net_output_shape(net, &oc, NULL, NULL));
+    in = batch * c * h * w;
+    out = batch * oc;
+    x = malloc((size_t)in * sizeof(float));
+    want = malloc((size_t)out * sizeof(float));
+    got = malloc((size_t)out * sizeof(float));
+    fill(x, in, 77);
+    ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_EVAL));
+    ck_assert_ok(ec2t_net_forward(net, x, batch, want, (size_t)out, 0));
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_DENSE_FALLBACK, dense_fallback));
+    for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
+        if (!isa_available(isas[k]))
+            continue;
+        ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ISA, isas[k]));
+        memset(got, 0, (size_t)out * sizeof(float));
+        engine_run(e, x, batch, got, (size_t)out);
+        ck_assert_msg(max_diff(got, want, out) <= tol, "isa %d batch %lld: off by %g", isas[k],
+                      (long long)batch, (double)max_diff(got, want, out));
+    }
+    ec2t_engine_free(e);
+    free(x);
+    free(want);
+    free(got);
+}
+
+START_TEST(test_engine_matches_net)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[3] = {2, 1, 1}, widths[3] = {8, 16, 16};
+    ec2t_net *net = NULL;
+    /* LeNet-5: flatten, max pooling, biases, ReLUs after dense layers */
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 16, 16, 5, 0, &net));
+    ternarize_layers(net, 1);
+    for (int64_t b = 1; b <= 5; b += 4)
+        for (int fb = 0; fb < 2; fb++)
+            check_against_net(net, b, fb, 1e-4f);
+    ec2t_net_free(net);
+    /* a ResNet: folded batchnorm, option-A shortcuts */
+    ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 12, 12, 10, 0, &net));
+    ternarize_layers(net, 2);
+    randomize_bn(net, 3);
+    for (int64_t b = 1; b <= 9; b += 8)
+        for (int fb = 0; fb < 2; fb++)
+            check_against_net(net, b, fb, 1e-4f);
+    ec2t_net_free(net);
+    /* EC2T blocks: a batchnorm before a conv stays an affine step; 1x1 projections */
+    ck_assert_ok(ec2t_net_build_ec2t_blocks(ctx, 3, blocks, widths, 0.3f, 1, 10, 10, 4, 0, &net));
+    ternarize_layers(net, 4);
+    randomize_bn(net, 5);
+    check_against_net(net, 3, 0, 1e-4f);
+    check_against_net(net, 3, 1, 1e-4f);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* The authors' ResNet-20 checkpoints must give PyTorch's logits. */
+static void
+check_checkpoint(const char *name, float tol)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[3] = {3, 3, 3}, widths[3] = {16, 32, 64};
+    char path[256];
+    ec2t_net *net = NULL;
+    ec2t_engine *e = NULL, *back = NULL;
+    ec2t_tensor *inputs = NULL, *want = NULL;
+    float got[80];
+    int64_t tern;
+    ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 32, 32, 10, 0, &net));
+    snprintf(path, sizeof path, "resnet20-cifar10/%s.safetensors", name);
+    ck_assert_ok(ec2t_net_import_safetensors(net, test_data_path(path), 0));
+    snprintf(path, sizeof path, "resnet20-cifar10/%s.logits.npy", name);
+    ck_assert_ok(ec2t_tensor_load_npy(ctx, test_data_path(path), 0, &want));
+    ck_assert_ok(ec2t_tensor_load_npy(ctx, test_data_path("resnet20-cifar10/inputs.npy"), 0, &inputs));
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_TERNARY_LAYERS, &tern));
+    ck_assert_int_eq(tern, strstr(name, "fp") ? 0 : 18);
+    for (int fb = 0; fb < 2; fb++) {
+        ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_DENSE_FALLBACK, fb));
+        for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
+            if (!isa_available(isas[k]))
+                continue;
+            ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ISA, isas[k]));
+            engine_run(e, ec2t_tensor_data(inputs), 8, got, 80);
+            ck_assert_msg(max_diff(got, ec2t_tensor_data(want), 80) <= tol,
+                          "%s isa %d fallback %d: off by %g", name, isas[k], fb,
+                          (double)max_diff(got, ec2t_tensor_data(want), 80));
+        }
+    }
+    /* both encodings survive a file round trip */
+    for (int enc = 0; enc < 2; enc++) {
+        const char *file = test_tmpfile(0, "resnet.ec2t");
+        ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ENCODING, enc));
+        ck_assert_ok(ec2t_engine_set_meta(e, "source", name));
+        ck_assert_ok(ec2t_engine_save(e, file, 0));
+        ck_assert_ok(ec2t_engine_load(ctx, file, 0, &back));
+        engine_run(back, ec2t_tensor_data(inputs), 8, got, 80);
+        ck_assert_float_le(max_diff(got, ec2t_tensor_data(want), 80), tol);
+        {
+            const char *src;
+            ck_assert_ok(ec2t_engine_get_meta(back, "source", &src));
+            ck_assert_str_eq(src, name);
+        }
+        ec2t_engine_free(back);
+    }
+    ec2t_engine_free(e);
+    ec2t_tensor_free(inputs);
+    ec2t_tensor_free(want);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+
+START_TEST(test_engine_authors_checkpoints_match_pytorch)
+{
+    check_checkpoint("resnet20_ec2t_spars64", 1e-3f);
+    check_checkpoint("resnet20_ec2t_spars45", 1e-3f);
+    check_checkpoint("resnet20_ec2t_spars73", 1e-3f);
+    check_checkpoint("resnet20_fp", 1e-3f);
+}
+END_TEST
+
+START_TEST(test_engine_removes_dead_channels_exactly)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = NULL;
+    ec2t_layer *x, *conv1, *bn1, *conv2;
+    ec2t_engine *e = NULL;
+    int64_t dead;
+    ck_assert_ok(ec2t_net_new(ctx, 2, 6, 6, &net));
+    ck_assert_ok(ec2t_net_add_conv2d(net, ec2t_net_input(net), 4, 3, 3, 1, 1, 1, 0, &x));
+    ck_assert_ok(ec2t_net_add_conv2d(net, x, 6, 3, 3, 1, 1, 1, 0, &conv1));
+    ck_assert_ok(ec2t_net_add_batchnorm(net, conv1, 0, &bn1));
+    ck_assert_ok(ec2t_net_add_relu(net, bn1, 0, &x));
+    ck_assert_ok(ec2t_net_add_conv2d(net, x, 5, 3, 3, 1, 1, 1, 0, &conv2));
+    ck_assert_ok(ec2t_net_add_global_avgpool(net, conv2, 0, &x));
+    ck_assert_ok(ec2t_net_add_dense(net, x, 3, EC2T_ADD_BIAS, &x));
+    randomize_bn(net, 9);
+    /* channel 2: all-zero weights and a negative bias after folding: dead */
+    for (int k = 0; k < 4 * 9; k++)
+        conv1->param[EC2T_PARAM_WEIGHT]->data[2 * 36 + k] = 0;
+    bn1->param[EC2T_PARAM_BIAS]->data[2] = -0.5f;
+    bn1->param[EC2T_PARAM_RUNNING_MEAN]->data[2] = 0.0f;
+    /* channel 4: all zero too, but a positive bias keeps it alive (a constant) */
+    for (int k = 0; k < 4 * 9; k++)
+        conv1->param[EC2T_PARAM_WEIGHT]->data[4 * 36 + k] = 0;
+    bn1->param[EC2T_PARAM_BIAS]->data[4] = 0.5f;
+    bn1->param[EC2T_PARAM_RUNNING_MEAN]->data[4] = 0.0f;
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_DEAD_CHANNELS, &dead));
+    ck_assert_int_eq(dead, 1);
+    ec2t_engine_free(e);
+    check_against_net(net, 2, 1, 1e-5f);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+START_TEST(test_engine_run_allocates_nothing)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[3] = {1, 1, 1}, widths[3] = {8, 16, 16};
+    ec2t_net *net = NULL;
+    ec2t_engine *e = NULL;
+    float x[4 * 3 * 8 * 8], y[40];
+    size_t bytes;
+    void *ws;
+    long calls;
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_THREADS, 2));
+    ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 8, 8, 10, 0, &net));
+    ternarize_layers(net, 6);
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    ck_assert_ok(ec2t_engine_workspace_size(e, 4, &bytes));
+    ws = malloc(bytes);
+    fill(x, 4 * 3 * 64, 1);
+    ck_assert_ok(ec2t_engine_run(e, x, 4, y, 40, ws, bytes, 0)); /* starts the workers */
+    calls = ta.calls;
+    for (int i = 0; i < 5; i++)
+        ck_assert_ok(ec2t_engine_run(e, x, 4, y, 40, ws, bytes, 0));
+    ck_assert_int_eq(ta.calls, calls);
+    /* a smaller batch fits the same workspace; a too small one is refused */
+    ck_assert_ok(ec2t_engine_run(e, x, 1, y, 10, ws, bytes, 0));
+    ck_assert_status(ec2t_engine_run(e, x, 4, y, 40, ws, 100, 0), EC2T_E_RANGE);
+    ck_assert_status(ec2t_engine_run(e, x, 4, y, 39, ws, bytes, 0), EC2T_E_RANGE);
+    free(ws);
+    ec2t_engine_free(e);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+typedef struct runner {
+    ec2t_engine *e;
+    const float *x;
+    float y[16 * 10];
+} runner;
+
+static void *
+run_thread(void *p)
+{
+    runner *r = p;
+    size_t bytes;
+    void *ws;
+    ec2t_engine_workspace_size(r->e, 16, &bytes);
+    ws = malloc(bytes);
+    for (int i = 0; i < 20; i++)
+        ec2t_engine_run(r->e, r->x, 16, r->y, 160, ws, bytes, 0);
+    free(ws);
+    return NULL;
+}
+
+START_TEST(test_engine_threads_give_the_same_results)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[3] = {1, 1, 1}, widths[3] = {16, 16, 32};
+    ec2t_net *net = NULL;
+    ec2t_engine *e = NULL;
+    float *x = malloc(16 * 3 * 12 * 12 * sizeof(float)), one[160], two[160];
+    runner r[3];
+    pthread_t t[3];
+    ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 12, 12, 10, 0, &net));
+    ternarize_layers(net, 7);
+    randomize_bn(net, 8);
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    fill(x, 16 * 3 * 144, 2);
+    engine_run(e, x, 16, one, 160);
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_THREADS, 2));
+    engine_run(e, x, 16, two, 160);
+    ck_assert_int_eq(memcmp(one, two, sizeof one), 0);
+    /* three threads running one engine at once, each with its own workspace */
+    for (int i = 0; i < 3; i++) {
+        r[i].e = e;
+        r[i].x = x;
+        ck_assert_int_eq(pthread_create(&t[i], NULL, run_thread, &r[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(memcmp(one, r[i].y, sizeof one), 0);
+    }
+    free(x);
+    ec2t_engine_free(e);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf;
+    long n;
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    buf = malloc((size_t)n);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+START_TEST(test_engine_rejects_corrupt_files)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = NULL;
+    ec2t_engine *e = NULL, *back = (ec2t_engine *)&ta;
+    const char *file = test_tmpfile(0, "victim.ec2t");
+    uint8_t *bytes;
+    size_t len;
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 12, 12, 3, 0, &net));
+    ternarize_layers(net, 9);
+    for (int enc = 0; enc < 2; enc++) {
+        ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+        ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ENCODING, enc));
+        ck_assert_ok(ec2t_engine_save(e, file, 0));
+        ec2t_engine_free(e);
+        bytes = slurp(file, &len);
+        ck_assert_ok(ec2t_engine_load_mem(ctx, bytes, len, 0, &back));
+        ec2t_engine_free(back);
+        for (size_t k = 0; k < len; k += k < 2048 ? 1 : 61) {
+            ck_assert_int_ne(ec2t_engine_load_mem(ctx, bytes, k, 0, &back), EC2T_OK);
+            ck_assert_ptr_null(back);
+        }
+        for (size_t k = 0; k < len; k += 7) {
+            bytes[k] ^= 0x04;
+            ck_assert_int_ne(ec2t_engine_load_mem(ctx, bytes, len, 0, &back), EC2T_OK);
+            ck_assert_ptr_null(back);
+            bytes[k] ^= 0x04;
+        }
+        free(bytes);
+    }
+    /* a model file is not a deployable file */
+    ck_assert_ok(ec2t_net_save(net, test_tmpfile(1, "model.ec2tm"), 0));
+    ck_assert_status(ec2t_engine_load(ctx, test_tmpfile(1, "model.ec2tm"), 0, &back), EC2T_E_FORMAT);
+    ck_assert_status(ec2t_engine_load(ctx, test_tmpfile(2, "missing.ec2t"), 0, &back), EC2T_E_IO);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+START_TEST(test_engine_bad_args)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = NULL;
+    ec2t_engine *e = NULL;
+    int64_t v;
+    size_t bytes;
+    float x[144], y[3];
+    const char *s;
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 12, 12, 3, 0, &net));
+    ck_assert_status(ec2t_engine_compile(NULL, 0, &e), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_compile(net, 1, &e), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_compile(net, 0, NULL), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    ck_assert_status(ec2t_engine_set_int(e, EC2T_ENGINE_ISA, 9), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_set_int(e, EC2T_ENGINE_ENCODING, 2), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_set_int(e, EC2T_ENGINE_OPS, 2), EC2T_E_STATE);
+    ck_assert_status(ec2t_engine_set_int(e, (ec2t_engine_param)999, 2), EC2T_E_UNSUPPORTED);
+    ck_assert_status(ec2t_engine_get_int(e, (ec2t_engine_param)999, &v), EC2T_E_UNSUPPORTED);
+    ck_assert_status(ec2t_engine_get_int(e, EC2T_ENGINE_OPS, NULL), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_OUTPUTS, &v));
+    ck_assert_int_eq(v, 3);
+    ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_INPUT_H, &v));
+    ck_assert_int_eq(v, 12);
+    ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_ACTIVE_ISA, &v));
+    ck_assert(isa_available((int)v));
+    ck_assert_status(ec2t_engine_workspace_size(e, 0, &bytes), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_workspace_size(e, 1, NULL), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_run(e, NULL, 1, y, 3, x, sizeof x, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_run(e, x, 1, y, 3, x, sizeof x, 1), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_set_meta(e, "Bad Key", "x"), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_get_meta(e, "nothing", &s), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_engine_set_meta(e, "source", "a"));
+    ck_assert_ok(ec2t_engine_set_meta(e, "source", "b"));
+    ck_assert_ok(ec2t_engine_get_meta(e, "source", &s));
+    ck_assert_str_eq(s, "b");
+    ck_assert_status(ec2t_engine_save(e, NULL, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_save(e, "/nonexistent-dir/x.ec2t", 0), EC2T_E_IO);
+    {
+        ec2t_engine *none = e;
+        ck_assert_status(ec2t_engine_load(NULL, "x", 0, &none), EC2T_E_INVAL);
+        ck_assert_status(ec2t_engine_load_mem(ctx, NULL, 3, 0, &none), EC2T_E_INVAL);
+        ck_assert_ptr_null(none);
+    }
+    ck_assert_status(ec2t_engine_set_int(NULL, EC2T_ENGINE_ISA, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_get_int(NULL, EC2T_ENGINE_ISA, &v), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_workspace_size(NULL, 1, &bytes), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_run(NULL, x, 1, y, 3, x, sizeof x, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_set_meta(NULL, "a", "b"), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_get_meta(NULL, "a", &s), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_save(NULL, "x", 0), EC2T_E_INVAL);
+    ec2t_engine_free(NULL);
+    ec2t_engine_free(e);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+Suite *
+ec2t_test_suite(void)
+{
+    Suite *s = suite_create("engine");
+    TCase *tc = tcase_create("engine");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_engine_matches_net);
+    tcase_add_test(tc, test_engine_authors_checkpoints_match_pytorch);
+    tcase_add_test(tc, test_engine_removes_dead_channels_exactly);
+    tcase_add_test(tc, test_engine_run_allocates_nothing);
+    tcase_add_test(tc, test_engine_threads_give_the_same_results);
+    tcase_add_test(tc, test_engine_rejects_corrupt_files);
+    tcase_add_test(tc, test_engine_bad_args);
+    suite_add_tcase(s, tc);
+    return s;
+}
