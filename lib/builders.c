@@ -2,10 +2,11 @@
 /* Builders of the networks the EC2T work uses, with PyTorch-style names so
  * that weights can be exchanged with the reference code. */
 #include <stdio.h>
+#include <string.h>
 
 #include "net-private.h"
 
-#define MAX_STAGES 8
+#define MAX_STAGES EC2T__MAX_STAGES
 
 /* Each step of a builder: stop at the first failure, keep the status. */
 #define TRY(expr)                   \
@@ -29,6 +30,22 @@ finish(ec2t_net *net, ec2t_status st, ec2t_net **out)
     }
     *out = net;
     return EC2T_OK;
+}
+
+static void
+remember(ec2t_net *net, int32_t family, int32_t n_stages, const int32_t *blocks,
+         const int32_t *widths, float dropout, int32_t classes)
+{
+    ec2t__arch *a = &net->arch;
+    memset(a, 0, sizeof *a);
+    a->family = family;
+    a->n_stages = n_stages;
+    for (int32_t s = 0; s < n_stages; s++) {
+        a->blocks[s] = blocks[s];
+        a->widths[s] = widths[s];
+    }
+    a->dropout = dropout;
+    a->classes = classes;
 }
 
 EC2T_API ec2t_status
@@ -68,6 +85,8 @@ ec2t_net_build_lenet5(ec2t_context *ctx, int32_t c, int32_t h, int32_t w, int32_
     TRY(ec2t_net_add_dense(net, x, classes, EC2T_ADD_BIAS, &x));
     st = named(st, x, "fc3");
     TRY(ec2t_net_add_softmax_xent(net, x, 0, NULL));
+    if (st == EC2T_OK)
+        remember(net, EC2T__ARCH_LENET5, 0, NULL, NULL, 0, classes);
     return finish(net, st, out);
 }
 
@@ -135,6 +154,8 @@ ec2t_net_build_resnet(ec2t_context *ctx, int32_t n_stages, const int32_t *blocks
     TRY(ec2t_net_add_dense(net, x, classes, EC2T_ADD_BIAS, &x));
     st = named(st, x, "linear");
     TRY(ec2t_net_add_softmax_xent(net, x, 0, NULL));
+    if (st == EC2T_OK)
+        remember(net, EC2T__ARCH_RESNET, n_stages, blocks, widths, 0, classes);
     return finish(net, st, out);
 }
 
@@ -209,5 +230,7 @@ ec2t_net_build_ec2t_blocks(ec2t_context *ctx, int32_t n_stages, const int32_t *b
     TRY(ec2t_net_add_dense(net, x, classes, EC2T_ADD_BIAS, &x));
     st = named(st, x, "linear");
     TRY(ec2t_net_add_softmax_xent(net, x, 0, NULL));
+    if (st == EC2T_OK)
+        remember(net, EC2T__ARCH_EC2T_BLOCKS, n_stages, blocks, widths, dropout, classes);
     return finish(net, st, out);
 }

@@ -92,26 +92,6 @@ ec2t_trainer_save_checkpoint(const ec2t_trainer *tr, const char *path, uint32_t 
     return st;
 }
 
-/* The same layers, names, settings and tensor shapes. */
-static int
-same_architecture(const ec2t_net *a, const ec2t_net *b)
-{
-    if (a->n_layers != b->n_layers || a->n_params != b->n_params)
-        return 0;
-    for (int32_t i = 0; i < a->n_layers; i++) {
-        const ec2t_layer *x = a->layers[i], *y = b->layers[i];
-        if (x->kind != y->kind || strcmp(x->name, y->name) != 0 || x->n_inputs != y->n_inputs ||
-            x->c != y->c || x->h != y->h || x->w != y->w || x->kh != y->kh || x->kw != y->kw ||
-            x->stride != y->stride || x->pad != y->pad || x->groups != y->groups ||
-            x->flags != y->flags)
-            return 0;
-        for (int32_t k = 0; k < x->n_inputs; k++)
-            if (x->inputs[k] != y->inputs[k])
-                return 0;
-    }
-    return 1;
-}
-
 /* Everything read and checked before the trainer changes. */
 typedef struct staged {
     int64_t settings[8];
@@ -253,7 +233,7 @@ ec2t_trainer_load_checkpoint(ec2t_trainer *tr, const char *path, uint32_t flags)
         st = ec2t__error(tr->ctx, EC2T_E_FORMAT, "%s: a '%s' file, not a checkpoint", path, kind);
     if (st == EC2T_OK)
         st = ec2t__net_read(tr->ctx, r, &saved);
-    if (st == EC2T_OK && !same_architecture(saved, tr->net))
+    if (st == EC2T_OK && !ec2t__net_same_architecture(saved, tr->net))
         st = ec2t__error(tr->ctx, EC2T_E_FORMAT,
                          "%s: the checkpoint's network differs from the trainer's", path);
     if (st == EC2T_OK)

@@ -31,6 +31,46 @@ layer_config(const ec2t_layer *l, int32_t *ints, double *reals)
     reals[2] = l->bn_momentum;
 }
 
+/* The builder family and shape (optional keys: the scaler needs them). */
+static ec2t_status
+write_arch(const ec2t__arch *a, ec2t__cwriter *w)
+{
+    int32_t v[3 + 2 * EC2T__MAX_STAGES];
+    int32_t n = 3;
+    v[0] = a->family, v[1] = a->n_stages, v[2] = a->classes;
+    for (int32_t s = 0; s < a->n_stages; s++)
+        v[n++] = a->blocks[s];
+    for (int32_t s = 0; s < a->n_stages; s++)
+        v[n++] = a->widths[s];
+    ec2t_status st = ec2t__cw_add_array(w, "ec2t.net.arch", EC2T__KV_I32, v, (uint64_t)n);
+    return st == EC2T_OK ? ec2t__cw_add_f32(w, "ec2t.net.arch_dropout", a->dropout) : st;
+}
+
+/* Read them back; a file whose keys describe another network than its
+ * layers gets no family (the scaler then refuses it), never a wrong one. */
+static void
+read_arch(ec2t_net *net, const ec2t__creader *r)
+{
+    int32_t v[3 + 2 * EC2T__MAX_STAGES];
+    uint64_t n;
+    float dropout = 0;
+    ec2t__arch a;
+    memset(&a, 0, sizeof a);
+    if (!ec2t__cr_has_key(r, "ec2t.net.arch") ||
+        ec2t__cr_get_array(r, "ec2t.net.arch", EC2T__KV_I32, v, 3 + 2 * EC2T__MAX_STAGES, &n) != EC2T_OK ||
+        n < 3 || v[1] < 0 || v[1] > EC2T__MAX_STAGES || n != 3 + 2 * (uint64_t)v[1] ||
+        v[0] < EC2T__ARCH_LENET5 || v[0] > EC2T__ARCH_EC2T_BLOCKS)
+        return;
+    if (ec2t__cr_has_key(r, "ec2t.net.arch_dropout"))
+        ec2t__cr_get_f32(r, "ec2t.net.arch_dropout", &dropout);
+    a.family = v[0], a.n_stages = v[1], a.classes = v[2], a.dropout = dropout;
+    for (int32_t s = 0; s < a.n_stages; s++) {
+        a.blocks[s] = v[3 + s];
+        a.widths[s] = v[3 + a.n_stages + s];
+    }
+    net->arch = a;
+}
+
 ec2t_status
 ec2t__net_write(const ec2t_net *net, ec2t__cwriter *w)
 {
@@ -60,6 +100,8 @@ ec2t__net_write(const ec2t_net *net, ec2t__cwriter *w)
         if (st == EC2T_OK)
             st = ec2t__cw_add_array(w, key, EC2T__KV_F64, reals, CONFIG_REALS);
     }
+    if (st == EC2T_OK && net->arch.family != EC2T__ARCH_NONE)
+        st = write_arch(&net->arch, w);
     for (int32_t i = 0; i < net->n_params && st == EC2T_OK; i++) {
         const ec2t__param_entry *e = &net->params[i];
         const ec2t_tensor *t = net->layers[e->layer]->param[e->role];
@@ -208,6 +250,8 @@ ec2t__net_read(ec2t_context *ctx, const ec2t__creader *r, ec2t_net **out)
         st = add_from_file(net, r, (int32_t)i);
     if (st == EC2T_OK)
         st = ec2t__net_read_tensors(net, r);
+    if (st == EC2T_OK)
+        read_arch(net, r);
     if (st != EC2T_OK) {
         ec2t_net_free(net);
         return st;

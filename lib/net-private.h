@@ -21,6 +21,20 @@
 #include "tensor-private.h"
 
 #define EC2T__NAME_MAX 64
+#define EC2T__MAX_STAGES 8
+
+/* How a builder made a network, so that the scaler can rebuild it wider and
+ * deeper. Families (also their names in model files): */
+enum { EC2T__ARCH_NONE = 0, EC2T__ARCH_LENET5 = 1, EC2T__ARCH_RESNET = 2, EC2T__ARCH_EC2T_BLOCKS = 3 };
+
+typedef struct ec2t__arch {
+    int32_t family;
+    int32_t n_stages;
+    int32_t blocks[EC2T__MAX_STAGES];
+    int32_t widths[EC2T__MAX_STAGES];
+    float dropout;
+    int32_t classes;
+} ec2t__arch;
 #define EC2T__MAX_PARAMS_PER_LAYER 4
 
 struct ec2t_layer {
@@ -74,6 +88,7 @@ struct ec2t_net {
     ec2t__param_entry *params;
     int32_t n_params, cap_params;
     int32_t loss_layer; /* -1 if none */
+    ec2t__arch arch;    /* set by the builders; family 0 for hand-built networks */
     ec2t_net_mode mode;
     ec2t__rng rng;      /* dropout draws */
 
@@ -172,6 +187,8 @@ void ec2t__layer_init_params(ec2t_layer *l, uint64_t seed);
 /* Keep parameter names in step with a renamed layer. */
 void ec2t__net_rename_params(ec2t_net *net, int32_t layer);
 int ec2t__net_name_taken(const ec2t_net *net, const char *name, const ec2t_layer *except);
+/* The same layers, names, settings and tensor shapes. */
+int ec2t__net_same_architecture(const ec2t_net *a, const ec2t_net *b);
 /* Remove the last layer (used to undo a failed add). */
 void ec2t__net_drop_last(ec2t_net *net);
 

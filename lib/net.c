@@ -153,6 +153,7 @@ ec2t__net_add_layer(ec2t_net *net, ec2t_layer_kind kind, int32_t n_inputs,
     l->dout_slot = -1;
     l->compression = EC2T_COMPRESS_AUTO;
     net->layers[net->n_layers++] = l;
+    net->arch.family = EC2T__ARCH_NONE; /* no longer what a builder made (builders set it last) */
     default_name(net, l);
     ec2t__net_invalidate(net);
     *out = l;
@@ -412,6 +413,26 @@ ec2t__net_name_taken(const ec2t_net *net, const char *name, const ec2t_layer *ex
     return name_taken(net, name, except);
 }
 
+/* The same layers, names, settings and tensor shapes. */
+int
+ec2t__net_same_architecture(const ec2t_net *a, const ec2t_net *b)
+{
+    if (a->n_layers != b->n_layers || a->n_params != b->n_params)
+        return 0;
+    for (int32_t i = 0; i < a->n_layers; i++) {
+        const ec2t_layer *x = a->layers[i], *y = b->layers[i];
+        if (x->kind != y->kind || strcmp(x->name, y->name) != 0 || x->n_inputs != y->n_inputs ||
+            x->c != y->c || x->h != y->h || x->w != y->w || x->kh != y->kh || x->kw != y->kw ||
+            x->stride != y->stride || x->pad != y->pad || x->groups != y->groups ||
+            x->flags != y->flags)
+            return 0;
+        for (int32_t k = 0; k < x->n_inputs; k++)
+            if (x->inputs[k] != y->inputs[k])
+                return 0;
+    }
+    return 1;
+}
+
 /* ---- clone ---- */
 
 static ec2t_status
@@ -470,6 +491,7 @@ ec2t_net_clone(const ec2t_net *net, ec2t_net **out)
     }
     copy->mode = net->mode;
     copy->rng = net->rng;
+    copy->arch = net->arch;
     *out = copy;
     return EC2T_OK;
 }

@@ -16,5 +16,6 @@
 #include <ec2t/report.h>
 #include <ec2t/ternarize.h>
 #include <ec2t/engine.h>
+#include <ec2t/scaler.h>
 
 #endif /* EC2T_EC2T_H */

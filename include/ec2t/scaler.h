@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file scaler.h
+ * @brief ec2t_scaler: compound scaling of a network's depth and width into an
+ *        EC2T super-network (Becking's thesis §4.1, EfficientNet-style), with
+ *        either fresh weights or a function-preserving transfer of the
+ *        pre-trained ones.
+ *
+ * With base multipliers d and w (d * w^2 close to 2) and a coefficient phi,
+ * every stage gets ceil(d^phi * blocks) blocks and round8(w^phi * width)
+ * channels (a multiple of 8, never below 8, raised by 8 if the rounding lost
+ * more than 10 %), so the work grows by about 2^phi.
+ *
+ * The scaler works on networks made by ec2t_net_build_resnet() and
+ * ec2t_net_build_ec2t_blocks() (or loaded from model files of them).
+ */
+#ifndef EC2T_SCALER_H
+#define EC2T_SCALER_H
+
+#include <ec2t/common.h>
+#include <ec2t/dataset.h>
+#include <ec2t/net.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief A scaler: multipliers, coefficient, transfer mode. */
+typedef struct ec2t_scaler ec2t_scaler;
+
+/** @brief Scaler settings. Append only. */
+typedef enum ec2t_scale_param {
+    EC2T_SCALE_PHI = 200,      /**< double: compound coefficient phi (0 to 8; default 1) */
+    EC2T_SCALE_DEPTH = 201,    /**< double: base depth multiplier d (1 to 8; default 1.4) */
+    EC2T_SCALE_WIDTH = 202,    /**< double: base width multiplier w (1 to 8; default 1.2) */
+    EC2T_SCALE_TRANSFER = 203, /**< int: an ec2t_transfer (default EC2T_TRANSFER_PRESERVE) */
+    EC2T_SCALE_NOISE = 204,    /**< double: relative noise on replicated units, to break their
+                                *   symmetry (0 to 1; default 0: the function is preserved exactly) */
+    EC2T_SCALE_SEED = 205      /**< int: seed of initialisation, replication choice and noise */
+} ec2t_scale_param;
+
+/** @brief How the super-network gets its weights. Append only. */
+typedef enum ec2t_transfer {
+    EC2T_TRANSFER_SCRATCH = 0, /**< fresh Kaiming initialisation (the thesis' way) */
+    EC2T_TRANSFER_PRESERVE = 1 /**< Net2Net-style widening (replicated units, divided outgoing
+                                *   weights) and identity-initialised new blocks: the
+                                *   super-network computes what the base computed */
+} ec2t_transfer;
+
+/**
+ * @brief Progress callback of ec2t_scaler_grid_search(), after each candidate.
+ * @return 0 to continue, non-zero to stop (the search returns EC2T_E_ABORTED).
+ */
+typedef int (*ec2t_scale_progress_fn)(void *user, int32_t candidate, double depth, double width,
+                                      double accuracy);
+
+/**
+ * @brief Create a scaler with the default settings.  CONSTRUCTOR: ec2t_scaler
+ * @param ctx the context.
+ * @param flags must be 0.
+ * @param[out] out the scaler; NULL on failure.
+ * @return EC2T_OK, EC2T_E_INVAL or EC2T_E_NOMEM.
+ */
+EC2T_API ec2t_status ec2t_scaler_new(ec2t_context *ctx, uint32_t flags, ec2t_scaler **out)
+    EC2T_WARN_UNUSED;
+
+/**
+ * @brief Free a scaler.  DESTRUCTOR: ec2t_scaler
+ * @param scaler the scaler, or NULL (a no-op).
+ */
+EC2T_API void ec2t_scaler_free(ec2t_scaler *scaler);
+
+/**
+ * @brief Set a real-valued setting.  METHOD: ec2t_scaler
+ * @param scaler the scaler.
+ * @param param the setting.
+ * @param value its value.
+ * @return EC2T_OK, EC2T_E_INVAL (out of range or an integer setting) or EC2T_E_UNSUPPORTED.
+ */
+EC2T_API ec2t_status ec2t_scaler_set_double(ec2t_scaler *scaler, ec2t_scale_param param,
+                                            double value);
+
+/**
+ * @brief Set an integer setting.  METHOD: ec2t_scaler
+ * @param scaler the scaler.
+ * @param param the setting.
+ * @param value its value.
+ * @return EC2T_OK, EC2T_E_INVAL or EC2T_E_UNSUPPORTED.
+ */
+EC2T_API ec2t_status ec2t_scaler_set_int(ec2t_scaler *scaler, ec2t_scale_param param,
+                                         int64_t value);
+
+/**
+ * @brief Read a setting (integers as doubles).  METHOD: ec2t_scaler
+ * @param scaler the scaler.
+ * @param param the setting.
+ * @param[out] value its value.
+ * @return EC2T_OK, EC2T_E_INVAL or EC2T_E_UNSUPPORTED.
+ */
+EC2T_API ec2t_status ec2t_scaler_get(const ec2t_scaler *scaler, ec2t_scale_param param,
+                                     double *value);
+
+/**
+ * @brief The blocks and widths a base network's stages get.  METHOD: ec2t_scaler
+ * @param scaler the scaler.
+ * @param base the base network (from a builder).
+ * @param[out] blocks receives the blocks of each stage (room for 8; may be NULL).
+ * @param[out] widths receives the channels of each stage (room for 8; may be NULL).
+ * @param[out] n_stages receives the number of stages (may be NULL).
+ * @return EC2T_OK, EC2T_E_INVAL or EC2T_E_UNSUPPORTED (not a ResNet or
+ *         EC2T-block network made by a builder).
+ */
+EC2T_API ec2t_status ec2t_scaler_plan(const ec2t_scaler *scaler, const ec2t_net *base,
+                                      int32_t *blocks, int32_t *widths, int32_t *n_stages);
+
+/**
+ * @brief Build the super-network of a base network.  METHOD: ec2t_scaler
+ *
+ * With EC2T_TRANSFER_PRESERVE, every new channel replicates one of the base's
+ * (chosen with the seed; every base channel at least once), the weights that
+ * read replicated channels are divided by the number of copies, and every new
+ * block starts with its last batchnorm at zero, so that in eval mode the
+ * super-network computes the base's outputs (up to float rounding).
+ * @param scaler the scaler.
+ * @param base the base network (not changed).
+ * @param flags must be 0.
+ * @param[out] out the super-network; NULL on failure.
+ * @return EC2T_OK, EC2T_E_INVAL, EC2T_E_UNSUPPORTED (not a scalable network,
+ *         or widths whose rounding prevents an exact transfer) or EC2T_E_NOMEM.
+ */
+EC2T_API ec2t_status ec2t_scaler_apply(const ec2t_scaler *scaler, const ec2t_net *base,
+                                       uint32_t flags, ec2t_net **out) EC2T_WARN_UNUSED;
+
+/**
+ * @brief The thesis' grid search: for each (depth[i], width[i]) with phi = 1,
+ *        build the scaled network from scratch, train it @p epochs epochs
+ *        (SGD, Nesterov momentum 0.9, lr 0.1, cosine, weight decay 5e-4) and
+ *        measure its validation accuracy.  METHOD: ec2t_scaler
+ * @param scaler the scaler (its seed is used).
+ * @param base the base network.
+ * @param depth @p n base depth multipliers.
+ * @param width @p n base width multipliers.
+ * @param n number of candidates (1 to 64).
+ * @param train training set.
+ * @param val validation set.
+ * @param epochs epochs per candidate (at least 1).
+ * @param fn progress callback, or NULL.
+ * @param user passed to @p fn.
+ * @param[out] accuracy receives @p n validation accuracies in [0, 1].
+ * @return EC2T_OK, EC2T_E_ABORTED, EC2T_E_INVAL, EC2T_E_UNSUPPORTED or EC2T_E_NOMEM.
+ */
+EC2T_API ec2t_status ec2t_scaler_grid_search(const ec2t_scaler *scaler, const ec2t_net *base,
+                                             const double *depth, const double *width, int32_t n,
+                                             ec2t_dataset *train, ec2t_dataset *val,
+                                             int32_t epochs, ec2t_scale_progress_fn fn, void *user,
+                                             double *accuracy);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EC2T_SCALER_H */

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/* ec2t_scaler: settings, the scaled stages, building the super-network, and
+ * the thesis' grid search over (depth, width). */
+#include <math.h>
+#include <string.h>
+
+#include <ec2t/trainer.h>
+
+#include "scaler-private.h"
+
+EC2T_API ec2t_status
+ec2t_scaler_new(ec2t_context *ctx, uint32_t flags, ec2t_scaler **out)
+{
+    ec2t_scaler *s;
+    if (out)
+        *out = NULL;
+    if (!ctx)
+        return EC2T_E_INVAL;
+    if (!out || flags != 0)
+        return ec2t__error(ctx, EC2T_E_INVAL, "ec2t_scaler_new: bad argument");
+    s = ec2t__calloc(ctx, 1, sizeof *s);
+    if (!s)
+        return ec2t__nomem(ctx, "scaler");
+    s->ctx = ctx;
+    s->phi = 1.0;
+    s->depth = 1.4; /* the thesis' best pair on CIFAR (d w^2 = 2.02) */
+    s->width = 1.2;
+    s->transfer = EC2T_TRANSFER_PRESERVE;
+    s->seed = ctx->seed;
+    *out = s;
+    return EC2T_OK;
+}
+
+EC2T_API void
+ec2t_scaler_free(ec2t_scaler *s)
+{
+    if (s)
+        ec2t__free(s->ctx, s);
+}
+
+EC2T_API ec2t_status
+ec2t_scaler_set_double(ec2t_scaler *s, ec2t_scale_param param, double v)
+{
+    double *field;
+    double lo, hi;
+    if (!s)
+        return EC2T_E_INVAL;
+    switch (param) {
+    case EC2T_SCALE_PHI: field = &s->phi, lo = 0, hi = 8; break;
+    case EC2T_SCALE_DEPTH: field = &s->depth, lo = 1, hi = 8; break;
+    case EC2T_SCALE_WIDTH: field = &s->width, lo = 1, hi = 8; break;
+    case EC2T_SCALE_NOISE: field = &s->noise, lo = 0, hi = 1; break;
+    case EC2T_SCALE_TRANSFER:
+    case EC2T_SCALE_SEED:
+        return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_set_double: setting %d is an integer",
+                           (int)param);
+    default:
+        return ec2t__error(s->ctx, EC2T_E_UNSUPPORTED, "ec2t_scaler_set_double: unknown setting %d",
+                           (int)param);
+    }
+    if (!(v >= lo && v <= hi))
+        return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_set_double: %g is outside [%g, %g]", v,
+                           lo, hi);
+    *field = v;
+    return EC2T_OK;
+}
+
+EC2T_API ec2t_status
+ec2t_scaler_set_int(ec2t_scaler *s, ec2t_scale_param param, int64_t v)
+{
+    if (!s)
+        return EC2T_E_INVAL;
+    switch (param) {
+    case EC2T_SCALE_TRANSFER:
+        if (v != EC2T_TRANSFER_SCRATCH && v != EC2T_TRANSFER_PRESERVE)
+            return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_set_int: transfer %lld", (long long)v);
+        s->transfer = v;
+        return EC2T_OK;
+    case EC2T_SCALE_SEED: s->seed = v; return EC2T_OK;
+    case EC2T_SCALE_PHI:
+    case EC2T_SCALE_DEPTH:
+    case EC2T_SCALE_WIDTH:
+    case EC2T_SCALE_NOISE:
+        return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_set_int: setting %d is real-valued",
+                           (int)param);
+    default:
+        return ec2t__error(s->ctx, EC2T_E_UNSUPPORTED, "ec2t_scaler_set_int: unknown setting %d",
+                           (int)param);
+    }
+}
+
+EC2T_API ec2t_status
+ec2t_scaler_get(const ec2t_scaler *s, ec2t_scale_param param, double *v)
+{
+    if (!s)
+        return EC2T_E_INVAL;
+    if (!v)
+        return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_get: value is NULL");
+    switch (param) {
+    case EC2T_SCALE_PHI: *v = s->phi; return EC2T_OK;
+    case EC2T_SCALE_DEPTH: *v = s->depth; return EC2T_OK;
+    case EC2T_SCALE_WIDTH: *v = s->width; return EC2T_OK;
+    case EC2T_SCALE_NOISE: *v = s->noise; return EC2T_OK;
+    case EC2T_SCALE_TRANSFER: *v = (double)s->transfer; return EC2T_OK;
+    case EC2T_SCALE_SEED: *v = (double)s->seed; return EC2T_OK;
+    default:
+        return ec2t__error(s->ctx, EC2T_E_UNSUPPORTED, "ec2t_scaler_get: unknown setting %d", (int)param);
+    }
+}
+
+/* The thesis' rounding (model_compound_scaling): to a multiple of 8, at
+ * least 8, and 8 more if that lost over 10 % of c * w. */
+int32_t
+ec2t__scaler_round_width(double cw)
+{
+    int32_t r = (int32_t)(cw + 4) / 8 * 8;
+    if (r < 8)
+        r = 8;
+    if (r < 0.9 * cw)
+        r += 8;
+    return r;
+}
+
+ec2t_status
+ec2t__scaler_build(ec2t_context *ctx, const ec2t_net *base, const ec2t__arch *a, ec2t_net **out)
+{
+    const ec2t_layer *in = base->layers[0];
+    if (a->family == EC2T__ARCH_RESNET)
+        return ec2t_net_build_resnet(ctx, a->n_stages, a->blocks, a->widths, in->c, in->h, in->w,
+                                     a->classes, 0, out);
+    return ec2t_net_build_ec2t_blocks(ctx, a->n_stages, a->blocks, a->widths, a->dropout, in->c,
+                                      in->h, in->w, a->classes, 0, out);
+}
+
+/* The base must be what its recorded family and stages build: the transfer
+ * relies on the builders' layer names and order. */
+static ec2t_status
+check_base(const ec2t_scaler *s, const ec2t_net *base, const char *fn)
+{
+    ec2t_net *again = NULL;
+    ec2t_status st;
+    int same;
+    if (base->arch.family != EC2T__ARCH_RESNET && base->arch.family != EC2T__ARCH_EC2T_BLOCKS)
+        return ec2t__error(s->ctx, EC2T_E_UNSUPPORTED,
+                           "%s: only networks from ec2t_net_build_resnet or ec2t_net_build_ec2t_blocks scale",
+                           fn);
+    st = ec2t__scaler_build(s->ctx, base, &base->arch, &again);
+    if (st != EC2T_OK)
+        return st;
+    same = ec2t__net_same_architecture(again, base);
+    ec2t_net_free(again);
+    return same ? EC2T_OK
+                : ec2t__error(s->ctx, EC2T_E_UNSUPPORTED,
+                              "%s: the network was changed after its builder made it", fn);
+}
+
+static void
+scaled_arch(const ec2t_scaler *s, const ec2t__arch *base, ec2t__arch *out)
+{
+    double dm = pow(s->depth, s->phi), wm = pow(s->width, s->phi);
+    *out = *base;
+    for (int32_t i = 0; i < base->n_stages; i++) {
+        double b = ceil(dm * base->blocks[i] - 1e-9);
+        int32_t wd = ec2t__scaler_round_width(wm * base->widths[i]);
+        out->blocks[i] = b > 1000 ? 1000 : (int32_t)b;
+        out->widths[i] = wd > 4096 ? 4096 : wd;
+    }
+}
+
+EC2T_API ec2t_status
+ec2t_scaler_plan(const ec2t_scaler *s, const ec2t_net *base, int32_t *blocks, int32_t *widths,
+                 int32_t *n_stages)
+{
+    ec2t__arch a;
+    ec2t_status st;
+    if (!s)
+        return EC2T_E_INVAL;
+    if (!base)
+        return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_plan: base is NULL");
+    if ((st = check_base(s, base, "ec2t_scaler_plan")) != EC2T_OK)
+        return st;
+    scaled_arch(s, &base->arch, &a);
+    for (int32_t i = 0; i < a.n_stages; i++) {
+        if (blocks)
+            blocks[i] = a.blocks[i];
+        if (widths)
+            widths[i] = a.widths[i];
+    }
+    if (n_stages)
+        *n_stages = a.n_stages;
+    return EC2T_OK;
+}
+
+EC2T_API ec2t_status
+ec2t_scaler_apply(const ec2t_scaler *s, const ec2t_net *base, uint32_t flags, ec2t_net **out)
+{
+    ec2t__arch a;
+    ec2t_net *big = NULL;
+    ec2t_status st;
+    if (out)
+        *out = NULL;
+    if (!s)
+        return EC2T_E_INVAL;
+    if (!base || !out || flags != 0)
+        return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_apply: bad argument");
+    if ((st = check_base(s, base, "ec2t_scaler_apply")) != EC2T_OK)
+        return st;
+    scaled_arch(s, &base->arch, &a);
+    st = ec2t__scaler_build(s->ctx, base, &a, &big);
+    if (st == EC2T_OK)
+        st = ec2t_net_init(big, (uint64_t)s->seed);
+    if (st == EC2T_OK && s->transfer == EC2T_TRANSFER_PRESERVE)
+        st = ec2t__scaler_transfer(s, base, big);
+    if (st != EC2T_OK) {
+        ec2t_net_free(big);
+        return st;
+    }
+    *out = big;
+    return EC2T_OK;
+}
+
+/* One candidate of the grid search: train briefly from scratch, validate. */
+static ec2t_status
+try_candidate(const ec2t_scaler *s, const ec2t_net *base, double d, double w, ec2t_dataset *train,
+              ec2t_dataset *val, int32_t epochs, double *acc)
+{
+    ec2t_scaler probe = *s;
+    ec2t_net *net = NULL;
+    ec2t_trainer *tr = NULL;
+    ec2t_status st;
+    probe.depth = d, probe.width = w, probe.phi = 1, probe.transfer = EC2T_TRANSFER_SCRATCH;
+    st = ec2t_scaler_apply(&probe, base, 0, &net);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_new(net, EC2T_OPT_SGD, 0, &tr);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_NESTEROV, 1);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_WEIGHT_DECAY, 5e-4);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, EC2T_SCHED_COSINE);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_EPOCHS, epochs);
+    if (st == EC2T_OK)
+        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SEED, s->seed);
+    for (int32_t e = 0; e < epochs && st == EC2T_OK; e++)
+        st = ec2t_trainer_epoch(tr, train, 0, NULL, NULL);
+    if (st == EC2T_OK)
+        st = ec2t_net_evaluate(net, val, 256, 0, NULL, acc);
+    ec2t_trainer_free(tr);
+    ec2t_net_free(net);
+    return st;
+}
+
+EC2T_API ec2t_status
+ec2t_scaler_grid_search(const ec2t_scaler *s, const ec2t_net *base, const double *depth,
+                        const double *width, int32_t n, ec2t_dataset *train, ec2t_dataset *val,
+                        int32_t epochs, ec2t_scale_progress_fn fn, void *user, double *accuracy)
+{
+    ec2t_status st;
+    if (!s)
+        return EC2T_E_INVAL;
+    if (!base || !depth || !width || !train || !val || !accuracy || n < 1 || n > 64 || epochs < 1)
+        return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_grid_search: bad argument");
+    for (int32_t i = 0; i < n; i++)
+        if (!(depth[i] >= 1 && depth[i] <= 8 && width[i] >= 1 && width[i] <= 8))
+            return ec2t__error(s->ctx, EC2T_E_INVAL,
+                               "ec2t_scaler_grid_search: candidate %d (%g, %g) is outside [1, 8]",
+                               (int)i, depth[i], width[i]);
+    if ((st = check_base(s, base, "ec2t_scaler_grid_search")) != EC2T_OK)
+        return st;
+    for (int32_t i = 0; i < n; i++) {
+        if ((st = try_candidate(s, base, depth[i], width[i], train, val, epochs, &accuracy[i])) != EC2T_OK)
+            return st;
+        if (fn && fn(user, i, depth[i], width[i], accuracy[i]) != 0)
+            return ec2t__error(s->ctx, EC2T_E_ABORTED, "ec2t_scaler_grid_search: stopped by the callback");
+    }
+    return EC2T_OK;
+}
