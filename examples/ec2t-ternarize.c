@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ex-common.h"
+#include "ex-train.h"
 
 static const char *const PROG = "ec2t-ternarize";
 
@@ -118,75 +118,6 @@ parse(int argc, char **argv, options *o)
     return 0;
 }
 
-typedef struct run {
-    ex_progress bar;
-    int quiet;
-    double t0;
-} run;
-
-static int
-on_step(void *user, const ec2t_trainer *tr)
-{
-    run *r = user;
-    int64_t step, steps;
-    double loss, acc;
-    char extra[80];
-    ec2t_trainer_get_int(tr, EC2T_TRAIN_STEP, &step);
-    ec2t_trainer_get_int(tr, EC2T_TRAIN_STEPS_PER_EPOCH, &steps);
-    ec2t_trainer_get_double(tr, EC2T_TRAIN_LOSS, &loss);
-    ec2t_trainer_get_double(tr, EC2T_TRAIN_ACCURACY, &acc);
-    snprintf(extra, sizeof extra, "loss %.4f acc %.2f%%", loss, 100 * acc);
-    ex_progress_update(&r->bar, step, steps, extra);
-    return 0;
-}
-
-static void
-print_layers(const ec2t_ternarizer *tz, ec2t_net *net)
-{
-    int64_t n;
-    ec2t_ternarizer_get_int(tz, EC2T_TERN_LAYERS, &n);
-    printf("  %-22s %8s %7s %6s %6s %6s %6s %8s %8s %9s\n", "layer", "weights", "zeros", "p-",
-           "p+", "bits", "", "w_p", "w_n", "lambda");
-    for (int32_t i = 0; i < n; i++) {
-        double id, w, s, pn, pp, h, wp, wn, lam;
-        ec2t_layer *l = NULL;
-        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_LAYER_ID, &id);
-        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_WEIGHTS, &w);
-        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_SPARSITY, &s);
-        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_P_NEG, &pn);
-        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_P_POS, &pp);
-        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_ENTROPY, &h);
-        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_W_P, &wp);
-        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_W_N, &wn);
-        ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_LAMBDA, &lam);
-        ec2t_net_layer(net, (int32_t)id, &l);
-        printf("  %-22s %8.0f %6.2f%% %6.3f %6.3f %6.3f %6s %8.4f %8.4f %9.2e\n",
-               ec2t_layer_name(l), w, 100 * s, pn, pp, h, "", wp, wn, lam);
-    }
-}
-
-typedef struct epoch_ctx {
-    run *r;
-    ec2t_net *net;
-} epoch_ctx;
-
-static int
-on_epoch(void *user, const ec2t_ternarizer *tz, int32_t phase, int32_t epoch, double acc)
-{
-    epoch_ctx *e = user;
-    double s, g, h;
-    ex_progress_end(&e->r->bar);
-    ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_SPARSITY, &s);
-    ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_ENTROPY, &h);
-    ec2t_ternarizer_get_double(tz, EC2T_TERN_CURRENT_GAMMA, &g);
-    printf("phase %c epoch %3d  val acc %6.2f%%  sparsity %6.2f%%  %.3f bits/weight  gamma %.4f  %6.0fs\n",
-           phase == 1 ? 'A' : 'B', (int)epoch, 100 * acc, 100 * s, h, g, ex_now() - e->r->t0);
-    if (!e->r->quiet)
-        print_layers(tz, e->net);
-    ex_progress_begin(&e->r->bar, phase == 1 ? "phase A" : "phase B");
-    return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -196,10 +127,9 @@ main(int argc, char **argv)
     ec2t_net *net = NULL;
     ec2t_trainer *tr = NULL;
     ec2t_ternarizer *tz = NULL;
-    run r = {{0, 0, ""}, 0, 0};
-    epoch_ctx ectx;
+    ex_tern_recipe recipe;
     char err[1024];
-    double acc_fp = 0, acc = 0, s = 0, h = 0, bytes = 0, gamma = 0;
+    double acc_fp = 0, acc = 0, s = 0, h = 0, bytes = 0, gamma = 0, t0;
     int64_t layers = 0;
     ec2t_status st;
     int rc;
@@ -236,39 +166,12 @@ main(int argc, char **argv)
         goto out;
     }
     printf("%s: %s, float test accuracy %.2f%%\n", PROG, o.in, 100 * acc_fp);
-    st = ec2t_ternarizer_new(net, 0, &tz);
-    if (st == EC2T_OK)
-        st = ec2t_ternarizer_set_int(tz, EC2T_TERN_INIT, o.kmeans ? EC2T_TERN_INIT_KMEANS : EC2T_TERN_INIT_MINMAX);
-    if (st == EC2T_OK && !o.kmeans)
-        st = ec2t_ternarizer_set_double(tz, EC2T_TERN_INIT_SCALE, o.init_scale);
-    if (st == EC2T_OK)
-        st = ec2t_ternarizer_set_double(tz, EC2T_TERN_GAMMA, o.gamma);
-    if (st == EC2T_OK && o.target_sparsity > 0)
-        st = ec2t_ternarizer_set_double(tz, EC2T_TERN_TARGET_SPARSITY, o.target_sparsity);
-    if (st == EC2T_OK && o.target_bytes > 0)
-        st = ec2t_ternarizer_set_int(tz, EC2T_TERN_TARGET_BYTES, o.target_bytes);
-    if (st == EC2T_OK)
-        st = ec2t_ternarizer_set_int(tz, EC2T_TERN_COMPAT_TTQ_SIGN, o.compat);
-    if (st == EC2T_OK)
-        st = ec2t_ternarizer_set_double(tz, EC2T_TERN_LR_SHADOW, o.lr_shadow);
-    if (st == EC2T_OK)
-        st = ec2t_ternarizer_set_double(tz, EC2T_TERN_LR_CENTROIDS, o.lr_cent);
-    /* the reference: Adam, lr 1e-4 and weight decay 5e-6 for the other parameters */
-    if (st == EC2T_OK)
-        st = ec2t_trainer_new(net, EC2T_OPT_ADAM, 0, &tr);
-    if (st == EC2T_OK)
-        st = ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_LR, o.lr);
-    if (st == EC2T_OK)
-        st = ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_WEIGHT_DECAY, 5e-6);
-    if (st == EC2T_OK)
-        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_BATCH_SIZE, o.batch);
-    if (st == EC2T_OK)
-        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SEED, o.seed);
-    if (st == EC2T_OK)
-        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_AUGMENT, o.augment);
-    if (st == EC2T_OK)
-        st = ec2t_ternarizer_attach(tz, tr, 0);
-    if (st != EC2T_OK) {
+    recipe = (ex_tern_recipe){.gamma = o.gamma, .target_sparsity = o.target_sparsity, .lr = o.lr,
+                              .lr_shadow = o.lr_shadow, .lr_centroids = o.lr_cent,
+                              .init_scale = o.init_scale, .target_bytes = o.target_bytes,
+                              .batch = o.batch, .seed = o.seed, .kmeans = o.kmeans,
+                              .compat_sign = o.compat, .augment = o.augment};
+    if ((st = ex_tern_setup(net, &recipe, &tz, &tr)) != EC2T_OK) {
         rc = ex_fail_status(PROG, ctx, "setup", st);
         goto out;
     }
@@ -276,15 +179,8 @@ main(int argc, char **argv)
     ec2t_ternarizer_get_int(tz, EC2T_TERN_LAYERS, &layers);
     printf("%lld layers ternarized; initial (nearest-value) sparsity %.2f%%\n", (long long)layers,
            100 * s);
-    r.quiet = o.quiet;
-    r.t0 = ex_now();
-    ectx.r = &r;
-    ectx.net = net;
-    ec2t_trainer_set_progress(tr, on_step, &r);
-    ec2t_ternarizer_set_progress(tz, on_epoch, &ectx);
-    ex_progress_begin(&r.bar, "phase A");
-    st = ec2t_ternarizer_train(tz, tr, train, test, (int32_t)o.epochs_a, (int32_t)o.epochs_b, 0);
-    ex_progress_end(&r.bar);
+    t0 = ex_now();
+    st = ex_tern_run(tz, tr, net, train, test, o.epochs_a, o.epochs_b, o.quiet);
     if (st != EC2T_OK) {
         rc = ex_fail_status(PROG, ctx, "EC2T", st);
         goto out;
@@ -295,7 +191,7 @@ main(int argc, char **argv)
         goto out;
     }
     printf("final:\n");
-    print_layers(tz, net);
+    ex_tern_print_layers(tz, net);
     ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_SPARSITY, &s);
     ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_ENTROPY, &h);
     ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_EST_BYTES, &bytes);
@@ -303,7 +199,7 @@ main(int argc, char **argv)
     printf("model: %s\nfloat_accuracy: %.2f\ntest_accuracy: %.2f\nsparsity: %.4f\n"
            "entropy_bits: %.4f\nest_bytes: %.0f\ngamma: %.4f\nlayers: %lld\nwall_seconds: %.1f\n"
            "file_bytes: %lld\n",
-           o.out, 100 * acc_fp, 100 * acc, s, h, bytes, gamma, (long long)layers, ex_now() - r.t0,
+           o.out, 100 * acc_fp, 100 * acc, s, h, bytes, gamma, (long long)layers, ex_now() - t0,
            ex_file_size(o.out));
     rc = 0;
 out:

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ex-common.h"
+#include "ex-train.h"
 
 static const char *const PROG = "ec2t-train";
 
@@ -111,56 +111,6 @@ parse(int argc, char **argv, options *o)
     return 0;
 }
 
-typedef struct run {
-    ex_progress bar;
-    long long epoch, epochs;
-} run;
-
-static int
-on_step(void *user, const ec2t_trainer *tr)
-{
-    run *r = user;
-    int64_t step, steps;
-    double loss, acc, ips;
-    char extra[96];
-    ec2t_trainer_get_int(tr, EC2T_TRAIN_STEP, &step);
-    ec2t_trainer_get_int(tr, EC2T_TRAIN_STEPS_PER_EPOCH, &steps);
-    ec2t_trainer_get_double(tr, EC2T_TRAIN_LOSS, &loss);
-    ec2t_trainer_get_double(tr, EC2T_TRAIN_ACCURACY, &acc);
-    ec2t_trainer_get_double(tr, EC2T_TRAIN_IMAGES_PER_SEC, &ips);
-    snprintf(extra, sizeof extra, "loss %.4f acc %.2f%% %.0f img/s", loss, 100 * acc, ips);
-    ex_progress_update(&r->bar, step, steps, extra);
-    return 0;
-}
-
-static ec2t_status
-configure(ec2t_trainer *tr, const options *o)
-{
-    int sgd = !strcmp(o->optimizer, "sgd");
-    double lr = o->lr > 0 ? o->lr : sgd ? 0.1 : 1e-3, wd = o->wd >= 0 ? o->wd : sgd ? 5e-4 : 0;
-    int64_t sched = !strcmp(o->schedule, "cosine") ? EC2T_SCHED_COSINE
-                    : !strcmp(o->schedule, "step") ? EC2T_SCHED_STEP
-                                                   : EC2T_SCHED_CONSTANT;
-    ec2t_status st = ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_LR, lr);
-    if (st == EC2T_OK)
-        st = ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_WEIGHT_DECAY, wd);
-    if (st == EC2T_OK && sgd)
-        st = ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_NESTEROV, 1);
-    if (st == EC2T_OK)
-        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_BATCH_SIZE, o->batch);
-    if (st == EC2T_OK)
-        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SEED, o->seed);
-    if (st == EC2T_OK)
-        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, sched);
-    if (st == EC2T_OK)
-        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_EPOCHS, o->epochs);
-    if (st == EC2T_OK)
-        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_STEP_SIZE, o->epochs / 3 > 0 ? o->epochs / 3 : 1);
-    if (st == EC2T_OK)
-        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_AUGMENT, o->augment);
-    return st;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -169,10 +119,10 @@ main(int argc, char **argv)
     ec2t_dataset *train = NULL, *test = NULL, *part = NULL;
     ec2t_net *net = NULL;
     ec2t_trainer *tr = NULL;
-    run r;
+    ex_float_recipe recipe;
+    ex_train_result res;
     char err[1024];
-    double t0, train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0, seconds;
-    int64_t done = 0, images = 0;
+    int64_t done = 0;
     ec2t_status st;
     int rc = 1;
 
@@ -206,12 +156,20 @@ main(int argc, char **argv)
         rc = ex_usage_error(PROG, "unknown model '%s' (lenet5, resnet20, resnetN)", o.model);
         goto out;
     }
+    recipe = (ex_float_recipe){
+        .adam = strcmp(o.optimizer, "sgd") != 0,
+        .schedule = !strcmp(o.schedule, "cosine") ? EC2T_SCHED_COSINE
+                    : !strcmp(o.schedule, "step") ? EC2T_SCHED_STEP
+                                                  : EC2T_SCHED_CONSTANT,
+        .epochs = o.epochs, .batch = o.batch, .seed = o.seed, .augment = o.augment};
+    recipe.lr = o.lr > 0 ? o.lr : recipe.adam ? 1e-3 : 0.1;
+    recipe.wd = o.wd >= 0 ? o.wd : recipe.adam ? 0 : 5e-4;
     if (st == EC2T_OK)
         st = ec2t_net_init(net, (uint64_t)o.seed);
     if (st == EC2T_OK)
-        st = ec2t_trainer_new(net, !strcmp(o.optimizer, "sgd") ? EC2T_OPT_SGD : EC2T_OPT_ADAM, 0, &tr);
+        st = ec2t_trainer_new(net, recipe.adam ? EC2T_OPT_ADAM : EC2T_OPT_SGD, 0, &tr);
     if (st == EC2T_OK)
-        st = configure(tr, &o);
+        st = ex_float_configure(tr, &recipe);
     if (st == EC2T_OK && o.resume)
         st = ec2t_trainer_load_checkpoint(tr, o.resume, 0);
     if (st != EC2T_OK) {
@@ -224,31 +182,12 @@ main(int argc, char **argv)
                PROG, o.model, o.data, (long long)ec2t_dataset_size(train),
                (long long)ec2t_dataset_size(test), (long long)ec2t_net_trainable_count(net),
                (int)o.threads);
-    ec2t_trainer_set_progress(tr, on_step, &r);
-    t0 = ex_now();
-    for (r.epoch = done; r.epoch < o.epochs; r.epoch++) {
-        char label[64];
-        snprintf(label, sizeof label, "epoch %lld/%lld", r.epoch + 1, o.epochs);
-        ex_progress_begin(&r.bar, label);
-        st = ec2t_trainer_epoch(tr, train, 0, &train_loss, &train_acc);
-        ex_progress_end(&r.bar);
-        images += ec2t_dataset_size(train);
-        if (st == EC2T_OK)
-            st = ec2t_net_evaluate(net, test, 256, 0, &test_loss, &test_acc);
-        if (st == EC2T_OK && o.checkpoint)
-            st = ec2t_trainer_save_checkpoint(tr, o.checkpoint, 0);
-        if (st != EC2T_OK) {
-            rc = ex_fail_status(PROG, ctx, "training", st);
-            goto out;
-        }
-        if (!o.quiet)
-            printf("epoch %3lld  train loss %.4f acc %6.2f%%  test loss %.4f acc %6.2f%%  %6.0fs\n",
-                   r.epoch + 1, train_loss, 100 * train_acc, test_loss, 100 * test_acc,
-                   ex_now() - t0);
-    }
-    seconds = ex_now() - t0;
-    if (o.epochs <= done && (st = ec2t_net_evaluate(net, test, 256, 0, &test_loss, &test_acc)) != EC2T_OK) {
-        rc = ex_fail_status(PROG, ctx, "evaluation", st);
+    st = ex_train_epochs(tr, net, train, test, done, o.epochs, o.quiet, o.checkpoint, NULL, NULL,
+                         &res);
+    if (st == EC2T_OK && res.epochs_run == 0)
+        st = ec2t_net_evaluate(net, test, 256, 0, &res.val_loss, &res.val_acc);
+    if (st != EC2T_OK) {
+        rc = ex_fail_status(PROG, ctx, "training", st);
         goto out;
     }
     if ((st = ec2t_net_save(net, o.out, 0)) != EC2T_OK) {
@@ -257,9 +196,9 @@ main(int argc, char **argv)
     }
     printf("model: %s\ntest_accuracy: %.2f\ntest_loss: %.4f\ntrain_loss: %.4f\nepochs: %lld\n"
            "wall_seconds: %.1f\nimages_per_second: %.1f\nparams: %lld\nfile_bytes: %lld\n",
-           o.out, 100 * test_acc, test_loss, train_loss, o.epochs, seconds,
-           seconds > 0 ? (double)images / seconds : 0.0, (long long)ec2t_net_trainable_count(net),
-           ex_file_size(o.out));
+           o.out, 100 * res.val_acc, res.val_loss, res.train_loss, o.epochs, res.seconds,
+           res.seconds > 0 ? (double)res.images / res.seconds : 0.0,
+           (long long)ec2t_net_trainable_count(net), ex_file_size(o.out));
     rc = 0;
 out:
     ec2t_trainer_free(tr);

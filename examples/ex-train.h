@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* Training recipes shared by ec2t-train, ec2t-scale, ec2t-ternarize and
+ * ec2t-demo: the float SGD recipe with its epoch loop, and the EC2T setup
+ * of the reference code. Public API only. */
+#ifndef EC2T_EX_TRAIN_H
+#define EC2T_EX_TRAIN_H
+
+#include "ex-common.h"
+
+/* The float recipe: SGD with Nesterov momentum 0.9 (or Adam), a schedule
+ * over the given epochs, batch size, seed and augmentation. */
+typedef struct ex_float_recipe {
+    int adam;           /* 0 = SGD (Nesterov 0.9), 1 = Adam */
+    double lr, wd;      /* learning rate, weight decay */
+    int64_t schedule;   /* an ec2t_schedule */
+    long long epochs, batch, seed;
+    int augment;
+} ex_float_recipe;
+
+/* Configure a trainer (made with the recipe's optimizer) for the recipe. */
+ec2t_status ex_float_configure(ec2t_trainer *tr, const ex_float_recipe *r);
+
+/* Called after every epoch with the validation accuracy in [0, 1]; return
+ * non-zero to stop training early. */
+typedef int (*ex_epoch_fn)(void *user, long long epoch, double val_acc);
+
+typedef struct ex_train_result {
+    double train_loss, train_acc, val_loss, val_acc, seconds;
+    long long epochs_run, images;
+} ex_train_result;
+
+/* Train epochs first+1 .. epochs: a progress bar per epoch, a line per
+ * epoch unless quiet, a checkpoint after each if asked, then fn. */
+ec2t_status ex_train_epochs(ec2t_trainer *tr, ec2t_net *net, ec2t_dataset *train,
+                            ec2t_dataset *val, long long first, long long epochs, int quiet,
+                            const char *checkpoint, ex_epoch_fn fn, void *user,
+                            ex_train_result *res);
+
+/* EC2T as in the reference code: Adam (lr, weight decay 5e-6) for the
+ * full-precision parameters, and the ternarizer's own rates. */
+typedef struct ex_tern_recipe {
+    double gamma, target_sparsity, lr, lr_shadow, lr_centroids, init_scale;
+    long long target_bytes, batch, seed;
+    int kmeans, compat_sign, augment;
+} ex_tern_recipe;
+
+/* The reference's defaults (gamma 0.15, no target, rates 1e-4/1e-4/1e-5,
+ * init scale 0.3, batch 128, seed 1, augmentation chosen by the caller). */
+void ex_tern_defaults(ex_tern_recipe *r);
+
+/* Create the ternarizer and its Adam trainer for net and attach them. */
+ec2t_status ex_tern_setup(ec2t_net *net, const ex_tern_recipe *r, ec2t_ternarizer **tz,
+                          ec2t_trainer **tr);
+
+/* Run phases A and B with progress bars and a line per epoch (and the
+ * per-layer table unless quiet). */
+ec2t_status ex_tern_run(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_net *net, ec2t_dataset *train,
+                        ec2t_dataset *val, long long epochs_a, long long epochs_b, int quiet);
+
+/* The per-layer table of a ternarizer. */
+void ex_tern_print_layers(const ec2t_ternarizer *tz, ec2t_net *net);
+
+#endif /* EC2T_EX_TRAIN_H */

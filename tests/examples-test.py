@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The example programs as a user runs them: --help, bad arguments, missing
+data, and the whole pipeline (ec2t-demo, then the single-step programs) on a
+tiny synthetic Fashion-MNIST-shaped data set written here as gzip IDX files.
+
+usage: examples-test.py BINDIR
+Standard library only, so it runs under any Python 3.
+"""
+import gzip
+import os
+import random
+import struct
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+BIN = sys.argv[1]
+PROGRAMS = ["ec2t-train", "ec2t-scale", "ec2t-ternarize", "ec2t-convert", "ec2t-deploy", "ec2t-demo"]
+failures = []
+
+
+def run(prog, *args, expect=0):
+    p = subprocess.run([os.path.join(BIN, prog)] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=600)
+    if p.returncode != expect:
+        failures.append(f"{prog} {' '.join(map(str, args))}: exit {p.returncode}, wanted {expect}\n"
+                        f"stdout: {p.stdout[-2000:]}\nstderr: {p.stderr[-2000:]}")
+    return p
+
+
+def keys(text):
+    """The 'key: value' lines a program ends with."""
+    out = {}
+    for line in text.splitlines():
+        if ": " in line and not line.startswith(" "):
+            k, v = line.split(": ", 1)
+            out[k] = v
+    return out
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+
+
+def write_idx(path, magic, dims, payload):
+    with gzip.open(path, "wb") as f:
+        f.write(struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in dims) + payload)
+
+
+def tiny_fashion(d, n_train, n_test):
+    """Ten classes, each its own brightness, plus noise: learnable in an epoch,
+    and unharmed by the random crops and flips of augmentation."""
+    rng = random.Random(7)
+    for stem, n in (("train", n_train), ("t10k", n_test)):
+        labels = bytes(rng.randrange(10) for _ in range(n))
+        pixels = bytearray()
+        for y in labels:
+            pixels += bytes(20 * y + rng.randrange(50) for _ in range(28 * 28))
+        write_idx(os.path.join(d, f"{stem}-images-idx3-ubyte.gz"), 0x803, (n, 28, 28), bytes(pixels))
+        write_idx(os.path.join(d, f"{stem}-labels-idx1-ubyte.gz"), 0x801, (n,), labels)
+
+
+def main():
+    for prog in PROGRAMS:
+        p = run(prog, "--help")
+        check(p.stdout.startswith("usage: " + prog), f"{prog} --help: no usage line")
+        p = run(prog, "--no-such-option", expect=2)
+        check(prog in p.stderr and "\n" in p.stderr, f"{prog}: no one-line reason for a bad option")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data")
+        os.mkdir(data)
+        tiny_fashion(data, 600, 200)
+        spec = "fashion-mnist:" + data
+
+        p = run("ec2t-demo", "--data", "fashion-mnist:" + os.path.join(tmp, "nowhere"),
+                "--out", os.path.join(tmp, "x"), expect=1)
+        check("apt-get install dataset-fashion-mnist" in p.stderr,
+              "ec2t-demo without data does not name the package: " + p.stderr)
+        run("ec2t-demo", "--val", "0", expect=2)
+
+        out = os.path.join(tmp, "demo")
+        small = ["--quick", "--data", spec, "--out", out, "--model", "resnet8", "--epochs", "2",
+                 "--limit", "500", "--val", "100", "--finetune", "1", "--epochs-a", "1",
+                 "--epochs-b", "1", "--threads", "1", "--target-sparsity", "0.7"]
+        first = keys(run("ec2t-demo", *small).stdout)
+        for f in ("small.ec2tm", "super.ec2tm", "ternary.ec2tm", "model.ec2t", "report.svg"):
+            check(os.path.exists(os.path.join(out, f)), f"ec2t-demo did not write {f}")
+        check(not [f for f in os.listdir(out) if f.endswith(".tmp")], "ec2t-demo left temporary files")
+        if first:
+            svg = ET.parse(os.path.join(out, "report.svg")).getroot()
+            check(svg.tag.endswith("svg") and len(svg.findall(".//{*}rect")) > 10,
+                  "report.svg has no bars")
+            check(int(first["ternary_file_bytes"]) == os.path.getsize(os.path.join(out, "model.ec2t")),
+                  "ternary_file_bytes is not the size of model.ec2t")
+            check(int(first["small_file_bytes"]) > 5 * int(first["ternary_file_bytes"]),
+                  "the .ec2t file is not much smaller than the float model")
+            check(0.5 < float(first["sparsity"]) < 1, "sparsity out of range: " + first["sparsity"])
+            check(int(first["super_params"]) > int(first["small_params"]), "the super-network is not larger")
+            check(float(first["small_accuracy"]) > 30, "the small network learned nothing")
+            # what the demo measured is what a user gets from the saved file
+            dep = keys(run("ec2t-deploy", os.path.join(out, "model.ec2t"), "--data", spec).stdout)
+            check(dep.get("test_accuracy") == first["ternary_accuracy"],
+                  f"ec2t-deploy {dep.get('test_accuracy')} != ec2t-demo {first['ternary_accuracy']}")
+            # --resume reuses every stage and reproduces the figures
+            again = run("ec2t-demo", *small, "--resume")
+            check(again.stdout.count("reusing ") == 3, "--resume did not reuse the three stage files")
+            check(keys(again.stdout).get("ternary_accuracy") == first["ternary_accuracy"],
+                  "--resume changed the result")
+
+            # the single steps on the same data
+            sup = os.path.join(tmp, "s.ec2tm")
+            sc = keys(run("ec2t-scale", os.path.join(out, "small.ec2tm"), sup, "--phi", "1").stdout)
+            check(float(sc.get("macs_growth", 0)) > 1.5, "ec2t-scale did not grow the network")
+            run("ec2t-scale", os.path.join(out, "small.ec2tm"), sup, "--grid", "1.4:x", expect=2)
+            tern = os.path.join(tmp, "t.ec2tm")
+            tz = keys(run("ec2t-ternarize", sup, tern, "--data", spec, "--epochs", "1",
+                          "--retrain-epochs", "0", "--quiet", "--target-sparsity", "0.8").stdout)
+            check(0.6 < float(tz.get("sparsity", 0)) < 1, "ec2t-ternarize: sparsity " + str(tz.get("sparsity")))
+            lenet = os.path.join(tmp, "l.ec2tm")
+            tr = keys(run("ec2t-train", "--model", "lenet5", "--data", spec, "--epochs", "1",
+                          "--out", lenet, "--quiet").stdout)
+            check(int(tr.get("file_bytes", 0)) == os.path.getsize(lenet), "ec2t-train: file_bytes")
+            run("ec2t-scale", lenet, sup, expect=1)  # LeNet-5 has no stages to scale
+
+    if failures:
+        print("\n\n".join(failures))
+        return 1
+    print("all example checks passed")
+    return 0
+
+
+sys.exit(main())
