@@ -21,8 +21,8 @@ typedef struct setting {
     double phi, target;
 } setting;
 
-static const setting FULL = {"resnet20", 40, 0, 5000, 3, 12, 6, 1.0, 0.92};
-static const setting QUICK = {"resnet20", 2, 8000, 1000, 0, 2, 1, 1.0, 0.92};
+static const setting FULL = {"resnet20", 40, 0, 5000, 3, 12, 6, 0.5, 0.92};
+static const setting QUICK = {"resnet20", 2, 8000, 1000, 0, 2, 1, 0.5, 0.92};
 
 static void
 usage(void)

@@ -16,7 +16,8 @@ struct ec2t_scaler {
 ec2t_status ec2t__scaler_build(ec2t_context *ctx, const ec2t_net *base, const ec2t__arch *arch,
                                ec2t_net **out);
 /* Copy the base's function into the freshly built, wider and deeper big. */
-ec2t_status ec2t__scaler_transfer(const ec2t_scaler *s, const ec2t_net *base, ec2t_net *big);
+ec2t_status ec2t__scaler_transfer(const ec2t_scaler *s, const ec2t_net *base,
+                                  const ec2t__arch *base_arch, ec2t_net *big);
 /* The channel count of the rounding rule for c * mult. */
 int32_t ec2t__scaler_round_width(double cw);
 

@@ -26,6 +26,7 @@ typedef struct chmap {
 typedef struct xfer {
     const ec2t_scaler *s;
     const ec2t_net *base;
+    const ec2t__arch *base_arch; /* recorded by its builder, or recognised */
     ec2t_net *big;
     ec2t__rng rng;
     chmap stream[EC2T__MAX_STAGES];
@@ -200,7 +201,7 @@ block_name(char *buf, size_t cap, int32_t s, int32_t b, const char *leaf)
 static ec2t_status
 copy_block(xfer *x, int32_t s, int32_t b, const chmap *in, int ec2t_blocks)
 {
-    const ec2t__arch *a = &x->base->arch, *n = &x->big->arch;
+    const ec2t__arch *a = x->base_arch, *n = &x->big->arch;
     char name[EC2T__NAME_MAX];
     ec2t_status st = map_plain(x, &x->inner, n->widths[s], a->widths[s]);
     int base_proj, big_proj;
@@ -238,7 +239,7 @@ copy_block(xfer *x, int32_t s, int32_t b, const chmap *in, int ec2t_blocks)
 static ec2t_status
 transfer(xfer *x)
 {
-    const ec2t__arch *a = &x->base->arch, *n = &x->big->arch;
+    const ec2t__arch *a = x->base_arch, *n = &x->big->arch;
     int ec2t_blocks = a->family == EC2T__ARCH_EC2T_BLOCKS;
     char name[EC2T__NAME_MAX];
     ec2t_status st = EC2T_OK;
@@ -268,13 +269,15 @@ transfer(xfer *x)
 }
 
 ec2t_status
-ec2t__scaler_transfer(const ec2t_scaler *s, const ec2t_net *base, ec2t_net *big)
+ec2t__scaler_transfer(const ec2t_scaler *s, const ec2t_net *base, const ec2t__arch *base_arch,
+                      ec2t_net *big)
 {
     xfer x;
     ec2t_status st;
     memset(&x, 0, sizeof x);
     x.s = s;
     x.base = base;
+    x.base_arch = base_arch;
     x.big = big;
     ec2t__rng_seed(&x.rng, (uint64_t)s->seed ^ 0x5ca1e5ca1eULL);
     st = transfer(&x);

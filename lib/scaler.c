@@ -132,26 +132,74 @@ ec2t__scaler_build(ec2t_context *ctx, const ec2t_net *base, const ec2t__arch *a,
                                       in->h, in->w, a->classes, 0, out);
 }
 
-/* The base must be what its recorded family and stages build: the transfer
- * relies on the builders' layer names and order. */
-static ec2t_status
-check_base(const ec2t_scaler *s, const ec2t_net *base, const char *fn)
+/* 1 if base has exactly the layers the builder makes from a. */
+static int
+builds_base(const ec2t_scaler *s, const ec2t_net *base, const ec2t__arch *a)
 {
     ec2t_net *again = NULL;
-    ec2t_status st;
     int same;
-    if (base->arch.family != EC2T__ARCH_RESNET && base->arch.family != EC2T__ARCH_EC2T_BLOCKS)
-        return ec2t__error(s->ctx, EC2T_E_UNSUPPORTED,
-                           "%s: only networks from ec2t_net_build_resnet or ec2t_net_build_ec2t_blocks scale",
-                           fn);
-    st = ec2t__scaler_build(s->ctx, base, &base->arch, &again);
-    if (st != EC2T_OK)
-        return st;
+    if (ec2t__scaler_build(s->ctx, base, a, &again) != EC2T_OK)
+        return 0;
     same = ec2t__net_same_architecture(again, base);
     ec2t_net_free(again);
-    return same ? EC2T_OK
-                : ec2t__error(s->ctx, EC2T_E_UNSUPPORTED,
-                              "%s: the network was changed after its builder made it", fn);
+    return same;
+}
+
+/* A network without a recorded family (a model file from before the family
+ * was recorded, or one built layer by layer): read the stages off its
+ * residual layers (a new stage wherever the width changes), then keep the
+ * family whose builder makes exactly these layers. */
+static int
+recognise(const ec2t_scaler *s, const ec2t_net *base, ec2t__arch *a)
+{
+    static const int32_t families[2] = {EC2T__ARCH_RESNET, EC2T__ARCH_EC2T_BLOCKS};
+    int32_t classes = 0;
+    memset(a, 0, sizeof *a);
+    if (ec2t_net_output_shape(base, &classes, NULL, NULL) != EC2T_OK)
+        return 0;
+    a->classes = classes;
+    for (int32_t i = 1; i < base->n_layers; i++) {
+        const ec2t_layer *l = base->layers[i];
+        if (l->kind == EC2T_LAYER_DROPOUT && a->dropout == 0)
+            a->dropout = l->dropout_p;
+        if (l->kind != EC2T_LAYER_RESIDUAL)
+            continue;
+        if (a->n_stages == 0 || a->widths[a->n_stages - 1] != l->c) {
+            if (a->n_stages == EC2T__MAX_STAGES)
+                return 0;
+            a->widths[a->n_stages++] = l->c;
+        }
+        a->blocks[a->n_stages - 1]++;
+    }
+    for (int f = 0; f < 2 && a->n_stages > 0; f++) {
+        a->family = families[f];
+        if (builds_base(s, base, a))
+            return 1;
+    }
+    return 0;
+}
+
+/* The base's stages: recorded by its builder or recognised. The transfer
+ * relies on the builders' layer names and order, so either way the base
+ * must be exactly what the builder makes. */
+static ec2t_status
+base_arch(const ec2t_scaler *s, const ec2t_net *base, const char *fn, ec2t__arch *a)
+{
+    int recorded = base->arch.family == EC2T__ARCH_RESNET ||
+                   base->arch.family == EC2T__ARCH_EC2T_BLOCKS;
+    if (recorded) {
+        *a = base->arch;
+        if (builds_base(s, base, a))
+            return EC2T_OK;
+        return ec2t__error(s->ctx, EC2T_E_UNSUPPORTED,
+                           "%s: the network was changed after its builder made it", fn);
+    }
+    if (recognise(s, base, a))
+        return EC2T_OK;
+    return ec2t__error(s->ctx, EC2T_E_UNSUPPORTED,
+                       "%s: only ResNet and EC2T-block networks (as ec2t_net_build_resnet and "
+                       "ec2t_net_build_ec2t_blocks make them) scale",
+                       fn);
 }
 
 static void
@@ -171,15 +219,15 @@ EC2T_API ec2t_status
 ec2t_scaler_plan(const ec2t_scaler *s, const ec2t_net *base, int32_t *blocks, int32_t *widths,
                  int32_t *n_stages)
 {
-    ec2t__arch a;
+    ec2t__arch b, a;
     ec2t_status st;
     if (!s)
         return EC2T_E_INVAL;
     if (!base)
         return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_plan: base is NULL");
-    if ((st = check_base(s, base, "ec2t_scaler_plan")) != EC2T_OK)
+    if ((st = base_arch(s, base, "ec2t_scaler_plan", &b)) != EC2T_OK)
         return st;
-    scaled_arch(s, &base->arch, &a);
+    scaled_arch(s, &b, &a);
     for (int32_t i = 0; i < a.n_stages; i++) {
         if (blocks)
             blocks[i] = a.blocks[i];
@@ -194,7 +242,7 @@ ec2t_scaler_plan(const ec2t_scaler *s, const ec2t_net *base, int32_t *blocks, in
 EC2T_API ec2t_status
 ec2t_scaler_apply(const ec2t_scaler *s, const ec2t_net *base, uint32_t flags, ec2t_net **out)
 {
-    ec2t__arch a;
+    ec2t__arch b, a;
     ec2t_net *big = NULL;
     ec2t_status st;
     if (out)
@@ -203,14 +251,14 @@ ec2t_scaler_apply(const ec2t_scaler *s, const ec2t_net *base, uint32_t flags, ec
         return EC2T_E_INVAL;
     if (!base || !out || flags != 0)
         return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_apply: bad argument");
-    if ((st = check_base(s, base, "ec2t_scaler_apply")) != EC2T_OK)
+    if ((st = base_arch(s, base, "ec2t_scaler_apply", &b)) != EC2T_OK)
         return st;
-    scaled_arch(s, &base->arch, &a);
+    scaled_arch(s, &b, &a);
     st = ec2t__scaler_build(s->ctx, base, &a, &big);
     if (st == EC2T_OK)
         st = ec2t_net_init(big, (uint64_t)s->seed);
     if (st == EC2T_OK && s->transfer == EC2T_TRANSFER_PRESERVE)
-        st = ec2t__scaler_transfer(s, base, big);
+        st = ec2t__scaler_transfer(s, base, &b, big);
     if (st != EC2T_OK) {
         ec2t_net_free(big);
         return st;
@@ -256,6 +304,7 @@ ec2t_scaler_grid_search(const ec2t_scaler *s, const ec2t_net *base, const double
                         const double *width, int32_t n, ec2t_dataset *train, ec2t_dataset *val,
                         int32_t epochs, ec2t_scale_progress_fn fn, void *user, double *accuracy)
 {
+    ec2t__arch b;
     ec2t_status st;
     if (!s)
         return EC2T_E_INVAL;
@@ -266,7 +315,7 @@ ec2t_scaler_grid_search(const ec2t_scaler *s, const ec2t_net *base, const double
             return ec2t__error(s->ctx, EC2T_E_INVAL,
                                "ec2t_scaler_grid_search: candidate %d (%g, %g) is outside [1, 8]",
                                (int)i, depth[i], width[i]);
-    if ((st = check_base(s, base, "ec2t_scaler_grid_search")) != EC2T_OK)
+    if ((st = base_arch(s, base, "ec2t_scaler_grid_search", &b)) != EC2T_OK)
         return st;
     for (int32_t i = 0; i < n; i++) {
         if ((st = try_candidate(s, base, depth[i], width[i], train, val, epochs, &accuracy[i])) != EC2T_OK)

@@ -17,7 +17,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 
 BIN = sys.argv[1]
-PROGRAMS = ["ec2t-train", "ec2t-scale", "ec2t-ternarize", "ec2t-convert", "ec2t-deploy", "ec2t-demo"]
+PROGRAMS = ["ec2t-minimal", "ec2t-train", "ec2t-scale", "ec2t-ternarize", "ec2t-convert", "ec2t-deploy", "ec2t-demo"]
 failures = []
 
 
@@ -65,6 +65,10 @@ def tiny_fashion(d, n_train, n_test):
 
 def main():
     for prog in PROGRAMS:
+        if prog == "ec2t-minimal":  # no options: just a data directory
+            run(prog, "-h")
+            run(prog, "--bad", expect=2)
+            continue
         p = run(prog, "--help")
         check(p.stdout.startswith("usage: " + prog), f"{prog} --help: no usage line")
         p = run(prog, "--no-such-option", expect=2)
@@ -125,6 +129,13 @@ def main():
                           "--out", lenet, "--quiet").stdout)
             check(int(tr.get("file_bytes", 0)) == os.path.getsize(lenet), "ec2t-train: file_bytes")
             run("ec2t-scale", lenet, sup, expect=1)  # LeNet-5 has no stages to scale
+
+            # the guide's program, from its own directory (it writes minimal.ec2t there)
+            p = subprocess.run([os.path.join(BIN, "ec2t-minimal"), data], cwd=tmp,
+                               capture_output=True, text=True, timeout=600)
+            check(p.returncode == 0 and "minimal.ec2t:" in p.stdout
+                  and os.path.exists(os.path.join(tmp, "minimal.ec2t")),
+                  "ec2t-minimal failed: " + p.stdout + p.stderr)
 
     if failures:
         print("\n\n".join(failures))

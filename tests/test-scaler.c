@@ -314,6 +314,34 @@ START_TEST(test_scaler_rejects)
 }
 END_TEST
 
+/* A network that does not say which builder made it (an old model file, or
+ * one built layer by layer) is recognised by its layers. */
+START_TEST(test_scaler_recognises_unrecorded_networks)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[3] = {2, 1, 1}, widths[3] = {8, 16, 24};
+    ec2t_net *net = NULL;
+    float x[2 * 3 * 64];
+    int32_t b;
+    for (int i = 0; i < 2 * 3 * 64; i++)
+        x[i] = cosf((float)i);
+    ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 8, 8, 4, 0, &net));
+    randomize(net, 8);
+    memset(&net->arch, 0, sizeof net->arch);
+    ck_assert_float_le(preserved_gap(ctx, net, 1.4, 1.2, x, 2, &b), 1e-4f);
+    ck_assert_int_eq(b, 3);
+    ec2t_net_free(net);
+    ck_assert_ok(ec2t_net_build_ec2t_blocks(ctx, 3, blocks, widths, 0.3f, 3, 8, 8, 4, 0, &net));
+    randomize(net, 9);
+    memset(&net->arch, 0, sizeof net->arch);
+    ck_assert_float_le(preserved_gap(ctx, net, 1.0, 1.5, x, 2, NULL), 1e-4f);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 START_TEST(test_scaler_family_survives_model_files)
 {
     test_alloc ta;
@@ -350,6 +378,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_scaler_grid_search);
     tcase_add_test(tc, test_scaler_rejects);
     tcase_add_test(tc, test_scaler_family_survives_model_files);
+    tcase_add_test(tc, test_scaler_recognises_unrecorded_networks);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -12,7 +12,10 @@
  * more than 10 %), so the work grows by about 2^phi.
  *
  * The scaler works on networks made by ec2t_net_build_resnet() and
- * ec2t_net_build_ec2t_blocks() (or loaded from model files of them).
+ * ec2t_net_build_ec2t_blocks() (or loaded from model files of them). A
+ * network that does not record its builder (a model file written before
+ * libec2t recorded it, or a network added layer by layer) is recognised by
+ * its layers: it scales if it is exactly what one of the two builders makes.
  */
 #ifndef EC2T_SCALER_H
 #define EC2T_SCALER_H
