@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* ec2t-convert: PyTorch weights (safetensors, state_dict names) into a libec2t
- * model file, or straight into a deployable .ec2t file. */
+/* ec2t-convert: PyTorch weights (safetensors, state_dict names) or a libec2t
+ * model file into a model file, a deployable .ec2t file or safetensors. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,13 +12,18 @@ static void
 usage(void)
 {
     printf("usage: ec2t-convert --arch NAME [options] IN.safetensors OUT\n"
-           "Build the named architecture, copy the tensors of IN into it by name and save it.\n"
+           "       ec2t-convert MODEL OUT\n"
+           "Build the named architecture, copy the tensors of IN into it by name and save it;\n"
+           "or load a libec2t model file (or checkpoint) MODEL, whose architecture it holds.\n"
            "OUT ending in .ec2t is compiled for the inference engine (ternary layers packed);\n"
+           "OUT ending in .safetensors gets every named tensor, F32 under its PyTorch\n"
+           "state_dict name (load_state_dict of the same architecture accepts it);\n"
            "any other name gets a model file (for ec2t-train, ec2t-ternarize, ec2t-scale).\n\n"
            "  --arch NAME         lenet5, resnet20 or resnetN (N = 6k+2): the CIFAR ResNet of\n"
            "                      He et al. with PyTorch names conv1, bn1, layerS.B.*, linear\n"
-           "  --input C,H,W       input shape (default 3,32,32 for ResNets, 1,28,28 for LeNet-5)\n"
-           "  --classes N         number of classes (default 10)\n"
+           "  --input C,H,W       with --arch: input shape (default 3,32,32 for ResNets,\n"
+           "                      1,28,28 for LeNet-5)\n"
+           "  --classes N         with --arch: number of classes (default 10)\n"
            "  --encoding NAME     entropy (default) or raw, for .ec2t output\n"
            "  -h, --help          this text\n\n"
            "Ends with 'key: value' lines: params, ternary_layers, file_bytes.\n");
@@ -85,9 +90,11 @@ main(int argc, char **argv)
         }
         i++;
     }
-    if (!arch || !in || !out)
-        return ex_usage_error(PROG, "--arch, an input and an output are needed");
-    if (c == 0) {
+    if (!in || !out)
+        return ex_usage_error(PROG, "an input and an output are needed");
+    if (!arch != !ends_with(in, ".safetensors"))
+        return ex_usage_error(PROG, "--arch goes with a .safetensors input, and only with it");
+    if (c == 0 && arch) {
         int lenet = !strcmp(arch, "lenet5");
         c = lenet ? 1 : 3;
         h = w = lenet ? 28 : 32;
@@ -95,13 +102,17 @@ main(int argc, char **argv)
     if (ec2t_context_new(&ctx) != EC2T_OK)
         return ex_fail(PROG, "out of memory");
     ec2t_context_set_log_handler(ctx, ex_log_stderr, (void *)PROG);
-    st = ex_build_model(ctx, arch, (int32_t)c, (int32_t)h, (int32_t)w, (int32_t)classes, &net);
-    if (st == EC2T_E_UNSUPPORTED) {
-        rc = ex_usage_error(PROG, "unknown architecture '%s' (lenet5, resnet20, resnetN)", arch);
-        goto out;
+    if (arch) {
+        st = ex_build_model(ctx, arch, (int32_t)c, (int32_t)h, (int32_t)w, (int32_t)classes, &net);
+        if (st == EC2T_E_UNSUPPORTED) {
+            rc = ex_usage_error(PROG, "unknown architecture '%s' (lenet5, resnet20, resnetN)", arch);
+            goto out;
+        }
+        if (st == EC2T_OK)
+            st = ec2t_net_import_safetensors(net, in, 0);
+    } else {
+        st = ec2t_net_load(ctx, in, 0, &net);
     }
-    if (st == EC2T_OK)
-        st = ec2t_net_import_safetensors(net, in, 0);
     if (st != EC2T_OK) {
         rc = ex_fail_status(PROG, ctx, in, st);
         goto out;
@@ -113,12 +124,14 @@ main(int argc, char **argv)
                                      strcmp(encoding, "raw") ? EC2T_ENCODING_ENTROPY : EC2T_ENCODING_RAW);
         if (st == EC2T_OK)
             st = ec2t_engine_set_meta(engine, "source", in);
-        if (st == EC2T_OK)
+        if (st == EC2T_OK && arch)
             st = ec2t_engine_set_meta(engine, "architecture", arch);
         if (st == EC2T_OK)
             st = ec2t_engine_save(engine, out, 0);
         if (st == EC2T_OK)
             ec2t_engine_get_int(engine, EC2T_ENGINE_TERNARY_LAYERS, &tern);
+    } else if (ends_with(out, ".safetensors")) {
+        st = ec2t_net_export_safetensors(net, out, 0);
     } else {
         st = ec2t_net_save(net, out, 0);
     }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Weights from PyTorch: a safetensors file's tensors copied by name. */
+/* Weights from and to PyTorch: a safetensors file's tensors copied by name
+ * into a network, and a network's named tensors written as one. */
 #include <string.h>
 
 #include "net-private.h"
@@ -51,5 +52,26 @@ ec2t_net_import_safetensors(ec2t_net *net, const char *path, uint32_t flags)
             st = ec2t__st_read_f32(f, s, t->data);
     }
     ec2t__st_free(f);
+    return st;
+}
+
+EC2T_API ec2t_status
+ec2t_net_export_safetensors(const ec2t_net *net, const char *path, uint32_t flags)
+{
+    ec2t__st_writer *w = NULL;
+    ec2t_status st;
+    if (!net)
+        return EC2T_E_INVAL;
+    if (!path || flags != 0)
+        return ec2t__error(net->ctx, EC2T_E_INVAL, "ec2t_net_export_safetensors: bad argument");
+    st = ec2t__st_writer_new(net->ctx, &w);
+    for (int32_t i = 0; i < net->n_params && st == EC2T_OK; i++) {
+        const ec2t__param_entry *e = &net->params[i];
+        const ec2t_tensor *t = net->layers[e->layer]->param[e->role];
+        st = ec2t__st_add_f32(w, e->name, t->rank, t->dims, t->data);
+    }
+    if (st == EC2T_OK)
+        st = ec2t__st_write_file(w, path);
+    ec2t__st_writer_free(w);
     return st;
 }

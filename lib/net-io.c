@@ -123,9 +123,40 @@ kind_of(const char *name, ec2t_layer_kind *kind)
     return EC2T_E_FORMAT;
 }
 
-/* Add layer i as the file describes it, through the public functions. */
+/* The floats of the F32 tensors of the file: every parameter of a valid
+ * file is one of them. */
+static double
+f32_budget(const ec2t__creader *r)
+{
+    double floats = 0;
+    for (uint64_t i = 0; i < ec2t__cr_tensor_count(r); i++) {
+        const ec2t__ctensor *t = ec2t__cr_tensor_at(r, i);
+        if (t->dtype == EC2T__DT_F32)
+            floats += (double)(t->nbytes / 4);
+    }
+    return floats;
+}
+
+/* A lower bound of the floats of the tensors a layer of this configuration
+ * stores in the file (its weight, or a batchnorm's statistics), computed
+ * before the layer allocates them: a layer the file cannot back is never
+ * built (doc/FORMAT.md, section 9). */
+static double
+param_floats(ec2t_layer_kind kind, const int32_t *ints, const ec2t_layer *in)
+{
+    switch (kind) {
+    case EC2T_LAYER_DENSE: return (double)ints[0] * in->c;
+    case EC2T_LAYER_CONV2D:
+        return ints[8] < 1 ? 0 : (double)ints[0] * (in->c / ints[8]) * ints[4] * ints[5];
+    case EC2T_LAYER_BATCHNORM: return 2.0 * in->c;
+    default: return 0;
+    }
+}
+
+/* Add layer i as the file describes it, through the public functions;
+ * *budget is what is left of f32_budget(). */
 static ec2t_status
-add_from_file(ec2t_net *net, const ec2t__creader *r, int32_t i)
+add_from_file(ec2t_net *net, const ec2t__creader *r, int32_t i, double *budget)
 {
     ec2t_context *ctx = net->ctx;
     const char *what = ec2t__cr_what(r), *kind_name, *name;
@@ -165,6 +196,11 @@ add_from_file(ec2t_net *net, const ec2t__creader *r, int32_t i)
                                what, (int)i, (int)ids[k]);
         in[k] = net->layers[ids[k]];
     }
+    *budget -= param_floats(kind, ints, in[0]);
+    if (*budget < 0)
+        return ec2t__error(ctx, EC2T_E_FORMAT,
+                           "%s: layer %d ('%s') has more parameters than the file's tensors hold",
+                           what, (int)i, name);
     switch (kind) {
     case EC2T_LAYER_DENSE: st = ec2t_net_add_dense(net, in[0], ints[0], (uint32_t)ints[3], &l); break;
     case EC2T_LAYER_CONV2D:
@@ -234,6 +270,7 @@ ec2t__net_read(ec2t_context *ctx, const ec2t__creader *r, ec2t_net **out)
     uint64_t n_input;
     uint32_t n_layers;
     ec2t_net *net = NULL;
+    double budget = f32_budget(r);
     ec2t_status st;
 
     *out = NULL;
@@ -247,7 +284,7 @@ ec2t__net_read(ec2t_context *ctx, const ec2t__creader *r, ec2t_net **out)
         return st == EC2T_E_NOMEM ? st
                                   : ec2t__error(ctx, EC2T_E_FORMAT, "%s: invalid input shape", what);
     for (uint32_t i = 1; i < n_layers && st == EC2T_OK; i++)
-        st = add_from_file(net, r, (int32_t)i);
+        st = add_from_file(net, r, (int32_t)i, &budget);
     if (st == EC2T_OK)
         st = ec2t__net_read_tensors(net, r);
     if (st == EC2T_OK)

@@ -45,4 +45,23 @@ const char *ec2t__st_metadata(const ec2t__st_file *f, const char *key);
  * the product of t->dims); another dtype is EC2T_E_FORMAT naming the tensor. */
 ec2t_status ec2t__st_read_f32(const ec2t__st_file *f, const ec2t__st_tensor *t, float *dst);
 
+/* ---- writer ----
+ * F32 tensors by name, written as a file the reader above accepts: the JSON
+ * header lists the tensors in the order added (no __metadata__), padded
+ * with spaces to a multiple of 8 bytes, then the data in the same order,
+ * little-endian. The bytes are a function of the tensors added. */
+typedef struct ec2t__st_writer ec2t__st_writer;
+
+ec2t_status ec2t__st_writer_new(ec2t_context *ctx, ec2t__st_writer **out);
+void ec2t__st_writer_free(ec2t__st_writer *w);
+/* An F32 tensor of ndim (0 to EC2T__ST_MAX_DIMS) extents, outermost first;
+ * data (host order, numel floats) is borrowed until the write or the free.
+ * The name (copied) must be 1 to 65535 bytes of UTF-8 without NUL, not
+ * "__metadata__", and not repeat an earlier one: EC2T_E_INVAL otherwise. */
+ec2t_status ec2t__st_add_f32(ec2t__st_writer *w, const char *name, int32_t ndim,
+                             const int64_t *dims, const float *data);
+/* Write the file atomically (ec2t__atomic_*): EC2T_E_IO, EC2T_E_NOMEM, or
+ * EC2T_E_INVAL if the header would exceed the reader's 100 MiB. */
+ec2t_status ec2t__st_write_file(ec2t__st_writer *w, const char *path);
+
 #endif /* EC2T_SAFETENSORS_PRIVATE_H */

@@ -625,3 +625,253 @@ ec2t__st_read_f32(const ec2t__st_file *f, const ec2t__st_tensor *t, float *dst)
     ec2t__load_f32le(dst, t->data, (size_t)(t->nbytes / 4));
     return EC2T_OK;
 }
+
+/* ---- writer ---- */
+
+#define ST_WRITE_CHUNK 16384 /* floats converted to little-endian per write */
+#define ST_MAX_NAME 65535
+
+typedef struct st_entry {
+    char *name;
+    int32_t ndim;
+    int64_t dims[EC2T__ST_MAX_DIMS];
+    const float *data;
+    uint64_t numel;
+} st_entry;
+
+struct ec2t__st_writer {
+    ec2t_context *ctx;
+    st_entry *entries; /* in the order added */
+    size_t n, cap;
+};
+
+ec2t_status
+ec2t__st_writer_new(ec2t_context *ctx, ec2t__st_writer **out)
+{
+    ec2t__st_writer *w;
+    if (out)
+        *out = NULL;
+    if (!ctx)
+        return EC2T_E_INVAL;
+    if (!out)
+        return ec2t__error(ctx, EC2T_E_INVAL, "ec2t__st_writer_new: NULL argument");
+    w = ec2t__calloc(ctx, 1, sizeof *w);
+    if (!w)
+        return ec2t__nomem(ctx, "safetensors writer");
+    w->ctx = ctx;
+    *out = w;
+    return EC2T_OK;
+}
+
+void
+ec2t__st_writer_free(ec2t__st_writer *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->n; i++)
+        ec2t__free(w->ctx, w->entries[i].name);
+    ec2t__free(w->ctx, w->entries);
+    ec2t__free(w->ctx, w);
+}
+
+/* A tensor name the reader accepts back as the same string. */
+static int
+valid_name(const ec2t__st_writer *w, const char *name, size_t len)
+{
+    if (len == 0 || len > ST_MAX_NAME || !ec2t__utf8_valid(name, len) ||
+        strcmp(name, "__metadata__") == 0)
+        return 0;
+    for (size_t i = 0; i < w->n; i++)
+        if (strcmp(w->entries[i].name, name) == 0)
+            return 0;
+    return 1;
+}
+
+/* The element count of a shape, 0 on overflow of the byte size (and for an
+ * empty shape with a 0 extent, which *ok tells apart). */
+static uint64_t
+shape_numel(int32_t ndim, const int64_t *dims, int *ok)
+{
+    uint64_t numel = 1;
+    *ok = 1;
+    for (int32_t d = 0; d < ndim; d++) {
+        if (dims[d] < 0 || (dims[d] > 0 && numel > (UINT64_MAX / 4) / (uint64_t)dims[d])) {
+            *ok = 0;
+            return 0;
+        }
+        numel *= (uint64_t)dims[d];
+    }
+    return numel;
+}
+
+ec2t_status
+ec2t__st_add_f32(ec2t__st_writer *w, const char *name, int32_t ndim, const int64_t *dims,
+                 const float *data)
+{
+    st_entry *e;
+    uint64_t numel;
+    void *arr;
+    int ok;
+    if (!w)
+        return EC2T_E_INVAL;
+    if (!name || ndim < 0 || ndim > EC2T__ST_MAX_DIMS || (ndim > 0 && !dims))
+        return ec2t__error(w->ctx, EC2T_E_INVAL, "ec2t__st_add_f32: bad name or shape");
+    numel = shape_numel(ndim, dims, &ok);
+    if (!ok || (numel > 0 && !data) || !valid_name(w, name, strlen(name)))
+        return ec2t__error(w->ctx, EC2T_E_INVAL,
+                           "ec2t__st_add_f32: tensor '%.64s': bad or repeated name, bad shape or "
+                           "no data", name);
+    arr = grow(w->ctx, w->entries, w->n, &w->cap, sizeof *w->entries);
+    if (!arr)
+        return ec2t__nomem(w->ctx, "safetensors writer");
+    w->entries = arr;
+    e = &w->entries[w->n];
+    memset(e, 0, sizeof *e);
+    e->name = ec2t__alloc(w->ctx, strlen(name) + 1, 1);
+    if (!e->name)
+        return ec2t__nomem(w->ctx, "safetensors tensor name");
+    memcpy(e->name, name, strlen(name) + 1);
+    e->ndim = ndim;
+    for (int32_t d = 0; d < ndim; d++)
+        e->dims[d] = dims[d];
+    e->data = data;
+    e->numel = numel;
+    w->n++;
+    return EC2T_OK;
+}
+
+/* Append text to the header buffer, or only count it when buf is NULL. */
+static void
+put_text(char *buf, size_t *len, const char *text, size_t n)
+{
+    if (buf)
+        memcpy(buf + *len, text, n);
+    *len += n;
+}
+
+#define PUT_LIT(buf, len, lit) put_text(buf, len, lit, sizeof lit - 1)
+
+static void
+put_uint(char *buf, size_t *len, uint64_t v)
+{
+    char digits[24];
+    int n = 0;
+    do {
+        digits[sizeof digits - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put_text(buf, len, digits + sizeof digits - n, (size_t)n);
+}
+
+/* A JSON string: '"' and '\' escaped, control characters as \u00XX. */
+static void
+put_string(char *buf, size_t *len, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    PUT_LIT(buf, len, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            put_text(buf, len, esc, 2);
+        } else if (c < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            put_text(buf, len, esc, 6);
+        } else {
+            put_text(buf, len, s, 1);
+        }
+    }
+    PUT_LIT(buf, len, "\"");
+}
+
+/* The JSON header without its padding (buf NULL: only its length). */
+static size_t
+header_json(const ec2t__st_writer *w, char *buf)
+{
+    size_t len = 0;
+    uint64_t offset = 0;
+    PUT_LIT(buf, &len, "{");
+    for (size_t i = 0; i < w->n; i++) {
+        const st_entry *e = &w->entries[i];
+        if (i)
+            PUT_LIT(buf, &len, ",");
+        put_string(buf, &len, e->name);
+        PUT_LIT(buf, &len, ":{\"dtype\":\"F32\",\"shape\":[");
+        for (int32_t d = 0; d < e->ndim; d++) {
+            if (d)
+                PUT_LIT(buf, &len, ",");
+            put_uint(buf, &len, (uint64_t)e->dims[d]);
+        }
+        PUT_LIT(buf, &len, "],\"data_offsets\":[");
+        put_uint(buf, &len, offset);
+        PUT_LIT(buf, &len, ",");
+        offset += e->numel * 4;
+        put_uint(buf, &len, offset);
+        PUT_LIT(buf, &len, "]}");
+    }
+    PUT_LIT(buf, &len, "}");
+    return len;
+}
+
+/* The 8-byte length and the header, padded with spaces so that the data
+ * starts at a multiple of 8; *out from ec2t__alloc. */
+static ec2t_status
+build_header(ec2t__st_writer *w, uint8_t **out, size_t *out_len)
+{
+    size_t json = header_json(w, NULL), padded = (json + 7) / 8 * 8;
+    uint8_t *buf;
+    if ((uint64_t)padded > ST_MAX_HEADER)
+        return ec2t__error(w->ctx, EC2T_E_INVAL,
+                           "safetensors writer: a header of %zu bytes exceeds 100 MiB", padded);
+    buf = ec2t__alloc(w->ctx, 8 + padded, 8);
+    if (!buf)
+        return ec2t__nomem(w->ctx, "safetensors header");
+    ec2t__put_le64(buf, (uint64_t)padded);
+    header_json(w, (char *)buf + 8);
+    memset(buf + 8 + json, ' ', padded - json);
+    *out = buf;
+    *out_len = 8 + padded;
+    return EC2T_OK;
+}
+
+/* A tensor's floats as little-endian bytes, through a bounce buffer. */
+static ec2t_status
+write_floats(ec2t__atomic_file *f, const float *data, uint64_t numel, uint8_t *bounce)
+{
+    ec2t_status st = EC2T_OK;
+    for (uint64_t i = 0; i < numel && st == EC2T_OK; i += ST_WRITE_CHUNK) {
+        size_t n = numel - i < ST_WRITE_CHUNK ? (size_t)(numel - i) : ST_WRITE_CHUNK;
+        ec2t__store_f32le(bounce, data + i, n);
+        st = ec2t__atomic_write(f, bounce, n * 4);
+    }
+    return st;
+}
+
+ec2t_status
+ec2t__st_write_file(ec2t__st_writer *w, const char *path)
+{
+    ec2t__atomic_file *f = NULL;
+    uint8_t *header = NULL, *bounce = NULL;
+    size_t header_len = 0;
+    ec2t_status st;
+    if (!w)
+        return EC2T_E_INVAL;
+    if (!path)
+        return ec2t__error(w->ctx, EC2T_E_INVAL, "ec2t__st_write_file: NULL path");
+    st = build_header(w, &header, &header_len);
+    if (st == EC2T_OK) {
+        bounce = ec2t__alloc(w->ctx, ST_WRITE_CHUNK * 4, 64);
+        st = bounce ? ec2t__atomic_open(w->ctx, path, &f) : ec2t__nomem(w->ctx, "safetensors writer");
+    }
+    if (st == EC2T_OK)
+        st = ec2t__atomic_write(f, header, header_len);
+    for (size_t i = 0; i < w->n && st == EC2T_OK; i++)
+        st = write_floats(f, w->entries[i].data, w->entries[i].numel, bounce);
+    if (st == EC2T_OK)
+        st = ec2t__atomic_commit(f);
+    else
+        ec2t__atomic_abort(f);
+    ec2t__free(w->ctx, bounce);
+    ec2t__free(w->ctx, header);
+    return st;
+}

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container-private.h"
 #include "net-private.h"
+#include "safetensors-private.h"
 #include "test-common.h"
 
 static ec2t_net *
@@ -114,6 +116,15 @@ read_all(const char *path, size_t *len)
     fclose(f);
     *len = (size_t)n;
     return buf;
+}
+
+static uint64_t
+le64_at(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
 }
 
 static int
@@ -235,6 +246,248 @@ START_TEST(test_model_load_rejects_bad_files)
     ec2t_net_free(net);
     ec2t_context_free(ctx);
     ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* Seeded values in every named tensor, so that a round trip moves real bits. */
+static void
+scramble(ec2t_net *net, uint32_t seed)
+{
+    for (int32_t i = 0; i < ec2t_net_param_count(net); i++) {
+        ec2t_tensor *t;
+        float *v;
+        ck_assert_ok(ec2t_net_param(net, i, NULL, &t, NULL));
+        v = ec2t_tensor_data(t);
+        for (int64_t k = 0; k < ec2t_tensor_numel(t); k++) {
+            seed = seed * 1664525u + 1013904223u;
+            v[k] = (float)(int32_t)seed * 1e-9f;
+        }
+    }
+}
+
+/* Export, then import into a fresh network of the same architecture: every
+ * bit comes back; two exports of the same network are the same bytes. */
+START_TEST(test_model_export_safetensors_round_trip)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const char *path = test_tmpfile(0, "export.safetensors"), *again = test_tmpfile(1, "again.safetensors");
+    ec2t_net *a = resnet20(ctx), *b = resnet20(ctx), *l1 = NULL, *l2 = NULL;
+    uint8_t *x, *y;
+    size_t nx, ny;
+    ck_assert_ok(ec2t_net_import_safetensors(
+        a, test_data_path("resnet20-cifar10/resnet20_ec2t_spars64.safetensors"), 0));
+    ck_assert_ok(ec2t_net_export_safetensors(a, path, 0));
+    ck_assert(!same_tensors(a, b));
+    ck_assert_ok(ec2t_net_import_safetensors(b, path, 0));
+    ck_assert(same_tensors(a, b));
+    ck_assert_ok(ec2t_net_export_safetensors(b, again, 0));
+    x = read_all(path, &nx);
+    y = read_all(again, &ny);
+    ck_assert_uint_eq(nx, ny);
+    ck_assert_int_eq(memcmp(x, y, nx), 0);
+    ck_assert_uint_eq((8 + le64_at(x)) % 8, 0);
+    free(x);
+    free(y);
+    /* LeNet-5 with biases and odd values, exported over an existing file */
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 12, 12, 3, 0, &l1));
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 12, 12, 3, 0, &l2));
+    scramble(l1, 3);
+    ck_assert_ok(ec2t_net_export_safetensors(l1, path, 0));
+    ck_assert_ok(ec2t_net_import_safetensors(l2, path, 0));
+    ck_assert(same_tensors(l1, l2));
+    ec2t_net_free(a);
+    ec2t_net_free(b);
+    ec2t_net_free(l1);
+    ec2t_net_free(l2);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* The safetensors reader reads an export: the network's names in its order,
+ * F32, its shapes and values; and the writer's own rules. */
+START_TEST(test_model_export_read_by_reader)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const char *path = test_tmpfile(0, "export.safetensors");
+    const float one[3] = {1.5f, -0.0f, 3e38f};
+    const int64_t dims3[1] = {3}, empty[2] = {2, 0}, bad[1] = {-1};
+    ec2t_net *net = resnet20(ctx);
+    ec2t__st_file *f = NULL;
+    ec2t__st_writer *w = NULL;
+    const ec2t__st_tensor *s;
+    scramble(net, 7);
+    ck_assert_ok(ec2t_net_export_safetensors(net, path, 0));
+    ck_assert_ok(ec2t__st_open_file(ctx, path, &f));
+    ck_assert_uint_eq(ec2t__st_count(f), (size_t)ec2t_net_param_count(net));
+    for (int32_t i = 0; i < ec2t_net_param_count(net); i++) {
+        const char *name;
+        ec2t_tensor *t;
+        float *v;
+        ck_assert_ok(ec2t_net_param(net, i, &name, &t, NULL));
+        s = ec2t__st_at(f, (size_t)i);
+        ck_assert_str_eq(s->name, name);
+        ck_assert_str_eq(s->dtype, "F32");
+        ck_assert_int_eq(s->ndim, ec2t_tensor_rank(t));
+        for (int32_t d = 0; d < s->ndim; d++)
+            ck_assert_int_eq(s->dims[d], ec2t_tensor_dim(t, d));
+        v = malloc((size_t)ec2t_tensor_numel(t) * sizeof *v);
+        ck_assert_ok(ec2t__st_read_f32(f, s, v));
+        ck_assert_int_eq(memcmp(v, ec2t_tensor_data(t), (size_t)ec2t_tensor_numel(t) * 4), 0);
+        free(v);
+    }
+    ec2t__st_free(f);
+    /* names that need JSON escapes, a scalar, an empty tensor */
+    ck_assert_ok(ec2t__st_writer_new(ctx, &w));
+    ck_assert_ok(ec2t__st_add_f32(w, "q\"uote\\back\x01" "caf\xc3\xa9", 1, dims3, one));
+    ck_assert_ok(ec2t__st_add_f32(w, "scalar", 0, NULL, one + 2));
+    ck_assert_ok(ec2t__st_add_f32(w, "empty", 2, empty, NULL));
+    ck_assert_status(ec2t__st_add_f32(w, "scalar", 1, dims3, one), EC2T_E_INVAL);
+    ck_assert_status(ec2t__st_add_f32(w, "", 1, dims3, one), EC2T_E_INVAL);
+    ck_assert_status(ec2t__st_add_f32(w, "__metadata__", 1, dims3, one), EC2T_E_INVAL);
+    ck_assert_status(ec2t__st_add_f32(w, "bad\xff", 1, dims3, one), EC2T_E_INVAL);
+    ck_assert_status(ec2t__st_add_f32(w, "neg", 1, bad, one), EC2T_E_INVAL);
+    ck_assert_status(ec2t__st_add_f32(w, "nodata", 1, dims3, NULL), EC2T_E_INVAL);
+    ck_assert_status(ec2t__st_add_f32(w, "rank", 9, dims3, one), EC2T_E_INVAL);
+    ck_assert_ok(ec2t__st_write_file(w, path));
+    ec2t__st_writer_free(w);
+    ck_assert_ok(ec2t__st_open_file(ctx, path, &f));
+    ck_assert_uint_eq(ec2t__st_count(f), 3);
+    s = ec2t__st_find(f, "q\"uote\\back\x01" "caf\xc3\xa9");
+    ck_assert_ptr_nonnull(s);
+    {
+        float v[3];
+        ck_assert_ok(ec2t__st_read_f32(f, s, v));
+        ck_assert_int_eq(memcmp(v, one, sizeof v), 0);
+    }
+    ck_assert_int_eq(ec2t__st_at(f, 1)->ndim, 0);
+    ck_assert_uint_eq(ec2t__st_at(f, 2)->nbytes, 0);
+    ec2t__st_free(f);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+START_TEST(test_model_export_bad_args)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const char *path = test_tmpfile(0, "bad.safetensors");
+    ec2t_net *net = NULL;
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 12, 12, 3, 0, &net));
+    ck_assert_status(ec2t_net_export_safetensors(NULL, path, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_export_safetensors(net, NULL, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_export_safetensors(net, path, 1), EC2T_E_INVAL);
+    ck_assert_ptr_null(fopen(path, "rb"));
+    ck_assert_status(ec2t_net_export_safetensors(net, "/nonexistent-dir/m.safetensors", 0), EC2T_E_IO);
+    ck_assert_status(ec2t__st_writer_new(NULL, NULL), EC2T_E_INVAL);
+    ck_assert_status(ec2t__st_writer_new(ctx, NULL), EC2T_E_INVAL);
+    ck_assert_status(ec2t__st_add_f32(NULL, "a", 0, NULL, NULL), EC2T_E_INVAL);
+    ck_assert_status(ec2t__st_write_file(NULL, path), EC2T_E_INVAL);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* Every allocation of an export fails in turn: EC2T_E_NOMEM, nothing
+ * leaks, the file written before stays as it was; then the export succeeds. */
+START_TEST(test_model_export_allocation_failures)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const char *path = test_tmpfile(0, "alloc.safetensors");
+    ec2t_net *net = NULL, *back = NULL;
+    uint8_t *old, *now;
+    size_t n_old, n_now;
+    long live, k;
+    ec2t_status st;
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 12, 12, 3, 0, &net));
+    scramble(net, 1);
+    ck_assert_ok(ec2t_net_export_safetensors(net, path, 0));
+    old = read_all(path, &n_old);
+    scramble(net, 11);
+    live = ta.live;
+    for (k = 0;; k++) {
+        ta.fail_at = ta.calls + k;
+        st = ec2t_net_export_safetensors(net, path, 0);
+        ta.fail_at = -1;
+        ck_assert_int_eq(ta.live, live);
+        if (st == EC2T_OK)
+            break;
+        ck_assert_status(st, EC2T_E_NOMEM);
+        now = read_all(path, &n_now);
+        ck_assert(n_now == n_old && memcmp(now, old, n_old) == 0);
+        free(now);
+    }
+    ck_assert_int_gt(k, 4);
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 12, 12, 3, 0, &back));
+    ck_assert_ok(ec2t_net_import_safetensors(back, path, 0));
+    ck_assert(same_tensors(net, back));
+    free(old);
+    ec2t_net_free(back);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* An allocator that refuses blocks above 64 MiB and counts the refusals. */
+static void *
+capped_alloc(void *user, size_t size, size_t align)
+{
+    void *p = NULL;
+    if (size > ((size_t)64 << 20)) {
+        ++*(long *)user;
+        return NULL;
+    }
+    return posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align, size ? size : 1) ? NULL : p;
+}
+
+static void
+capped_release(void *user, void *ptr)
+{
+    (void)user;
+    free(ptr);
+}
+
+/* A model file whose one conv layer claims 2^22 x 3 x 3 x 3 weights that
+ * the file does not hold (regression found by fuzz-model: the loader built
+ * the layer, allocating some 900 MB for its weight and gradient, before it
+ * looked for the tensor). It must be rejected before anything is allocated
+ * for the layer. */
+START_TEST(test_model_load_rejects_unbacked_layers)
+{
+    const int32_t input[3] = {3, 8, 8}, ids[1] = {0};
+    const int32_t config[10] = {1 << 22, 8, 8, 0, 3, 3, 1, 1, 1, 0};
+    const double reals[3] = {0, 0, 0};
+    long refused = 0;
+    ec2t_context *ctx = NULL;
+    ec2t__cwriter *w = NULL;
+    ec2t_net *back = NULL;
+    uint8_t *buf = NULL;
+    size_t len;
+    ck_assert_ok(ec2t_context_new_with_allocator(capped_alloc, capped_release, &refused, &ctx));
+    ck_assert_ok(ec2t__cw_new(ctx, &w));
+    ck_assert_ok(ec2t__cw_add_str(w, "ec2t.file_kind", "model"));
+    ck_assert_ok(ec2t__cw_add_array(w, "ec2t.net.input", EC2T__KV_I32, input, 3));
+    ck_assert_ok(ec2t__cw_add_u32(w, "ec2t.net.layers", 2));
+    ck_assert_ok(ec2t__cw_add_str(w, "ec2t.layer.1.kind", "conv2d"));
+    ck_assert_ok(ec2t__cw_add_str(w, "ec2t.layer.1.name", "huge"));
+    ck_assert_ok(ec2t__cw_add_array(w, "ec2t.layer.1.inputs", EC2T__KV_I32, ids, 1));
+    ck_assert_ok(ec2t__cw_add_array(w, "ec2t.layer.1.config", EC2T__KV_I32, config, 10));
+    ck_assert_ok(ec2t__cw_add_array(w, "ec2t.layer.1.real_config", EC2T__KV_F64, reals, 3));
+    ck_assert_ok(ec2t__cw_write_mem(w, &buf, &len));
+    ck_assert_status(ec2t_net_load_mem(ctx, buf, len, 0, &back), EC2T_E_FORMAT);
+    ck_assert_ptr_null(back);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "more parameters than"));
+    ck_assert_int_eq(refused, 0);
+    ec2t__free(ctx, buf);
+    ec2t__cw_free(w);
+    ec2t_context_free(ctx);
 }
 END_TEST
 
@@ -376,6 +629,11 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_model_import_rejects_mismatch);
     tcase_add_test(tc, test_model_save_load_round_trip);
     tcase_add_test(tc, test_model_load_rejects_bad_files);
+    tcase_add_test(tc, test_model_load_rejects_unbacked_layers);
+    tcase_add_test(tc, test_model_export_safetensors_round_trip);
+    tcase_add_test(tc, test_model_export_read_by_reader);
+    tcase_add_test(tc, test_model_export_bad_args);
+    tcase_add_test(tc, test_model_export_allocation_failures);
     tcase_add_test(tc, test_model_checkpoint_resume_is_bitwise);
     tcase_add_test(tc, test_model_checkpoint_rejects_other_setups);
     suite_add_tcase(s, tc);

@@ -535,6 +535,25 @@ EC2T_API ec2t_status ec2t_net_load_mem(ec2t_context *ctx, const void *buf, size_
 EC2T_API ec2t_status ec2t_net_import_safetensors(ec2t_net *net, const char *path,
                                                  uint32_t flags);
 
+/**
+ * @brief Write every named tensor of the network to a safetensors file,
+ *        atomically.  METHOD: ec2t_net
+ *
+ * The tensors are F32, in ec2t_net_param() order, each under its name and
+ * with its shape (PyTorch state_dict names and shapes), so that PyTorch's
+ * load_state_dict() of the same architecture accepts them and
+ * ec2t_net_import_safetensors() reads them back bit for bit. The file has
+ * no __metadata__ and is byte for byte a function of the network's tensors
+ * (doc/FORMAT.md, section 14.4).
+ * @param net the network.
+ * @param path the .safetensors file to write.
+ * @param flags must be 0.
+ * @return EC2T_OK, EC2T_E_INVAL (NULL argument or bad flags), EC2T_E_IO or
+ *         EC2T_E_NOMEM; a failed write leaves an existing file unchanged.
+ */
+EC2T_API ec2t_status ec2t_net_export_safetensors(const ec2t_net *net, const char *path,
+                                                 uint32_t flags);
+
 #ifdef __cplusplus
 }
 #endif
