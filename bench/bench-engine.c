@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Inference latency and throughput of the authors' spars64 ResNet-20 (32x32x3):
  * the ternary engine against libec2t's own dense float path (ec2t_net_forward)
- * on the same weights, in one run. bench/engine_peer.py times PyTorch on the
- * same weights; bench/run-engine.sh runs both.
+ * on the same weights, in one run, alternating. bench/engine_peer.py times
+ * PyTorch on the same weights; bench/run-engine.sh runs both.
  *
- * usage: bench-engine WEIGHTS.safetensors BATCH THREADS [SECONDS] [ISA]
- * prints: engine_ms, dense_ms (per batch), their ratio, isa */
+ * usage: bench-engine WEIGHTS.safetensors BATCH THREADS [SECONDS] [ISA 1-3]
+ * prints: engine_ms, dense_ms (medians per batch) and their best, their
+ * ratio, the engine's ms per image and its additions per image (every
+ * non-zero ternary weight once per output pixel), and the ISA. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +75,7 @@ main(int argc, char **argv)
     double seconds;
     timing te, td;
     float *x;
-    int64_t isa;
+    int64_t isa, adds, mults;
     if (argc < 4) {
         fprintf(stderr, "usage: bench-engine WEIGHTS.safetensors BATCH THREADS [SECONDS] [ISA 1-3]\n");
         return 2;
@@ -102,6 +104,10 @@ main(int argc, char **argv)
     printf("engine_ms: %.4f\nengine_best_ms: %.4f\ndense_ms: %.4f\ndense_best_ms: %.4f\n",
            1e3 * te.median, 1e3 * te.best, 1e3 * td.median, 1e3 * td.best);
     printf("speedup_vs_dense: %.2f\n", td.median / te.median);
+    ec2t_engine_get_int(e, EC2T_ENGINE_ADDS, &adds);
+    ec2t_engine_get_int(e, EC2T_ENGINE_MULTS, &mults);
+    printf("engine_ms_per_image: %.4f\nengine_adds_per_image: %lld\nengine_mults_per_image: %lld\n",
+           1e3 * te.median / batch, (long long)adds, (long long)mults);
     ec2t_engine_free(e);
     ec2t_net_free(net);
     ec2t_context_free(ctx);

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """The PyTorch peer of bench-engine: the same ResNet-20 weights in eval mode,
-batch BATCH, THREADS threads, timed in alternation-free rounds (median).
+under torch.no_grad(), batch BATCH, THREADS threads (torch.set_num_threads),
+the same input; the median of rounds of SECONDS (each round 10 calls at batch
+1). bench/run-engine.sh runs it alternately with bench-engine.
 
 usage: engine_peer.py WEIGHTS.safetensors BATCH THREADS [SECONDS]"""
 import json
@@ -88,7 +90,7 @@ def main():
                 model(x)
             times.append((time.perf_counter() - s) / inner)
     times.sort()
-    print("batch: %d\nthreads: %d" % (batch, threads))
+    print("torch: %s\nbatch: %d\nthreads: %d" % (torch.__version__, batch, threads))
     print("torch_ms: %.4f\ntorch_best_ms: %.4f" % (1e3 * times[len(times) // 2], 1e3 * times[0]))
 
 

@@ -282,6 +282,27 @@ read_ternary(ec2t_engine *e, const ec2t__creader *r, int32_t i, ec2t__eop *op)
     }
 }
 
+/* Readers ignore the configuration fields an operation does not use
+ * (doc/FORMAT.md §13): they get the values the compiler gives them, so that
+ * no later stage sees a ternary pool or a grouped dense layer. */
+static void
+ignore_unused(ec2t__eop *op, const ec2t__value *out)
+{
+    int weighted = op->kind == EC2T__OP_CONV || op->kind == EC2T__OP_DENSE;
+    if (op->kind != EC2T__OP_CONV)
+        op->groups = 1;
+    if (!weighted)
+        op->m = 0, op->k = 0, op->ternary = 0;
+    if (!weighted && op->kind != EC2T__OP_AFFINE && op->kind != EC2T__OP_ADD)
+        op->relu = 0;
+    if (op->kind != EC2T__OP_ADD)
+        op->stride = 0;
+    if (op->kind == EC2T__OP_ADD)
+        op->win = (ec2t__window){op->win.h, op->win.w, out->h, out->w, 1, 1, op->stride, 0};
+    else if (op->kind != EC2T__OP_CONV && op->kind != EC2T__OP_MAXPOOL && op->kind != EC2T__OP_AVGPOOL)
+        memset(&op->win, 0, sizeof op->win);
+}
+
 static ec2t_status
 read_op(ec2t_engine *e, const ec2t__creader *r, int32_t i)
 {
@@ -315,6 +336,7 @@ read_op(ec2t_engine *e, const ec2t__creader *r, int32_t i)
     op->m = c[0], op->k = c[1], op->groups = c[2], op->relu = c[3] != 0, op->ternary = c[4] != 0;
     op->win = (ec2t__window){c[9], c[10], c[11], c[12], c[5], c[6], c[7], c[8]};
     op->stride = c[13];
+    ignore_unused(op, &e->values[op->out]);
     if ((op->kind == EC2T__OP_CONV || op->kind == EC2T__OP_DENSE) &&
         (op->m < 1 || op->k < 1 || (int64_t)op->m * op->k > (INT64_C(1) << 34) ||
          (op->ternary && op->groups != 1)))

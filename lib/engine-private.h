@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Internals of ec2t_engine: a straight-line program of operations over
- * "values" (activations of a per-sample shape, in CNHW order at run time),
- * each value living in one of a few workspace slots. */
+ * "values" (activations of a per-sample shape; at run time one sample at a
+ * time, plane by plane, see ec2t__plane_stride), each value living in one of
+ * a few workspace slots. */
 #ifndef EC2T_ENGINE_PRIVATE_H
 #define EC2T_ENGINE_PRIVATE_H
 
@@ -51,6 +52,15 @@ typedef struct ec2t__eop {
     float *bias;       /* per channel (NULL: 0) */
     float *ap, *an;    /* ternary: scale * wp, scale * wn */
     float *dense;      /* ternary op run on the dense kernels: the expanded weights, or NULL */
+    /* run plan (engine-run.c, at finish; not saved) */
+    int32_t *doff;        /* conv: where each weight column reads in its column variants */
+    int32_t *poff, *noff; /* ternary conv: tm's lists as those offsets */
+    ec2t__tshift sh;      /* the ternary kernel's view of poff, noff */
+    int64_t vps;          /* conv: the stride of its column variant planes */
+    int32_t vrows, vrow0; /* conv: their rows, and the phase row of the first (< 0: padding) */
+    int32_t fuse;         /* conv: the next operation, a residual add, runs in its epilogue */
+    int32_t prefer_dense; /* ternary: the dense kernels are faster for this shape */
+    int64_t col_floats;   /* conv: its column variants' scratch */
 } ec2t__eop;
 
 typedef struct ec2t__meta {
@@ -65,12 +75,23 @@ struct ec2t_engine {
     int32_t n_ops;
     int32_t output;          /* the value the run returns */
     int32_t n_slots;
-    int64_t slot_floats;     /* per sample */
+    int64_t slot_floats;     /* per sample (ec2t__plane_stride), a multiple of 16 */
+    int64_t col_floats;      /* conv scratch of one sample, a multiple of 16 */
     int64_t isa, encoding, dense_fallback;
     int64_t dead_channels;
     ec2t__meta *meta;
     int32_t n_meta;
 };
+
+/* How one sample of a value lies in a slot at run time: plane c at c * ps,
+ * rows of w floats; ps is h * w rounded up to an odd number of cache lines
+ * (1 for a single pixel: a plain vector). */
+int64_t ec2t__plane_stride(const ec2t__value *v);
+/* The run plan of each operation (a convolution's column variants and
+ * offset lists, fused residual adds, the dense fallback choice) and
+ * e->col_floats; before the slots are planned. EC2T_OK, EC2T_E_NOMEM or
+ * EC2T_E_UNSUPPORTED (a convolution too large for int32_t offsets). */
+ec2t_status ec2t__engine_plan_run(ec2t_engine *e);
 
 /* Plan the slots, pack ternary weights, derive a_p/a_n, choose per-op paths:
  * everything that follows the list of operations (compile and load). */

@@ -28,6 +28,9 @@ ec2t__eop_free(ec2t_context *ctx, ec2t__eop *op)
     ec2t__free(ctx, op->ap);
     ec2t__free(ctx, op->an);
     ec2t__free(ctx, op->dense);
+    ec2t__free(ctx, op->doff);
+    ec2t__free(ctx, op->poff);
+    ec2t__free(ctx, op->noff);
     ec2t__tmat_free(ctx, &op->tm);
 }
 
@@ -48,11 +51,13 @@ ec2t_engine_free(ec2t_engine *e)
     ec2t__free(e->ctx, e);
 }
 
+/* Output positions of a window sweep; 0 (invalid) when the padded input is
+ * shorter than the window or longer than an int32_t can index. */
 static int
 swept(int32_t in, int32_t k, int32_t stride, int32_t pad)
 {
-    int64_t span = (int64_t)in + 2 * (int64_t)pad - k;
-    return span < 0 ? 0 : (int32_t)(span / stride + 1);
+    int64_t padded = (int64_t)in + 2 * (int64_t)pad, span = padded - k;
+    return span < 0 || padded > INT32_MAX ? 0 : (int32_t)(span / stride + 1);
 }
 
 /* Check an operation against its inputs and give its output shape. The
@@ -67,7 +72,9 @@ ec2t__eop_infer(ec2t_engine *e, const ec2t__eop *op, ec2t__value *out)
     case EC2T__OP_CONV:
         if (op->groups < 1 || a->c % op->groups || op->m % op->groups || g->kh < 1 || g->kw < 1 ||
             g->stride < 1 || g->pad < 0 || g->h != a->h || g->w != a->w ||
-            op->k != a->c / op->groups * g->kh * g->kw || g->oh != swept(a->h, g->kh, g->stride, g->pad) ||
+            (int64_t)g->kh * g->kw > INT32_MAX ||
+            op->k != (int64_t)(a->c / op->groups) * g->kh * g->kw ||
+            g->oh != swept(a->h, g->kh, g->stride, g->pad) ||
             g->ow != swept(a->w, g->kw, g->stride, g->pad) || g->oh < 1 || g->ow < 1)
             break;
         *out = (ec2t__value){op->m, g->oh, g->ow, -1};
@@ -96,8 +103,8 @@ ec2t__eop_infer(ec2t_engine *e, const ec2t__eop *op, ec2t__value *out)
     case EC2T__OP_ADD: {
         const ec2t__value *s = &e->values[op->in[1]];
         int same = s->c == a->c && s->h == a->h && s->w == a->w && op->stride == 1;
-        int option_a = op->stride >= 1 && s->c <= a->c && s->h == a->h * op->stride &&
-                       s->w == a->w * op->stride;
+        int option_a = op->stride >= 1 && s->c <= a->c && s->h == (int64_t)a->h * op->stride &&
+                       s->w == (int64_t)a->w * op->stride;
         if (op->n_in != 2 || !(same || option_a) || g->h != s->h || g->w != s->w)
             break;
         *out = (ec2t__value){a->c, a->h, a->w, -1};
@@ -117,9 +124,44 @@ in_place_capable(ec2t__opkind kind)
     return kind == EC2T__OP_AFFINE || kind == EC2T__OP_RELU || kind == EC2T__OP_ADD;
 }
 
+/* The slot of a step's output: the first input's when the operation can
+ * write over it and it dies there, else a free or new slot. */
+static int32_t
+out_slot(ec2t_engine *e, const ec2t__eop *op, const int32_t *last, int32_t i, int32_t *free_list,
+         int32_t *n_free)
+{
+    if (!op->fuse && in_place_capable(op->kind) && last[op->in[0]] == i && op->in[0] != e->output &&
+        (op->n_in < 2 || op->in[1] != op->in[0]))
+        return e->values[op->in[0]].slot; /* the input dies here: overwrite it */
+    return *n_free ? free_list[--*n_free] : e->n_slots++;
+}
+
+/* Free the slots of the values a step (ops [i, end]) reads for the last
+ * time; `skip` is a value the step makes and consumes itself (a fused
+ * conv's own output), `keep` the step's output slot. */
+static void
+release_inputs(ec2t_engine *e, int32_t i, int32_t end, const int32_t *last, int32_t skip,
+               int32_t keep, int32_t *free_list, int32_t *n_free)
+{
+    int32_t seen[4], n_seen = 0;
+    for (int32_t o = i; o <= end; o++)
+        for (int32_t k = 0; k < e->ops[o].n_in; k++) {
+            int32_t v = e->ops[o].in[k], dup = 0;
+            for (int32_t q = 0; q < n_seen; q++)
+                dup |= seen[q] == v;
+            if (dup || v == skip)
+                continue;
+            seen[n_seen++] = v;
+            if (last[v] <= end && e->values[v].slot != keep)
+                free_list[(*n_free)++] = e->values[v].slot;
+        }
+}
+
 /* Give every value a slot: a value lives from the operation that writes it to
  * its last reader; element-wise operations write over their first input when
- * that input dies there. */
+ * that input dies there. A conv with a fused residual add (op->fuse) and the
+ * add are one step that writes the add's output: the conv's own output never
+ * exists and shares that slot. A slot holds a value of one sample. */
 static ec2t_status
 plan_slots(ec2t_engine *e)
 {
@@ -133,7 +175,7 @@ plan_slots(ec2t_engine *e)
         return ec2t__nomem(e->ctx, "engine plan");
     }
     for (int32_t v = 0; v < e->n_values; v++) {
-        int64_t size = (int64_t)e->values[v].c * e->values[v].h * e->values[v].w;
+        int64_t size = e->values[v].c * ec2t__plane_stride(&e->values[v]);
         biggest = size > biggest ? size : biggest;
         last[v] = v == e->output ? e->n_ops : -1;
         e->values[v].slot = -1;
@@ -146,21 +188,14 @@ plan_slots(ec2t_engine *e)
     e->values[0].slot = e->n_slots++;
     for (int32_t i = 0; i < e->n_ops; i++) {
         ec2t__eop *op = &e->ops[i];
-        ec2t__value *in0 = &e->values[op->in[0]], *out = &e->values[op->out];
-        if (in_place_capable(op->kind) && last[op->in[0]] == i && op->in[0] != e->output &&
-            (op->n_in < 2 || op->in[1] != op->in[0])) {
-            out->slot = in0->slot; /* the input dies here: overwrite it */
-        } else {
-            out->slot = n_free ? free_list[--n_free] : e->n_slots++;
-        }
-        for (int32_t k = 0; k < op->n_in; k++) {
-            ec2t__value *v = &e->values[op->in[k]];
-            if (last[op->in[k]] == i && v->slot != out->slot &&
-                (k == 0 || op->in[1] != op->in[0]))
-                free_list[n_free++] = v->slot;
-        }
+        int32_t end = op->fuse ? i + 1 : i;
+        int32_t slot = out_slot(e, op, last, i, free_list, &n_free);
+        e->values[op->out].slot = slot;
+        e->values[e->ops[end].out].slot = slot;
+        release_inputs(e, i, end, last, op->fuse ? op->out : -1, slot, free_list, &n_free);
+        i = end;
     }
-    e->slot_floats = biggest;
+    e->slot_floats = (biggest + 15) / 16 * 16; /* every slot 64-byte aligned */
     ec2t__free(e->ctx, last);
     ec2t__free(e->ctx, free_list);
     return EC2T_OK;
@@ -218,6 +253,8 @@ ec2t__engine_finish(ec2t_engine *e)
     for (int32_t i = 0; i < e->n_ops && st == EC2T_OK; i++)
         if (e->ops[i].kind == EC2T__OP_CONV || e->ops[i].kind == EC2T__OP_DENSE)
             st = finish_weighted(e, &e->ops[i]);
+    if (st == EC2T_OK)
+        st = ec2t__engine_plan_run(e);
     return st == EC2T_OK ? plan_slots(e) : st;
 }
 

@@ -23,6 +23,16 @@ void ec2t__im2col(const ec2t__window *g, const float *x, int64_t n, int32_t c0, 
 void ec2t__col2im(const ec2t__window *g, const float *col, int64_t n, int32_t c0, int32_t cg,
                   int64_t n0, int64_t cn, float *dx);
 
+/* One column variant of plane x (g->h x g->w) for the inference engine:
+ * row r, column ox of dst holds x[stride*r + py][stride*ox - pad + j], 0
+ * outside the plane, for rows r in [r0, r0 + nrows) (r0 may be negative:
+ * padding rows) and ox in [0, ow). A convolution then reads tap (i, j) of
+ * output (oy, ox) at row oy + floor((i - pad) / stride) of the variant of
+ * column j and row phase (i - pad) mod stride: im2col by kernel column
+ * only, so 1/kh of its copies, each read by kh taps. */
+void ec2t__lower_columns(const ec2t__window *g, const float *x, int32_t j, int32_t py, int32_t r0,
+                         int32_t nrows, float *dst);
+
 /* One plane: the maximum of each window (padding never wins); arg, if not
  * NULL, receives the index in the input plane of each maximum. */
 void ec2t__maxpool_plane(const ec2t__window *g, const float *x, float *y, int32_t *arg);

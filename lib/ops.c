@@ -111,6 +111,85 @@ ec2t__col2im(const ec2t__window *g, const float *col, int64_t n, int32_t c0, int
 }
 
 
+/* Columns [a, b) of rows [ra, rb) to 0, column by column: strided stores,
+ * which the compiler does not turn into a memset call per row. */
+static void
+clear_columns(float *dst, int64_t w, int32_t ra, int32_t rb, int32_t a, int32_t b)
+{
+    for (int32_t ox = a; ox < b; ox++)
+        for (int32_t r = ra; r < rb; r++)
+            dst[r * w + ox] = 0.0f;
+}
+
+/* Stride 1 and ow == w: the variant is the plane shifted by off = j - pad,
+ * so one copy of every inside row at once (long copies, not a call per
+ * row), then the columns that fell outside the plane are cleared. */
+static void
+lower_shifted(const ec2t__window *g, const float *x, int32_t off, int32_t r0, int32_t nrows,
+              float *dst)
+{
+    int64_t w = g->w, n = (int64_t)g->h * w;
+    int32_t ra = r0 < 0 ? -r0 : 0, rb = g->h - r0 < nrows ? g->h - r0 : nrows, lo, hi;
+    int64_t first, last, s0;
+    if (ra >= rb) {
+        memset(dst, 0, (size_t)nrows * (size_t)w * sizeof(float));
+        return;
+    }
+    memset(dst, 0, (size_t)ra * (size_t)w * sizeof(float));
+    memset(dst + rb * w, 0, (size_t)(nrows - rb) * (size_t)w * sizeof(float));
+    /* element t of rows [ra, rb) copies x[s0 + t]; keep the source inside x */
+    s0 = (ra + r0) * w + off;
+    first = s0 < 0 ? -s0 : 0;
+    last = (rb - ra) * w;
+    last = s0 + last > n ? n - s0 : last;
+    if (last > first) /* with |off| >= w (a padding wider than the plane) nothing is inside */
+        memcpy(dst + ra * w + first, x + s0 + first, (size_t)(last - first) * sizeof(float));
+    /* the columns outside the plane; the elements the copy skipped lie there */
+    valid_range(g->ow, g->w, 1, off, &lo, &hi);
+    clear_columns(dst, w, ra, rb, 0, lo);
+    clear_columns(dst, w, ra, rb, hi, g->ow);
+}
+
+/* dst[ox] = line[2 ox + off], ox in [lo, hi): stride 2 as a constant, so
+ * that the compiler vectorises the gather with shuffles. */
+static void
+gather2(float *restrict dst, const float *restrict line, int32_t off, int32_t lo, int32_t hi)
+{
+    for (int32_t ox = lo; ox < hi; ox++)
+        dst[ox] = line[2 * ox + off];
+}
+
+void
+ec2t__lower_columns(const ec2t__window *g, const float *x, int32_t j, int32_t py, int32_t r0,
+                    int32_t nrows, float *dst)
+{
+    int32_t lo, hi, off = j - g->pad;
+    if (g->stride == 1 && g->ow == g->w) {
+        lower_shifted(g, x, off, r0, nrows, dst);
+        return;
+    }
+    valid_range(g->ow, g->w, g->stride, off, &lo, &hi);
+    for (int32_t r = 0; r < nrows; r++) {
+        int64_t iy = (int64_t)g->stride * (r0 + r) + py;
+        float *row = dst + (int64_t)r * g->ow;
+        const float *line;
+        if (iy < 0 || iy >= g->h || lo >= hi) {
+            zero_row(row, g->ow);
+            continue;
+        }
+        line = x + iy * g->w;
+        zero_row(row, lo);
+        if (g->stride == 1)
+            copy_row(row + lo, line + lo + off, hi - lo);
+        else if (g->stride == 2)
+            gather2(row, line, off, lo, hi);
+        else
+            for (int32_t ox = lo; ox < hi; ox++)
+                row[ox] = line[ox * g->stride + off];
+        zero_row(row + hi, g->ow - hi);
+    }
+}
+
 void
 ec2t__window_range(int32_t o, int32_t stride, int32_t pad, int32_t k, int32_t in, int32_t *a,
                    int32_t *b)
@@ -151,7 +230,9 @@ ec2t__avgpool_plane(const ec2t__window *g, const float *x, float *y)
 {
     /* the divisor is always the window size (PyTorch's count_include_pad=True
      * with floor-mode output sizes, whose windows never leave the padding) */
-    float inv = 1.0f / (float)(g->kh * g->kw);
+    /* in float: kh * kw may not fit an int (a 65537 x 65537 window from a
+     * file), and below 2^24 the float product is exact */
+    float inv = 1.0f / ((float)g->kh * (float)g->kw);
     for (int32_t oy = 0; oy < g->oh; oy++) {
         int32_t y0, y1;
         ec2t__window_range(oy, g->stride, g->pad, g->kh, g->h, &y0, &y1);

@@ -3,10 +3,12 @@
  * products with it that add the activations under its +1 entries, subtract
  * those under its -1 entries and skip its zeros:
  *     y = w_p * sum_{k in P} x[k] - w_n * sum_{k in N} x[k] (+ bias, ReLU).
- * The plain-C reference (lib/kernels/tkernel-ref.c) is the truth; the AVX2
- * and AVX-512 kernels (x86-64 only) are tested against it. ec2t__tmm and
- * ec2t__tmv pick the kernel of the ISA they are given, never one the CPU
- * cannot run. */
+ * The shifted-row products (ec2t__tsh, and ec2t__dsh for float weights) are
+ * the engine's convolutions: the same sums over rows of one buffer at an
+ * offset per weight. The plain-C reference (lib/kernels/tkernel-ref.c) is
+ * the truth; the AVX2 and AVX-512 kernels (x86-64 only) are tested against
+ * it. ec2t__tmm, ec2t__tmv, ec2t__tsh and ec2t__dsh pick the kernel of the
+ * ISA they are given, never one the CPU cannot run. */
 #ifndef EC2T_TKERNEL_PRIVATE_H
 #define EC2T_TKERNEL_PRIVATE_H
 
@@ -85,6 +87,53 @@ void ec2t__tmm(ec2t__isa isa, const ec2t__tmat *t, const float *ap, const float 
 void ec2t__tmv(ec2t__isa isa, const ec2t__tmat *t, const float *ap, const float *an,
                const float *bias, const float *x, float *y, int relu);
 
+/* The lists of a direct convolution: a ternary matrix whose columns are
+ * shifts of one activation buffer. Row m's +1 entries are the offsets
+ * poff[prow[m] .. prow[m+1]), its -1 entries noff[nrow[m] .. nrow[m+1]); an
+ * offset o stands for the activations x[o + j] of output column j. For a
+ * convolution over zero-padded planes (lib/engine-run.c) the offset of
+ * weight (c, i, j) is where that tap reads, so no im2col copy is needed. */
+typedef struct ec2t__tshift {
+    int32_t rows;
+    const int32_t *prow, *nrow, *poff, *noff;
+    const float *ap, *an, *bias; /* bias may be NULL */
+    int relu;
+} ec2t__tshift;
+
+/* Y[m][j] = ap[m] * sum_{o in P_m} x[o + j] - an[m] * sum_{o in N_m} x[o + j]
+ *           + (bias ? bias[m] : 0) (+ res[m * ldy + j] if res),
+ * then max(., 0) if relu; for j in [0, ncols), rows [0, s->rows). Y has row stride ldy; res (a residual input, e.g. a ResNet
+ * shortcut) has Y's layout. Reads x[o + j] for the listed o only, and no
+ * memory outside those ranges; no allocation. X must not overlap Y; res may
+ * be Y itself.
+ *
+ * The sums run in list order in float and combine as ec2t__tmm's do, then
+ * the residual is added (one more rounding): with lists in ascending weight
+ * order the results equal ec2t__tmm on the im2col of the same data, bitwise,
+ * and all ISAs give the reference's results bitwise on x86-64. The result of
+ * a row does not depend on which other rows a call computes. */
+void ec2t__tsh(ec2t__isa isa, const ec2t__tshift *s, const float *x, int64_t ncols, float *y,
+               int64_t ldy, const float *res);
+
+/* The float counterpart: a dense rows x cols matrix w (row-major) whose
+ * column k reads x[off[k] + j]. */
+typedef struct ec2t__dshift {
+    int32_t rows, cols;
+    const float *w;
+    const int32_t *off;
+    const float *bias; /* may be NULL */
+    int relu;
+} ec2t__dshift;
+
+/* Y[m][j] = sum_k w[m][k] * x[off[k] + j] + (bias ? bias[m] : 0)
+ *           (+ res[m * ldy + j] if res), then max(., 0) if relu; the memory
+ * contract of ec2t__tsh. The sum runs in ascending k; the SIMD
+ * kernels fuse each multiply-add (one rounding), the reference does not, so
+ * ISAs agree to rounding, not bitwise; a row's result does not depend on
+ * which other rows or columns a call computes. */
+void ec2t__dsh(ec2t__isa isa, const ec2t__dshift *d, const float *x, int64_t ncols, float *y,
+               int64_t ldy, const float *res);
+
 /* The kernels behind the dispatch, same contracts. Only ec2t__tmm/ec2t__tmv
  * call the SIMD ones (after checking the CPU); the avx2/avx512 symbols exist
  * only in x86-64 builds (EC2T_HAVE_X86_KERNELS). */
@@ -101,5 +150,18 @@ void ec2t__tmm_avx512(const ec2t__tmat *t, const float *ap, const float *an, con
                       int relu);
 void ec2t__tmv_avx512(const ec2t__tmat *t, const float *ap, const float *an, const float *bias,
                       const float *x, float *y, int relu);
+
+void ec2t__tsh_ref(const ec2t__tshift *s, const float *x, int64_t ncols, float *y, int64_t ldy,
+                   const float *res);
+void ec2t__tsh_avx2(const ec2t__tshift *s, const float *x, int64_t ncols, float *y, int64_t ldy,
+                    const float *res);
+void ec2t__tsh_avx512(const ec2t__tshift *s, const float *x, int64_t ncols, float *y,
+                      int64_t ldy, const float *res);
+void ec2t__dsh_ref(const ec2t__dshift *d, const float *x, int64_t ncols, float *y, int64_t ldy,
+                   const float *res);
+void ec2t__dsh_avx2(const ec2t__dshift *d, const float *x, int64_t ncols, float *y, int64_t ldy,
+                    const float *res);
+void ec2t__dsh_avx512(const ec2t__dshift *d, const float *x, int64_t ncols, float *y,
+                      int64_t ldy, const float *res);
 
 #endif /* EC2T_TKERNEL_PRIVATE_H */

@@ -368,3 +368,43 @@ ec2t__tmv(ec2t__isa isa, const ec2t__tmat *t, const float *ap, const float *an, 
         ec2t__tmv_ref(t, ap, an, bias, x, y, relu);
     }
 }
+
+void
+ec2t__tsh(ec2t__isa isa, const ec2t__tshift *s, const float *x, int64_t ncols, float *y,
+          int64_t ldy, const float *res)
+{
+    if (s->rows == 0 || ncols <= 0)
+        return;
+    switch (ec2t__isa_usable(isa)) {
+#if X86_DISPATCH
+    case EC2T__ISA_AVX512:
+        ec2t__tsh_avx512(s, x, ncols, y, ldy, res);
+        return;
+    case EC2T__ISA_AVX2:
+        ec2t__tsh_avx2(s, x, ncols, y, ldy, res);
+        return;
+#endif
+    default:
+        ec2t__tsh_ref(s, x, ncols, y, ldy, res);
+    }
+}
+
+void
+ec2t__dsh(ec2t__isa isa, const ec2t__dshift *d, const float *x, int64_t ncols, float *y,
+          int64_t ldy, const float *res)
+{
+    if (d->rows == 0 || ncols <= 0)
+        return;
+    switch (ec2t__isa_usable(isa)) {
+#if X86_DISPATCH
+    case EC2T__ISA_AVX512:
+        ec2t__dsh_avx512(d, x, ncols, y, ldy, res);
+        return;
+    case EC2T__ISA_AVX2:
+        ec2t__dsh_avx2(d, x, ncols, y, ldy, res);
+        return;
+#endif
+    default:
+        ec2t__dsh_ref(d, x, ncols, y, ldy, res);
+    }
+}

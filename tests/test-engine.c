@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container-private.h"
 #include "engine-private.h"
 #include "net-private.h"
 #include "test-common.h"
@@ -164,6 +165,33 @@ START_TEST(test_engine_matches_net)
     randomize_bn(net, 5);
     check_against_net(net, 3, 0, 1e-4f);
     check_against_net(net, 3, 1, 1e-4f);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* Grouped convolutions (regression: the engine ran them as if every output
+ * read the first group's inputs, and lowered all input channels into a
+ * scratch sized for one group, past the end of the workspace). */
+START_TEST(test_engine_grouped_conv_matches_net)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = NULL;
+    ec2t_layer *x;
+    ck_assert_ok(ec2t_net_new(ctx, 4, 7, 6, &net));
+    ck_assert_ok(ec2t_net_add_conv2d(net, ec2t_net_input(net), 6, 3, 3, 2, 1, 2, 0, &x));
+    ck_assert_ok(ec2t_net_add_batchnorm(net, x, 0, &x));
+    ck_assert_ok(ec2t_net_add_relu(net, x, 0, &x));
+    ck_assert_ok(ec2t_net_add_conv2d(net, x, 6, 1, 1, 1, 0, 3, EC2T_ADD_BIAS, &x));
+    ck_assert_ok(ec2t_net_add_conv2d(net, x, 6, 3, 2, 1, 1, 6, 0, &x));
+    ck_assert_ok(ec2t_net_add_global_avgpool(net, x, 0, &x));
+    ck_assert_ok(ec2t_net_add_dense(net, x, 5, EC2T_ADD_BIAS, NULL));
+    ck_assert_ok(ec2t_net_init(net, 11));
+    randomize_bn(net, 12);
+    for (int64_t b = 1; b <= 5; b += 2)
+        check_against_net(net, b, 1, 1e-4f);
     ec2t_net_free(net);
     ec2t_context_free(ctx);
     ck_assert_int_eq(ta.live, 0);
@@ -425,6 +453,144 @@ START_TEST(test_engine_rejects_corrupt_files)
 }
 END_TEST
 
+/* One operation of a hand-made deployable file: kind, inputs, config. */
+typedef struct raw_op {
+    const char *kind;
+    int32_t in[2], n_in;
+    int32_t config[14];
+} raw_op;
+
+/* A deployable file of n raw operations (value i + 1 of shape shapes[i + 1])
+ * written with the container writer, as the engine's writer never would;
+ * conv and dense operations get an F32 weight of m x k. */
+static uint8_t *
+raw_engine_file(ec2t_context *ctx, const raw_op *ops, int32_t n, const int32_t *shapes,
+                const float *weight, size_t *len)
+{
+    ec2t__cwriter *w = NULL;
+    uint8_t *buf = NULL;
+    char key[64];
+    ck_assert_ok(ec2t__cw_new(ctx, &w));
+    ck_assert_ok(ec2t__cw_add_str(w, "ec2t.file_kind", "deploy"));
+    ck_assert_ok(ec2t__cw_add_u32(w, "ec2t.engine.ops", (uint32_t)n));
+    ck_assert_ok(ec2t__cw_add_u32(w, "ec2t.engine.values", (uint32_t)n + 1));
+    ck_assert_ok(ec2t__cw_add_array(w, "ec2t.engine.value_shapes", EC2T__KV_I32, shapes,
+                                    3 * ((uint64_t)n + 1)));
+    ck_assert_ok(ec2t__cw_add_u32(w, "ec2t.engine.output", (uint32_t)n));
+    for (int32_t i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "ec2t.op.%d.kind", (int)i);
+        ck_assert_ok(ec2t__cw_add_str(w, key, ops[i].kind));
+        snprintf(key, sizeof key, "ec2t.op.%d.inputs", (int)i);
+        ck_assert_ok(ec2t__cw_add_array(w, key, EC2T__KV_I32, ops[i].in, (uint64_t)ops[i].n_in));
+        snprintf(key, sizeof key, "ec2t.op.%d.config", (int)i);
+        ck_assert_ok(ec2t__cw_add_array(w, key, EC2T__KV_I32, ops[i].config, 14));
+        if (strcmp(ops[i].kind, "conv") == 0 || strcmp(ops[i].kind, "dense") == 0) {
+            int64_t dims[2] = {ops[i].config[0], ops[i].config[1]};
+            snprintf(key, sizeof key, "op.%d.weight", (int)i);
+            ck_assert_ok(ec2t__cw_add_tensor(w, key, EC2T__DT_F32, 2, dims, weight,
+                                             (uint64_t)dims[0] * (uint64_t)dims[1] * 4));
+        }
+    }
+    ck_assert_ok(ec2t__cw_write_mem(w, &buf, len));
+    ec2t__cw_free(w);
+    return buf;
+}
+
+/* Geometry from a file that overflows 32 bits (regressions found by
+ * fuzz-engine): a kernel of 65537 x 65537 whose k wrapped to 131073, a pad
+ * of 2^31 - 1 whose output size wrapped to 6, an option-A stride whose
+ * product with the height wrapped to the shortcut's; all were accepted and
+ * then read or wrote outside their buffers. An average pool of 65537 x 65537
+ * is valid and must divide by the true window size. */
+START_TEST(test_engine_rejects_overflowing_geometry)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_engine *e = (ec2t_engine *)&ta;
+    float *weight = calloc(131073, sizeof *weight), x[4] = {3.0f, 1, 1, 1}, y[9], want;
+    const raw_op big_kernel = {"conv", {0, 0}, 1, {1, 131073, 1, 0, 0, 65537, 65537, 1, 32768, 1, 1, 1, 1, 0}};
+    const int32_t big_kernel_shapes[6] = {1, 1, 1, 1, 1, 1};
+    const raw_op big_pad = {"conv", {0, 0}, 1, {1, 1, 1, 0, 0, 1, 1, 1, INT32_MAX, 8, 8, 6, 6, 0}};
+    const int32_t big_pad_shapes[6] = {1, 8, 8, 1, 6, 6};
+    const raw_op wrap_add[2] = {{"avgpool", {0, 0}, 1, {0, 0, 0, 0, 0, 2, 2, 1, 1, 2, 2, 3, 3, 0}},
+                                {"add", {1, 0}, 2, {0, 0, 0, 0, 0, 1, 1, 1431655766, 0, 2, 2, 3, 3, 1431655766}}};
+    const int32_t wrap_add_shapes[9] = {1, 2, 2, 1, 3, 3, 1, 3, 3};
+    const raw_op wide_pool = {"avgpool", {0, 0}, 1, {0, 0, 0, 0, 0, 65537, 65537, 1, 32768, 1, 1, 1, 1, 0}};
+    size_t len, bytes;
+    uint8_t *f;
+    void *ws;
+    ck_assert_ptr_nonnull(weight);
+    f = raw_engine_file(ctx, &big_kernel, 1, big_kernel_shapes, weight, &len);
+    ck_assert_status(ec2t_engine_load_mem(ctx, f, len, 0, &e), EC2T_E_FORMAT);
+    ck_assert_ptr_null(e);
+    ec2t__free(ctx, f);
+    f = raw_engine_file(ctx, &big_pad, 1, big_pad_shapes, weight, &len);
+    ck_assert_status(ec2t_engine_load_mem(ctx, f, len, 0, &e), EC2T_E_FORMAT);
+    ec2t__free(ctx, f);
+    f = raw_engine_file(ctx, wrap_add, 2, wrap_add_shapes, weight, &len);
+    ck_assert_status(ec2t_engine_load_mem(ctx, f, len, 0, &e), EC2T_E_FORMAT);
+    ec2t__free(ctx, f);
+    f = raw_engine_file(ctx, &wide_pool, 1, big_kernel_shapes, weight, &len);
+    ck_assert_ok(ec2t_engine_load_mem(ctx, f, len, 0, &e));
+    ec2t__free(ctx, f);
+    ck_assert_ok(ec2t_engine_workspace_size(e, 1, &bytes));
+    ws = malloc(bytes);
+    ck_assert_ok(ec2t_engine_run(e, x, 1, y, 9, ws, bytes, 0));
+    want = 3.0f / (65537.0f * 65537.0f);
+    ck_assert_msg(fabsf(y[0] - want) <= 1e-6f * want, "average %g, expected %g", (double)y[0], (double)want);
+    free(ws);
+    ec2t_engine_free(e);
+    free(weight);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* Configuration fields an operation does not use are ignored (regression
+ * found by the reader test's differential mutants: a maxpool or flatten
+ * with the ternary flag set crashed the loader, a dense layer with groups
+ * other than 1 was rejected, a pool's relu flag could leak into a run). */
+START_TEST(test_engine_ignores_unused_config)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_engine *e = NULL;
+    const raw_op ops[3] = {{"maxpool", {0, 0}, 1, {5, 9, 3, 1, 1, 2, 2, 2, 0, 4, 4, 2, 2, 9}},
+                           {"flatten", {1, 0}, 1, {7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7}},
+                           {"dense", {2, 0}, 1, {2, 4, 5, 0, 0, 3, 3, 3, 3, 3, 3, 3, 3, 3}}};
+    const int32_t shapes[12] = {1, 4, 4, 1, 2, 2, 4, 1, 1, 2, 1, 1};
+    const float weight[8] = {1, 2, 3, 4, -1, 0, 0, 1};
+    float x[16], y[2], want[2] = {0, 0}, pooled[4];
+    size_t len, bytes;
+    uint8_t *f;
+    void *ws;
+    for (int i = 0; i < 16; i++)
+        x[i] = -1.0f - (float)((i * 7) % 16); /* negative: a ReLU would zero them */
+    for (int q = 0; q < 4; q++) {
+        int y0 = 2 * (q / 2), x0 = 2 * (q % 2);
+        float m = x[y0 * 4 + x0];
+        for (int d = 1; d < 4; d++)
+            m = fmaxf(m, x[(y0 + d / 2) * 4 + x0 + d % 2]);
+        pooled[q] = m;
+    }
+    for (int r = 0; r < 2; r++)
+        for (int q = 0; q < 4; q++)
+            want[r] += weight[r * 4 + q] * pooled[q];
+    f = raw_engine_file(ctx, ops, 3, shapes, weight, &len);
+    ck_assert_ok(ec2t_engine_load_mem(ctx, f, len, 0, &e));
+    ec2t__free(ctx, f);
+    ck_assert_ok(ec2t_engine_workspace_size(e, 1, &bytes));
+    ws = malloc(bytes);
+    ck_assert_ok(ec2t_engine_run(e, x, 1, y, 2, ws, bytes, 0));
+    ck_assert_float_eq_tol(y[0], want[0], 1e-5f);
+    ck_assert_float_eq_tol(y[1], want[1], 1e-5f);
+    free(ws);
+    ec2t_engine_free(e);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 START_TEST(test_engine_bad_args)
 {
     test_alloc ta;
@@ -492,11 +658,14 @@ ec2t_test_suite(void)
     TCase *tc = tcase_create("engine");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_engine_matches_net);
+    tcase_add_test(tc, test_engine_grouped_conv_matches_net);
     tcase_add_test(tc, test_engine_authors_checkpoints_match_pytorch);
     tcase_add_test(tc, test_engine_removes_dead_channels_exactly);
     tcase_add_test(tc, test_engine_run_allocates_nothing);
     tcase_add_test(tc, test_engine_threads_give_the_same_results);
     tcase_add_test(tc, test_engine_rejects_corrupt_files);
+    tcase_add_test(tc, test_engine_rejects_overflowing_geometry);
+    tcase_add_test(tc, test_engine_ignores_unused_config);
     tcase_add_test(tc, test_engine_bad_args);
     suite_add_tcase(s, tc);
     return s;

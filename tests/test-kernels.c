@@ -586,6 +586,202 @@ START_TEST(test_kernels_tmv_long)
 }
 END_TEST
 
+/* ---- the shifted-row product ------------------------------------------ */
+
+/* A shifted-row problem: K ascending offsets into a buffer x of nx floats;
+ * the same data as an explicit K x ncols matrix (row k = x + off[k]) is a
+ * tmm problem, whose reference result tsh must give bitwise. */
+typedef struct shift_problem {
+    problem mm;    /* w, ap, an, b, explicit X (ldx = ncols), tmat */
+    float *buf;    /* the shifted buffer */
+    int32_t *off;  /* K offsets */
+    int32_t *poff, *noff;
+    float *res;    /* M x ldy residual */
+    ec2t__tshift s;
+} shift_problem;
+
+static void
+shift_make(shift_problem *q, ec2t_context *ctx, uint64_t seed)
+{
+    problem *p = &q->mm;
+    ec2t__rng rng;
+    int64_t nx = (int64_t)p->k * 3 + p->ncols + 5, at = 0;
+    ec2t__rng_seed(&rng, seed + 17);
+    problem_make(p, ctx, seed);
+    q->buf = malloc((size_t)nx * sizeof(float));
+    q->off = malloc((size_t)p->k * sizeof(int32_t));
+    q->poff = malloc((size_t)(p->t.prow[p->m] + 1) * sizeof(int32_t));
+    q->noff = malloc((size_t)(p->t.nrow[p->m] + 1) * sizeof(int32_t));
+    q->res = malloc((size_t)p->m * (size_t)p->ldy * sizeof(float));
+    fill(q->buf, nx, -1.0f, 1.0f, &rng);
+    fill(q->res, (int64_t)p->m * p->ldy, -1.0f, 1.0f, &rng);
+    for (int32_t k = 0; k < p->k; k++) { /* ascending, gaps of 0-3 (rows overlap) */
+        at += (int64_t)(ec2t__rng_uniform(&rng) * 4.0f);
+        q->off[k] = (int32_t)at;
+    }
+    for (int32_t k = 0; k < p->k; k++)
+        for (int64_t j = 0; j < p->ncols; j++)
+            p->x[(int64_t)k * p->ldx + j] = q->buf[q->off[k] + j];
+    for (int32_t i = 0; i < p->t.prow[p->m]; i++)
+        q->poff[i] = q->off[p->t.pidx[i]];
+    for (int32_t i = 0; i < p->t.nrow[p->m]; i++)
+        q->noff[i] = q->off[p->t.nidx[i]];
+    q->s = (ec2t__tshift){p->m, p->t.prow, p->t.nrow, q->poff, q->noff, p->ap, p->an,
+                          p->bias ? p->b : NULL, p->relu};
+}
+
+static void
+shift_free(shift_problem *q, ec2t_context *ctx)
+{
+    problem_free(&q->mm, ctx);
+    free(q->buf);
+    free(q->off);
+    free(q->poff);
+    free(q->noff);
+    free(q->res);
+}
+
+/* tsh's Y with guards (as run_tmm's). */
+static float *
+run_tsh(const shift_problem *q, ec2t__isa isa, int with_res)
+{
+    float *buf = guarded_y(&q->mm);
+    ec2t__tsh(isa, &q->s, q->buf, q->mm.ncols, buf + 16, q->mm.ldy, with_res ? q->res : NULL);
+    check_guards(&q->mm, buf, ec2t__isa_name(isa));
+    return buf;
+}
+
+/* What tsh must give: the reference tmm without its ReLU, plus the
+ * residual, then the ReLU. */
+static float *
+shift_want(const shift_problem *q, int with_res)
+{
+    problem p = q->mm;
+    float *want;
+    p.relu = with_res ? 0 : q->mm.relu;
+    want = run_tmm(&p, EC2T__ISA_REF);
+    for (int32_t m = 0; m < p.m; m++)
+        for (int64_t j = 0; j < p.ncols; j++) {
+            float *v = &want[16 + m * p.ldy + j];
+            if (with_res) {
+                *v = *v + q->res[m * p.ldy + j];
+                if (q->mm.relu)
+                    *v = *v > 0.0f ? *v : 0.0f;
+            }
+        }
+    return want;
+}
+
+/* The columns of ResNet-20's planes (32, 16, 8 wide at stride w + 1 and 1
+ * to 4 registers over a last strip) and small odd ones. */
+static const struct {
+    int32_t m, k;
+    int64_t ncols;
+} shift_shapes[] = {{1, 1, 1},      {3, 9, 7},     {5, 27, 17},  {16, 144, 1055}, {8, 288, 271},
+                    {12, 576, 71},  {4, 40, 33},   {2, 20, 100}, {7, 50, 64},     {17, 30, 49},
+                    {9, 27, 40}};
+
+static void
+shift_shape(shift_problem *q, size_t s, size_t d, int variant)
+{
+    memset(q, 0, sizeof *q);
+    q->mm.m = shift_shapes[s].m, q->mm.k = shift_shapes[s].k, q->mm.ncols = shift_shapes[s].ncols;
+    q->mm.ldx = shift_shapes[s].ncols, q->mm.ldy = shift_shapes[s].ncols + (int64_t)s % 3;
+    q->mm.density = densities[d], q->mm.bias = variant & 1, q->mm.relu = (variant >> 1) & 1;
+}
+
+START_TEST(test_kernels_tsh_vs_tmm)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    for (size_t s = 0; s < sizeof shift_shapes / sizeof shift_shapes[0]; s++)
+        for (size_t d = 0; d < sizeof densities / sizeof densities[0]; d++)
+            for (int variant = 0; variant < 8; variant++) {
+                shift_problem q;
+                int with_res = variant >> 2;
+                float *want;
+                shift_shape(&q, s, d, variant);
+                shift_make(&q, ctx, 700 + s * 13 + d * 5 + (uint64_t)variant);
+                want = shift_want(&q, with_res);
+                for (int isa = EC2T__ISA_REF; isa < EC2T__ISA_COUNT; isa++) {
+                    float *got;
+                    if (isa != EC2T__ISA_REF && !isa_wanted((ec2t__isa)isa))
+                        continue;
+                    got = run_tsh(&q, (ec2t__isa)isa, with_res);
+                    ck_assert_msg(memcmp(got, want, ((size_t)q.mm.m * (size_t)q.mm.ldy + 32) *
+                                                         sizeof(float)) == 0,
+                                  "%s tsh %dx%dx%lld d=%.2f variant %d differs from tmm",
+                                  ec2t__isa_name((ec2t__isa)isa), (int)q.mm.m, (int)q.mm.k,
+                                  (long long)q.mm.ncols, q.mm.density, variant);
+                    free(got);
+                }
+                free(want);
+                shift_free(&q, ctx);
+            }
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* The dense shifted-row product against a naive double computation, with
+ * the float rounding bound of naive(): weights are the problem's signs times
+ * magnitudes in [0.25, 2). */
+static void
+check_dsh(const shift_problem *q, const float *w, ec2t__isa isa, int with_res)
+{
+    const problem *p = &q->mm;
+    ec2t__dshift d = {p->m, p->k, w, q->off, p->bias ? p->b : NULL, p->relu};
+    float *buf = guarded_y(p);
+    ec2t__dsh(isa, &d, q->buf, p->ncols, buf + 16, p->ldy, with_res ? q->res : NULL);
+    check_guards(p, buf, ec2t__isa_name(isa));
+    for (int32_t m = 0; m < p->m; m++)
+        for (int64_t j = 0; j < p->ncols; j++) {
+            double v = p->bias ? p->b[m] : 0.0, mag = fabs(v), got = buf[16 + m * p->ldy + j];
+            for (int32_t k = 0; k < p->k; k++) {
+                double t = (double)w[(int64_t)m * p->k + k] * q->buf[q->off[k] + j];
+                v += t;
+                mag += fabs(t);
+            }
+            if (with_res) {
+                v += q->res[m * p->ldy + j];
+                mag += fabs(q->res[m * p->ldy + j]);
+            }
+            if (p->relu)
+                v = v > 0 ? v : 0;
+            ck_assert_msg(fabs(got - v) <= (p->k + 4) * (double)FLT_EPSILON * mag + 1e-30,
+                          "%s dsh %dx%dx%lld: y[%d][%lld] = %.9g, want %.9g",
+                          ec2t__isa_name(isa), (int)p->m, (int)p->k, (long long)p->ncols, (int)m,
+                          (long long)j, got, v);
+        }
+    free(buf);
+}
+
+START_TEST(test_kernels_dsh_vs_naive)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    for (size_t s = 0; s < sizeof shift_shapes / sizeof shift_shapes[0]; s++)
+        for (int variant = 0; variant < 8; variant++) {
+            shift_problem q;
+            ec2t__rng rng;
+            size_t nw = (size_t)shift_shapes[s].m * (size_t)shift_shapes[s].k;
+            float *w = malloc(nw * sizeof(float));
+            shift_shape(&q, s, 2, variant);
+            shift_make(&q, ctx, 900 + s * 13 + (uint64_t)variant);
+            ec2t__rng_seed(&rng, 31 + s);
+            for (int64_t i = 0; i < (int64_t)q.mm.m * q.mm.k; i++)
+                w[i] = q.mm.w[i] * (0.25f + 1.75f * ec2t__rng_uniform(&rng));
+            for (int isa = EC2T__ISA_REF; isa < EC2T__ISA_COUNT; isa++)
+                if (isa == EC2T__ISA_REF || isa_wanted((ec2t__isa)isa))
+                    check_dsh(&q, w, (ec2t__isa)isa, variant >> 2);
+            free(w);
+            shift_free(&q, ctx);
+        }
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 /* ---- ISA detection and dispatch --------------------------------------- */
 
 START_TEST(test_kernels_isa)
@@ -655,6 +851,8 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_kernels_avx512_vs_ref);
     tcase_add_test(tc, test_kernels_blocked_paths);
     tcase_add_test(tc, test_kernels_tmv_long);
+    tcase_add_test(tc, test_kernels_tsh_vs_tmm);
+    tcase_add_test(tc, test_kernels_dsh_vs_naive);
     tcase_add_test(tc, test_kernels_isa);
     tcase_add_test(tc, test_kernels_forced_fallback);
     suite_add_tcase(s, tc);

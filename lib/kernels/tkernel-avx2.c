@@ -2,7 +2,8 @@
 /* AVX2 ternary kernels (compiled with -mavx2 -mfma -mpopcnt; called only
  * after the dispatch checked the CPU).
  *
- * Matrix product: tmm-body.h with 8-float registers (strips of 32 columns).
+ * Matrix product: tmm-body.h with 8-float registers (strips of 32 columns);
+ * shifted-row products: tshift-body.h and dshift-body.h, the same widths.
  *
  * Matrix-vector product: AVX2 has no mask registers, so each byte of a mask
  * selects its eight lanes of x through a table of lane masks (an AND), and
@@ -82,13 +83,53 @@ prefetch_l2(const float *p)
     _mm_prefetch((const char *)p, _MM_HINT_T1);
 }
 
+/* the ReLU after a residual add, NaN to 0 as v_combine's */
+static ALWAYS_INLINE vec
+v_max0(vec v)
+{
+    return _mm256_max_ps(v, _mm256_setzero_ps());
+}
+
+static ALWAYS_INLINE vec
+v_set1(float f)
+{
+    return _mm256_set1_ps(f);
+}
+
+static ALWAYS_INLINE vec
+v_fma(vec a, vec b, vec c)
+{
+    return _mm256_fmadd_ps(a, b, c);
+}
+
+/* the dense shifted-row product's register block: 8 sums and 2 registers of
+ * x plus a broadcast weight fit the 16 registers */
+#define DSH_ROWS 4
+#define DSH_VECS 2
+
 #include "tmm-body.h"
+#include "tshift-body.h"
+#include "dshift-body.h"
 
 void
 ec2t__tmm_avx2(const ec2t__tmat *t, const float *ap, const float *an, const float *bias,
                const float *x, int64_t ldx, int64_t ncols, float *y, int64_t ldy, int relu)
 {
     tmm_simd(t, ap, an, bias, x, ldx, ncols, y, ldy, relu);
+}
+
+void
+ec2t__tsh_avx2(const ec2t__tshift *s, const float *x, int64_t ncols, float *y, int64_t ldy,
+               const float *res)
+{
+    tsh_simd(s, x, ncols, y, ldy, res);
+}
+
+void
+ec2t__dsh_avx2(const ec2t__dshift *d, const float *x, int64_t ncols, float *y, int64_t ldy,
+               const float *res)
+{
+    dsh_simd(d, x, ncols, y, ldy, res);
 }
 
 /* ---- matrix-vector ---------------------------------------------------- */

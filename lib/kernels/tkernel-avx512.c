@@ -2,7 +2,8 @@
 /* AVX-512 ternary kernels (compiled with -mavx512f/bw/vl/dq -mfma -mpopcnt;
  * called only after the dispatch checked the CPU).
  *
- * Matrix product: tmm-body.h with 16-float registers (strips of 64 columns).
+ * Matrix product: tmm-body.h with 16-float registers (strips of 64 columns);
+ * shifted-row products: tshift-body.h and dshift-body.h, the same widths.
  *
  * Matrix-vector product: masked adds of x under the two bitmasks, 16 bits of
  * mask (one register of x) at a time, four independent chains per sign. */
@@ -81,13 +82,53 @@ prefetch_l2(const float *p)
     _mm_prefetch((const char *)p, _MM_HINT_T1);
 }
 
+/* the ReLU after a residual add, NaN to 0 as v_combine's */
+static ALWAYS_INLINE vec
+v_max0(vec v)
+{
+    return _mm512_max_ps(v, _mm512_setzero_ps());
+}
+
+static ALWAYS_INLINE vec
+v_set1(float f)
+{
+    return _mm512_set1_ps(f);
+}
+
+static ALWAYS_INLINE vec
+v_fma(vec a, vec b, vec c)
+{
+    return _mm512_fmadd_ps(a, b, c);
+}
+
+/* the dense shifted-row product's register block: 24 sums and 3 registers of
+ * x plus a broadcast weight fit the 32 registers */
+#define DSH_ROWS 8
+#define DSH_VECS 3
+
 #include "tmm-body.h"
+#include "tshift-body.h"
+#include "dshift-body.h"
 
 void
 ec2t__tmm_avx512(const ec2t__tmat *t, const float *ap, const float *an, const float *bias,
                  const float *x, int64_t ldx, int64_t ncols, float *y, int64_t ldy, int relu)
 {
     tmm_simd(t, ap, an, bias, x, ldx, ncols, y, ldy, relu);
+}
+
+void
+ec2t__tsh_avx512(const ec2t__tshift *s, const float *x, int64_t ncols, float *y, int64_t ldy,
+                 const float *res)
+{
+    tsh_simd(s, x, ncols, y, ldy, res);
+}
+
+void
+ec2t__dsh_avx512(const ec2t__dshift *d, const float *x, int64_t ncols, float *y, int64_t ldy,
+                 const float *res)
+{
+    dsh_simd(d, x, ncols, y, ldy, res);
 }
 
 /* ---- matrix-vector ---------------------------------------------------- */

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The Python reader of deployable files (doc/ec2t_reader.py, written from
+doc/FORMAT.md) against libec2t:
+
+- the authors' ResNet-20 (spars64), converted by ec2t-convert with raw and
+  entropy-coded ternary tensors: the reader's logits for tests/data's inputs
+  match PyTorch's and those of ec2t-deploy within 1e-3;
+- the small networks of sample-nets, which use every operation kind (grouped
+  and strided convolutions, option-A shortcuts, padded pools, flatten, an
+  unfoldable batchnorm): the reader's outputs match the C engine's;
+- damaged files: the reader and ec2t-deploy accept and reject the same ones,
+  among byte flips of the header with the header checksum recomputed (so
+  that the schema checks of section 13, not the checksum, decide), and both
+  reject truncations, flipped data bytes and a newer version.
+
+usage: ec2t-reader-test.py EC2T_CONVERT EC2T_DEPLOY SAMPLE_NETS DOC_DIR DATA_DIR
+Needs NumPy to run the programs; exits 77 (skipped) without it.
+"""
+import os
+import random
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+CONVERT, DEPLOY, SAMPLE_NETS, DOC_DIR, DATA_DIR = sys.argv[1:6]
+sys.path.insert(0, DOC_DIR)
+import ec2t_reader  # noqa: E402
+
+try:
+    import numpy as np
+except ImportError:
+    print("SKIP: NumPy is not importable by %s; the reader test needs it to run programs "
+          "(install python3-numpy)" % sys.executable)
+    sys.exit(77)
+
+RESNET = os.path.join(DATA_DIR, "resnet20-cifar10")
+failures = 0
+
+
+def fail(msg):
+    global failures
+    failures += 1
+    print("FAIL:", msg)
+
+
+def check_close(what, got, want, tol):
+    got, want = np.asarray(got).reshape(len(want), -1), np.asarray(want).reshape(len(want), -1)
+    diff = float(np.max(np.abs(got - want))) if got.shape == want.shape else float("inf")
+    print("%-44s max |diff| %.3g (tolerance %g)" % (what, diff, tol))
+    if not diff <= tol:
+        fail("%s: shapes %s and %s, max |diff| %g" % (what, got.shape, want.shape, diff))
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def c_accepts(tmp, data):
+    """Whether ec2t-deploy loads the file (exit 0) or rejects it (exit 1)."""
+    path = os.path.join(tmp, "mutant.ec2t")
+    with open(path, "wb") as f:
+        f.write(data)
+    r = subprocess.run([DEPLOY, path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if r.returncode not in (0, 1):
+        fail("ec2t-deploy exited %d on a damaged file" % r.returncode)
+    return r.returncode == 0
+
+
+def py_accepts(data):
+    try:
+        ec2t_reader.load_model(data)
+        return True
+    except ec2t_reader.FormatError:
+        return False
+
+
+def resnet(tmp):
+    inputs = np.load(os.path.join(RESNET, "inputs.npy"))
+    torch_logits = np.load(os.path.join(RESNET, "resnet20_ec2t_spars64.logits.npy"))
+    for enc, tensor in (("raw", "tern"), ("entropy", "tern_coded")):
+        path = os.path.join(tmp, "resnet20-%s.ec2t" % enc)
+        subprocess.run([CONVERT, "--arch", "resnet20", "--encoding", enc,
+                        os.path.join(RESNET, "resnet20_ec2t_spars64.safetensors"), path],
+                       check=True, stdout=subprocess.DEVNULL)
+        t0 = time.time()
+        container = ec2t_reader.read_container(read(path))
+        model = ec2t_reader.model_from_container(container)
+        ternary = [n for n in container.tensors if n.endswith("." + tensor)]
+        if len(ternary) != 18:
+            fail("resnet20 %s: %d %s tensors, expected 18" % (enc, len(ternary), tensor))
+        logits = ec2t_reader.run(model, inputs)
+        print("resnet20 %s: %d ops, read and run in %.1f s" % (enc, len(model.ops), time.time() - t0))
+        check_close("resnet20 %s vs PyTorch" % enc, logits, torch_logits, 1e-3)
+        out = os.path.join(tmp, "deploy-%s.npy" % enc)
+        subprocess.run([DEPLOY, path, "--npy", os.path.join(RESNET, "inputs.npy"), "--save-logits", out],
+                       check=True, stdout=subprocess.DEVNULL)
+        check_close("resnet20 %s vs ec2t-deploy" % enc, logits, np.load(out), 1e-3)
+
+
+def samples(tmp):
+    subprocess.run([SAMPLE_NETS, tmp], check=True)
+    kinds = set()
+    for name in ("cnn", "gapnet", "mlp"):
+        x = np.load(os.path.join(tmp, name + ".input.npy"))
+        want = np.load(os.path.join(tmp, name + ".output.npy"))
+        for enc in ("raw", "entropy"):
+            model = ec2t_reader.load_model(read(os.path.join(tmp, "%s.%s.ec2t" % (name, enc))))
+            kinds.update(op.kind for op in model.ops)
+            check_close("%s %s vs the C engine" % (name, enc), ec2t_reader.run(model, x), want, 1e-4)
+    missing = set(ec2t_reader.OP_KINDS) - kinds
+    if missing:
+        fail("sample-nets uses no %s operation" % ", ".join(sorted(missing)))
+
+
+def mutants(tmp, path, count, seed):
+    """Header byte flips with the checksum recomputed: both readers agree."""
+    data = read(path)
+    c = ec2t_reader.read_container(data)
+    # the header checksum follows the last tensor info: walk the header again
+    cur = ec2t_reader._Cursor(data)
+    cur.pos = 24
+    for _ in range(len(c.keys)):
+        ec2t_reader._value(cur, cur.text(1, 255, "key"))
+    for i in range(len(c.tensors)):
+        ec2t_reader._tensor_info(cur, i)
+    end = cur.pos
+    rng = random.Random(seed)
+    agree = accepted = 0
+    for _ in range(count):
+        b = bytearray(data)
+        k = rng.randrange(24, end)
+        b[k] ^= 1 << rng.randrange(8)
+        struct.pack_into("<I", b, end, zlib.crc32(bytes(b[:end])) & 0xFFFFFFFF)
+        py, cc = py_accepts(bytes(b)), c_accepts(tmp, bytes(b))
+        agree += py == cc
+        accepted += py and cc
+        if py != cc:
+            fail("%s: header byte %d flipped (checksum fixed): Python %s, libec2t %s"
+                 % (os.path.basename(path), k, "accepts" if py else "rejects",
+                    "accepts" if cc else "rejects"))
+    print("%-44s %d/%d agree (%d accepted by both)" % (os.path.basename(path) + " header mutants",
+                                                     agree, count, accepted))
+    return end
+
+
+def damaged(tmp, path):
+    """Corruptions both readers must reject."""
+    data = read(path)
+    end = mutants(tmp, path, 150, len(data))
+    cases = {"truncated": data[:-1], "header byte flipped": data[:40] + bytes([data[40] ^ 1]) + data[41:],
+             "checksum flipped": data[:end] + bytes([data[end] ^ 1]) + data[end + 1:],
+             "data byte flipped": data[:-3] + bytes([data[-3] ^ 0x20]) + data[-2:],
+             "trailing byte": data + b"\0" * 64 + b"\1",
+             "version 2": data[:4] + b"\2" + data[5:]}
+    for what, d in cases.items():
+        if py_accepts(d) or c_accepts(tmp, d):
+            fail("%s, %s: accepted by %s" % (os.path.basename(path), what,
+                                           "Python" if py_accepts(d) else "libec2t"))
+    try:
+        ec2t_reader.read_container(cases["version 2"])
+        fail("version 2 accepted")
+    except ec2t_reader.UnsupportedError:
+        pass
+
+
+def main():
+    t0 = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        resnet(tmp)
+        samples(tmp)
+        for name in ("cnn.raw.ec2t", "cnn.entropy.ec2t", "gapnet.raw.ec2t"):
+            damaged(tmp, os.path.join(tmp, name))
+    print("%d failures, %.1f s" % (failures, time.time() - t0))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Seed corpora of the fuzz targets, from real files.
+
+usage: make-corpus.py BUILD_DIR OUT_DIR
+
+BUILD_DIR is a build with the examples and tests (tests/sample-nets,
+tests/tcoder-tool, examples/ec2t-convert); OUT_DIR receives one folder per
+target (container, model, engine, safetensors, npy, tcoder):
+
+- model and deployable files of the small networks of tests/sample-nets
+  (every layer kind and operation; raw and entropy-coded ternary tensors),
+  and the authors' ResNet-20 (spars64) as deployable files made by
+  ec2t-convert, and exported to safetensors;
+- the ResNet-20 safetensors file of tests/data and a few small safetensors
+  files (several dtypes, __metadata__, an empty tensor);
+- the .npy files of tests/data and of sample-nets, and .npy files of format
+  versions 1.0, 2.0 and 3.0;
+- streams of the entropy coder for random layers of many shapes, each behind
+  the three bytes that make fuzz-tcoder choose that shape.
+
+Standard library only; deterministic.
+"""
+import json
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DATA = os.path.join(SRC, "tests", "data", "resnet20-cifar10")
+TARGETS = ("container", "model", "engine", "safetensors", "npy", "tcoder")
+
+
+def put(out, target, name, data):
+    with open(os.path.join(out, target, name), "wb") as f:
+        f.write(data)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def safetensors(tensors, metadata=None):
+    """tensors: (name, dtype, shape, bytes) in order."""
+    header, body = {}, b""
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, dtype, shape, data in tensors:
+        header[name] = {"dtype": dtype, "shape": shape,
+                        "data_offsets": [len(body), len(body) + len(data)]}
+        body += data
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + body
+
+
+def npy(shape, values, major):
+    d = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % (
+        "".join("%d," % s for s in shape) if len(shape) == 1 else ", ".join(map(str, shape)))
+    size_len = 2 if major == 1 else 4
+    pad = -(6 + 2 + size_len + len(d) + 1) % 64
+    header = (d + " " * pad + "\n").encode("latin1" if major < 3 else "utf-8")
+    return (b"\x93NUMPY" + bytes([major, 0]) + struct.pack("<H" if major == 1 else "<I", len(header))
+            + header + struct.pack("<%df" % len(values), *values))
+
+
+def sample_files(build, out, tmp):
+    subprocess.run([os.path.join(build, "tests", "sample-nets"), tmp], check=True)
+    for name in sorted(os.listdir(tmp)):
+        data = read(os.path.join(tmp, name))
+        if name.endswith(".ec2tm"):
+            put(out, "model", name, data)
+            put(out, "container", name, data)
+        elif name.endswith(".ec2t"):
+            put(out, "engine", name, data)
+            put(out, "container", name, data)
+        elif name.endswith(".npy"):
+            put(out, "npy", name, data)
+
+
+def resnet_files(build, out, tmp):
+    convert = os.path.join(build, "examples", "ec2t-convert")
+    src = os.path.join(DATA, "resnet20_ec2t_spars64.safetensors")
+    for enc in ("raw", "entropy"):
+        path = os.path.join(tmp, "resnet20-%s.ec2t" % enc)
+        subprocess.run([convert, "--arch", "resnet20", "--encoding", enc, src, path],
+                       check=True, stdout=subprocess.DEVNULL)
+        put(out, "engine", os.path.basename(path), read(path))
+    put(out, "safetensors", "resnet20_ec2t_spars64.safetensors", read(src))
+    for name in ("inputs.npy", "resnet20_ec2t_spars64.logits.npy"):
+        put(out, "npy", name, read(os.path.join(DATA, name)))
+    # the small networks' model files exported to safetensors, when ec2t-convert can
+    for name in ("cnn", "gapnet", "mlp"):
+        dst = os.path.join(tmp, name + ".safetensors")
+        r = subprocess.run([convert, os.path.join(tmp, name + ".ec2tm"), dst],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if r.returncode == 0:
+            put(out, "safetensors", name + ".safetensors", read(dst))
+
+
+def small_safetensors(out):
+    f32 = struct.pack("<6f", 1, 2, 3, 4, 5, 6)
+    put(out, "safetensors", "f32.safetensors",
+        safetensors([("a.weight", "F32", [2, 3], f32), ("a.bias", "F32", [1], f32[:4])]))
+    put(out, "safetensors", "mixed.safetensors",
+        safetensors([("i64", "I64", [2], struct.pack("<2q", -1, 7)),
+                     ("f16", "F16", [3], b"\x00\x3c\x00\xbc\x00\x00"),
+                     ("empty", "F32", [0, 4], b""),
+                     ("scalar", "F32", [], struct.pack("<f", 0.5)),
+                     ("u8", "U8", [1, 1, 2], b"\x01\x02")],
+                    {"format": "pt", "note": "caf\u00e9 \\ \"q\""}))
+    put(out, "safetensors", "empty.safetensors", safetensors([], {}))
+
+
+def small_npy(out):
+    put(out, "npy", "v1.npy", npy([2, 3], [0.5, -1, 2, 3, 4, 1e30], 1))
+    put(out, "npy", "v2.npy", npy([4], [1, 2, 3, 4], 2))
+    put(out, "npy", "v3.npy", npy([1, 2, 1, 2], [1, 2, 3, 4], 3))
+    put(out, "npy", "scalar.npy", npy([1], [7], 1))
+
+
+def tcoder_streams(build, out, tmp):
+    tool = os.path.join(build, "tests", "tcoder-tool")
+    rng = random.Random(5)
+    shapes = [(1, 1, 1), (2, 9, 2), (16, 9, 16), (8, 4, 3), (5, 1, 32), (64, 9, 32),
+              (3, 6, 5), (7, 8, 7), (1, 2, 1), (33, 5, 11)]
+    for i, (rows, slice_, q) in enumerate(shapes):
+        cols = slice_ * q
+        zeros = rng.choice((0.0, 0.5, 0.9, 1.0))
+        sym = bytes(0 if rng.random() < zeros else rng.choice((1, 255))
+                    for _ in range(rows * cols))
+        src, dst = os.path.join(tmp, "t.sym"), os.path.join(tmp, "t.bin")
+        with open(src, "wb") as f:
+            f.write(sym)
+        subprocess.run([tool, "encode", str(rows), str(cols), str(slice_), src, dst], check=True)
+        put(out, "tcoder", "layer%02d.bin" % i, bytes([rows - 1, slice_ - 1, q - 1]) + read(dst))
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: make-corpus.py BUILD_DIR OUT_DIR")
+    build, out = sys.argv[1], sys.argv[2]
+    for t in TARGETS:
+        shutil.rmtree(os.path.join(out, t), ignore_errors=True)
+        os.makedirs(os.path.join(out, t))
+    with tempfile.TemporaryDirectory() as tmp:
+        sample_files(build, out, tmp)
+        resnet_files(build, out, tmp)
+        tcoder_streams(build, out, tmp)
+    small_safetensors(out)
+    small_npy(out)
+    for t in TARGETS:
+        print("%-12s %3d seeds" % (t, len(os.listdir(os.path.join(out, t)))))
+
+
+if __name__ == "__main__":
+    main()
