@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The cost of EC2T's training: steps of phase A (assignment recomputed
- * every step) and phase B (assignment frozen) against plain full-precision
+ * every step; also steering gamma to 90 % zeros, which searches gamma every
+ * step) and phase B (assignment frozen) against plain full-precision
  * steps of the same network with SGD and with Adam, in one run. Modes are
  * interleaved in rounds and the median of each is kept, so that a busy
  * machine slows them alike.
@@ -14,8 +15,8 @@
 
 #include "bench-common.h"
 
-enum { SGD, ADAM, PHASE_A, PHASE_B, MODES, MAX_ROUNDS = 31 };
-static const char *const MODE_NAMES[MODES] = {"sgd", "adam", "phase_a", "phase_b"};
+enum { SGD, ADAM, PHASE_A, PHASE_A_TARGET, PHASE_B, MODES, MAX_ROUNDS = 31 };
+static const char *const MODE_NAMES[MODES] = {"sgd", "adam", "phase_a", "phase_a_target", "phase_b"};
 
 typedef struct bench {
     ec2t_context *ctx;
@@ -53,6 +54,8 @@ setup(bench *b, const char *model)
         if (st == EC2T_OK)
             st = ec2t_ternarizer_attach(b->tz[m], b->tr[m], 0);
     }
+    if (st == EC2T_OK)
+        st = ec2t_ternarizer_set_double(b->tz[PHASE_A_TARGET], EC2T_TERN_TARGET_SPARSITY, 0.9);
     if (st == EC2T_OK)
         st = ec2t_ternarizer_set_int(b->tz[PHASE_B], EC2T_TERN_FROZEN, 1);
     return st == EC2T_OK ? 0 : fail(b, "setup");

@@ -207,7 +207,6 @@ static ec2t_status
 finish_weighted(ec2t_engine *e, ec2t__eop *op)
 {
     ec2t_context *ctx = e->ctx;
-    int64_t n = (int64_t)op->m * op->k;
     ec2t_status st;
     if (!op->ternary) {
         /* float path: fold the scale into the rows */
@@ -229,15 +228,29 @@ finish_weighted(ec2t_engine *e, ec2t__eop *op)
     }
     op->ap = ec2t__alloc(ctx, (size_t)op->m * sizeof(float), 64);
     op->an = ec2t__alloc(ctx, (size_t)op->m * sizeof(float), 64);
-    op->dense = ec2t__alloc(ctx, (size_t)n * sizeof(float), 64);
-    if (!op->ap || !op->an || !op->dense)
+    if (!op->ap || !op->an)
         return ec2t__nomem(ctx, "engine weights");
     for (int32_t m = 0; m < op->m; m++) {
         float s = op->scale ? op->scale[m] : 1.0f;
         op->ap[m] = s * op->wp;
         op->an[m] = s * op->wn;
-        for (int32_t k = 0; k < op->k; k++)
-            op->dense[(int64_t)m * op->k + k] = 0.0f;
+    }
+    return EC2T_OK;
+}
+
+/* The float rows of a ternary op that runs faster on the dense kernels
+ * (few zeros); the others keep only their packed form, 2 bits or less per
+ * weight instead of 32. */
+static ec2t_status
+expand_dense(ec2t_engine *e, ec2t__eop *op)
+{
+    int64_t n = (int64_t)op->m * op->k;
+    op->dense = ec2t__alloc(e->ctx, (size_t)n * sizeof(float), 64);
+    if (!op->dense)
+        return ec2t__nomem(e->ctx, "engine weights");
+    for (int64_t i = 0; i < n; i++)
+        op->dense[i] = 0.0f;
+    for (int32_t m = 0; m < op->m; m++) {
         for (int32_t j = op->tm.prow[m]; j < op->tm.prow[m + 1]; j++)
             op->dense[(int64_t)m * op->k + op->tm.pidx[j]] = op->ap[m];
         for (int32_t j = op->tm.nrow[m]; j < op->tm.nrow[m + 1]; j++)
@@ -255,6 +268,9 @@ ec2t__engine_finish(ec2t_engine *e)
             st = finish_weighted(e, &e->ops[i]);
     if (st == EC2T_OK)
         st = ec2t__engine_plan_run(e);
+    for (int32_t i = 0; i < e->n_ops && st == EC2T_OK; i++)
+        if (e->ops[i].prefer_dense)
+            st = expand_dense(e, &e->ops[i]);
     return st == EC2T_OK ? plan_slots(e) : st;
 }
 

@@ -171,6 +171,83 @@ START_TEST(test_engine_matches_net)
 }
 END_TEST
 
+/* Dense copies only where they run: a ternary op keeps float rows only if
+ * it prefers the dense kernels (few zeros), and both kinds stay exact. */
+START_TEST(test_engine_dense_copies_only_where_they_run)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[3] = {2, 1, 1}, widths[3] = {16, 16, 32};
+    ec2t_net *net = NULL;
+    ec2t_engine *e = NULL;
+    ec2t__rng rng;
+    int with = 0, without = 0, layer = 0;
+    ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 16, 16, 10, 0, &net));
+    ternarize_layers(net, 21);
+    ec2t__rng_seed(&rng, 22);
+    /* every other ternary layer nearly dense: 10 % zeros */
+    for (int32_t i = 0; i < net->n_layers; i++) {
+        ec2t_tensor *w = net->layers[i]->param[EC2T_PARAM_WEIGHT];
+        float wp = 0, wn = 0;
+        if (net->layers[i]->kind != EC2T_LAYER_CONV2D || layer++ % 2 == 0)
+            continue;
+        for (int64_t k = 0; k < w->numel; k++) { /* the layer's own two values */
+            wp = w->data[k] > 0 ? w->data[k] : wp;
+            wn = w->data[k] < 0 ? w->data[k] : wn;
+        }
+        for (int64_t k = 0; k < w->numel; k++)
+            if (w->data[k] == 0.0f && ec2t__rng_uniform(&rng) < 0.85f)
+                w->data[k] = k % 2 ? wp : wn;
+    }
+    randomize_bn(net, 23);
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    for (int32_t i = 0; i < e->n_ops; i++) {
+        const ec2t__eop *op = &e->ops[i];
+        if (!op->ternary)
+            continue;
+        ck_assert_int_eq(op->dense != NULL, op->prefer_dense != 0);
+        with += op->dense != NULL;
+        without += op->dense == NULL;
+    }
+    ck_assert_int_gt(with, 0);
+    ck_assert_int_gt(without, 0);
+    ec2t_engine_free(e);
+    check_against_net(net, 3, 1, 1e-4f);
+    check_against_net(net, 3, 0, 1e-4f);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* Padding as wide as the image: every tap of some outputs reads padding. */
+START_TEST(test_engine_padding_wider_than_the_image)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    static const int32_t shapes[4][2] = {{1, 1}, {1, 3}, {2, 1}, {3, 3}};
+    for (int s = 0; s < 4; s++) {
+        ec2t_net *net = NULL;
+        ec2t_layer *x;
+        ck_assert_ok(ec2t_net_new(ctx, 2, shapes[s][0], shapes[s][1], &net));
+        ck_assert_ok(ec2t_net_add_conv2d(net, ec2t_net_input(net), 8, 5, 5, 1, 2, 1, 0, &x));
+        ck_assert_ok(ec2t_net_add_batchnorm(net, x, 0, &x));
+        ck_assert_ok(ec2t_net_add_relu(net, x, 0, &x));
+        ck_assert_ok(ec2t_net_add_conv2d(net, x, 8, 3, 3, 1, 1, 1, 0, &x));
+        ck_assert_ok(ec2t_net_add_conv2d(net, x, 8, 3, 3, 1, 1, 1, 0, &x));
+        ck_assert_ok(ec2t_net_add_global_avgpool(net, x, 0, &x));
+        ck_assert_ok(ec2t_net_add_dense(net, x, 3, EC2T_ADD_BIAS, NULL));
+        ck_assert_ok(ec2t_net_init(net, 31));
+        ternarize_layers(net, 32);
+        randomize_bn(net, 33);
+        check_against_net(net, 2, 0, 1e-4f);
+        ec2t_net_free(net);
+    }
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 /* Grouped convolutions (regression: the engine ran them as if every output
  * read the first group's inputs, and lowered all input channels into a
  * scratch sized for one group, past the end of the workspace). */
@@ -659,6 +736,8 @@ ec2t_test_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_engine_matches_net);
     tcase_add_test(tc, test_engine_grouped_conv_matches_net);
+    tcase_add_test(tc, test_engine_dense_copies_only_where_they_run);
+    tcase_add_test(tc, test_engine_padding_wider_than_the_image);
     tcase_add_test(tc, test_engine_authors_checkpoints_match_pytorch);
     tcase_add_test(tc, test_engine_removes_dead_channels_exactly);
     tcase_add_test(tc, test_engine_run_allocates_nothing);
