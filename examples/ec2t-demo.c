@@ -21,8 +21,8 @@ typedef struct setting {
     double phi, target;
 } setting;
 
-static const setting FULL = {"resnet20", 40, 0, 5000, 3, 12, 6, 0.5, 0.92};
-static const setting QUICK = {"resnet20", 2, 8000, 1000, 0, 2, 1, 0.5, 0.92};
+static const setting FULL = {"resnet20", 40, 0, 5000, 0, 6, 2, 0.5, 0.92};
+static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 0.92};
 
 static void
 usage(void)
@@ -196,29 +196,10 @@ reuse(demo *d, const char *path, ec2t_net **net)
 static int
 load_data(demo *d)
 {
-    ec2t_dataset *all = NULL;
     char err[1024];
-    int64_t n, train_n;
-    ec2t_status st;
-    if (ex_load_data(d->ctx, d->o.data, 1, &all, &d->test, err, sizeof err))
+    if (ex_load_data(d->ctx, d->o.data, 1, &d->train, &d->test, err, sizeof err) ||
+        ex_split_train(d->ctx, &d->train, d->o.s.val, d->o.s.limit, &d->val, err, sizeof err))
         return ex_fail(PROG, "%s", err);
-    n = ec2t_dataset_size(all);
-    if (d->o.s.val >= n) {
-        ec2t_dataset_free(all);
-        return ex_usage_error(PROG, "--val %lld leaves no training images (the set has %lld)",
-                              d->o.s.val, (long long)n);
-    }
-    /* validation: the last images of the training file; the test set is
-     * only looked at for the final figures */
-    train_n = n - d->o.s.val;
-    if (d->o.s.limit > 0 && d->o.s.limit < train_n)
-        train_n = d->o.s.limit;
-    st = ec2t_dataset_subset(all, 0, train_n, 0, &d->train);
-    if (st == EC2T_OK)
-        st = ec2t_dataset_subset(all, n - d->o.s.val, d->o.s.val, 0, &d->val);
-    ec2t_dataset_free(all);
-    if (st != EC2T_OK)
-        return fail(d, "data", st);
     printf("%s: %lld training, %lld validation and %lld test images, %lld thread(s)\n",
            d->o.data, (long long)ec2t_dataset_size(d->train), (long long)ec2t_dataset_size(d->val),
            (long long)ec2t_dataset_size(d->test), d->o.threads);

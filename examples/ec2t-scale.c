@@ -195,7 +195,7 @@ main(int argc, char **argv)
 {
     options o;
     ec2t_context *ctx = NULL;
-    ec2t_dataset *train = NULL, *test = NULL, *part = NULL;
+    ec2t_dataset *train = NULL, *test = NULL;
     ec2t_net *base = NULL, *big = NULL;
     ec2t_scaler *sc = NULL;
     ec2t_trainer *tr = NULL;
@@ -220,17 +220,11 @@ main(int argc, char **argv)
         rc = ex_fail_status(PROG, ctx, o.in, st);
         goto out;
     }
-    if (need_data && ex_load_data(ctx, o.data, ex_default_augment(base), &train, &test, err, sizeof err)) {
+    if (need_data &&
+        (ex_load_data(ctx, o.data, ex_default_augment(base), &train, &test, err, sizeof err) ||
+         ex_split_train(ctx, &train, 0, o.limit, NULL, err, sizeof err))) {
         rc = ex_fail(PROG, "%s", err);
         goto out;
-    }
-    if (need_data && o.limit > 0 && o.limit < ec2t_dataset_size(train)) {
-        if ((st = ec2t_dataset_subset(train, 0, o.limit, 0, &part)) != EC2T_OK) {
-            rc = ex_fail_status(PROG, ctx, "--limit", st);
-            goto out;
-        }
-        ec2t_dataset_free(train);
-        train = part;
     }
     st = ec2t_scaler_new(ctx, 0, &sc);
     if (st == EC2T_OK)

@@ -29,6 +29,9 @@ usage(void)
            "  --compat-sign         the reference code's sign for dL/dw_n\n"
            "  --augment, --no-augment  random crops and flips (default: as ec2t-train)\n"
            "  --limit N             train on the first N samples only\n"
+           "  --val N               hold the last N training samples out to pick the best\n"
+           "                        epoch (default 5000; 0 picks on the test set, as the\n"
+           "                        reference code does)\n"
            "  --seed S              seed (default 1)\n"
            "  --threads T           threads (default 1)\n"
            "  --quiet               no per-epoch tables\n"
@@ -40,7 +43,7 @@ usage(void)
 typedef struct options {
     const char *in, *out, *data;
     double gamma, target_sparsity, lr, lr_shadow, lr_cent, init_scale;
-    long long target_bytes, epochs_a, epochs_b, batch, limit, seed, threads;
+    long long target_bytes, epochs_a, epochs_b, batch, limit, val, seed, threads;
     int kmeans, compat, augment, quiet;
 } options;
 
@@ -49,7 +52,7 @@ parse(int argc, char **argv, options *o)
 {
     int positional = 0;
     *o = (options){NULL, NULL, "fashion-mnist", 0.15, 0, 1e-4, 1e-4, 1e-5, 0.3,
-                   0,    20,   15,              128,  0, 1,    1,    0, 0, -1, 0};
+                   0,    20,   15,              128,  0, 5000, 1, 1, 0, 0, -1, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0, takes = 1;
@@ -100,6 +103,8 @@ parse(int argc, char **argv, options *o)
             bad = ex_parse_real(v, 1e-6, 1, &o->init_scale);
         } else if (!strcmp(a, "--limit")) {
             bad = ex_parse_int(v, 1, 1LL << 40, &o->limit);
+        } else if (!strcmp(a, "--val")) {
+            bad = ex_parse_int(v, 0, 1LL << 40, &o->val);
         } else if (!strcmp(a, "--seed")) {
             bad = ex_parse_int(v, 0, 1LL << 62, &o->seed);
         } else if (!strcmp(a, "--threads")) {
@@ -123,7 +128,7 @@ main(int argc, char **argv)
 {
     options o;
     ec2t_context *ctx = NULL;
-    ec2t_dataset *train = NULL, *test = NULL, *part = NULL;
+    ec2t_dataset *train = NULL, *test = NULL, *val = NULL;
     ec2t_net *net = NULL;
     ec2t_trainer *tr = NULL;
     ec2t_ternarizer *tz = NULL;
@@ -153,13 +158,9 @@ main(int argc, char **argv)
         rc = ex_fail(PROG, "%s", err);
         goto out;
     }
-    if (o.limit > 0 && o.limit < ec2t_dataset_size(train)) {
-        if ((st = ec2t_dataset_subset(train, 0, o.limit, 0, &part)) != EC2T_OK) {
-            rc = ex_fail_status(PROG, ctx, "--limit", st);
-            goto out;
-        }
-        ec2t_dataset_free(train);
-        train = part;
+    if (ex_split_train(ctx, &train, o.val, o.limit, &val, err, sizeof err)) {
+        rc = ex_fail(PROG, "%s", err);
+        goto out;
     }
     if ((st = ec2t_net_evaluate(net, test, 256, 0, NULL, &acc_fp)) != EC2T_OK) {
         rc = ex_fail_status(PROG, ctx, "evaluation", st);
@@ -180,7 +181,7 @@ main(int argc, char **argv)
     printf("%lld layers ternarized; initial (nearest-value) sparsity %.2f%%\n", (long long)layers,
            100 * s);
     t0 = ex_now();
-    st = ex_tern_run(tz, tr, net, train, test, o.epochs_a, o.epochs_b, o.quiet);
+    st = ex_tern_run(tz, tr, net, train, val ? val : test, o.epochs_a, o.epochs_b, o.quiet);
     if (st != EC2T_OK) {
         rc = ex_fail_status(PROG, ctx, "EC2T", st);
         goto out;
@@ -208,6 +209,7 @@ out:
     ec2t_net_free(net);
     ec2t_dataset_free(train);
     ec2t_dataset_free(test);
+    ec2t_dataset_free(val);
     ec2t_context_free(ctx);
     return rc;
 }

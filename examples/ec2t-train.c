@@ -116,7 +116,7 @@ main(int argc, char **argv)
 {
     options o;
     ec2t_context *ctx = NULL;
-    ec2t_dataset *train = NULL, *test = NULL, *part = NULL;
+    ec2t_dataset *train = NULL, *test = NULL;
     ec2t_net *net = NULL;
     ec2t_trainer *tr = NULL;
     ex_float_recipe recipe;
@@ -139,13 +139,9 @@ main(int argc, char **argv)
         rc = ex_fail(PROG, "%s", err);
         goto out;
     }
-    if (o.limit > 0 && o.limit < ec2t_dataset_size(train)) {
-        if ((st = ec2t_dataset_subset(train, 0, o.limit, 0, &part)) != EC2T_OK) {
-            rc = ex_fail_status(PROG, ctx, "--limit", st);
-            goto out;
-        }
-        ec2t_dataset_free(train);
-        train = part;
+    if (ex_split_train(ctx, &train, 0, o.limit, NULL, err, sizeof err)) {
+        rc = ex_fail(PROG, "%s", err);
+        goto out;
     }
     {
         int32_t c, h, w;

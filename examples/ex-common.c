@@ -150,6 +150,41 @@ load_cifar10(ec2t_context *ctx, const char *dir, ec2t_dataset **train, ec2t_data
 }
 
 int
+ex_split_train(ec2t_context *ctx, ec2t_dataset **train, long long val, long long limit,
+               ec2t_dataset **val_set, char *err, size_t err_cap)
+{
+    long long n = (long long)ec2t_dataset_size(*train), keep = n - val;
+    ec2t_dataset *part = NULL;
+    ec2t_status st = EC2T_OK;
+    if (val_set)
+        *val_set = NULL;
+    if (val < 0 || (val > 0 && !val_set) || val >= n) {
+        snprintf(err, err_cap, "a validation set of %lld images leaves no training images (the set has %lld)",
+                 val, n);
+        return 1;
+    }
+    if (limit > 0 && limit < keep)
+        keep = limit;
+    if (val > 0)
+        st = ec2t_dataset_subset(*train, n - val, val, 0, val_set);
+    if (st == EC2T_OK && keep < n)
+        st = ec2t_dataset_subset(*train, 0, keep, 0, &part);
+    if (st != EC2T_OK) {
+        snprintf(err, err_cap, "%s", ec2t_context_errmsg(ctx));
+        if (val_set) {
+            ec2t_dataset_free(*val_set);
+            *val_set = NULL;
+        }
+        return 1;
+    }
+    if (part) {
+        ec2t_dataset_free(*train);
+        *train = part;
+    }
+    return 0;
+}
+
+int
 ex_load_data(ec2t_context *ctx, const char *spec, int augment, ec2t_dataset **train,
              ec2t_dataset **test, char *err, size_t err_cap)
 {

@@ -23,6 +23,14 @@ int ex_fail_status(const char *prog, ec2t_context *ctx, const char *what, ec2t_s
 int ex_load_data(ec2t_context *ctx, const char *spec, int augment, ec2t_dataset **train,
                  ec2t_dataset **test, char *err, size_t err_cap);
 
+/* Cut a loaded training set: its last val images become the validation set
+ * (*val_set is NULL when val is 0; val_set may be NULL then) and the first limit images of the rest
+ * (all of them when limit is 0) the training set, which replaces *train.
+ * The test set stays unseen until the final figures. On failure returns 1
+ * with a message in err. */
+int ex_split_train(ec2t_context *ctx, ec2t_dataset **train, long long val, long long limit,
+                   ec2t_dataset **val_set, char *err, size_t err_cap);
+
 /* Build "lenet5", "resnet20", "resnet<6k+2>" for an input shape and classes;
  * EC2T_E_UNSUPPORTED for another name. */
 ec2t_status ex_build_model(ec2t_context *ctx, const char *name, int32_t c, int32_t h, int32_t w,

@@ -122,8 +122,11 @@ def main():
             run("ec2t-scale", os.path.join(out, "small.ec2tm"), sup, "--grid", "1.4:x", expect=2)
             tern = os.path.join(tmp, "t.ec2tm")
             tz = keys(run("ec2t-ternarize", sup, tern, "--data", spec, "--epochs", "1",
-                          "--retrain-epochs", "0", "--quiet", "--target-sparsity", "0.8").stdout)
+                          "--retrain-epochs", "0", "--quiet", "--target-sparsity", "0.8",
+                          "--val", "64").stdout)
             check(0.6 < float(tz.get("sparsity", 0)) < 1, "ec2t-ternarize: sparsity " + str(tz.get("sparsity")))
+            p = run("ec2t-ternarize", sup, tern, "--data", spec, "--val", "100000000", expect=1)
+            check("leaves no training images" in p.stderr, "ec2t-ternarize --val too large: " + p.stderr)
             lenet = os.path.join(tmp, "l.ec2tm")
             tr = keys(run("ec2t-train", "--model", "lenet5", "--data", spec, "--epochs", "1",
                           "--out", lenet, "--quiet").stdout)
