@@ -269,9 +269,13 @@ read_ternary(ec2t_engine *e, const ec2t__creader *r, int32_t i, ec2t__eop *op)
         return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d has no ternary tensor", what, (int)i);
     {
         int32_t words = (op->k + 63) / 64;
-        uint64_t *p = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *p);
-        uint64_t *q = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *q);
-        ec2t_status st = p && q ? EC2T_OK : ec2t__nomem(e->ctx, "ternary masks");
+        uint64_t *p, *q;
+        ec2t_status st = ec2t__tcode_check_length(e->ctx, what, (size_t)t->nbytes, op->m, op->k);
+        if (st != EC2T_OK)
+            return st;
+        p = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *p);
+        q = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *q);
+        st = p && q ? EC2T_OK : ec2t__nomem(e->ctx, "ternary masks");
         if (st == EC2T_OK)
             st = ec2t__tcode_decode(e->ctx, t->data, (size_t)t->nbytes, op->m, op->k, slice_of(op), p, q);
         if (st == EC2T_OK)

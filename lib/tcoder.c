@@ -16,6 +16,7 @@
  * the decoder reads exactly three implicit zero bytes past the end; together
  * with a check of the final state this makes every accepted stream exactly
  * the encoder's output for the symbols it decodes to. */
+#include <inttypes.h>
 #include <string.h>
 
 #include "tcoder-private.h"
@@ -474,6 +475,20 @@ decode_rows(ec2t_context *ctx, tc_dec *d, tc_model *m, int8_t *x, int32_t rows, 
 }
 
 ec2t_status
+ec2t__tcode_check_length(ec2t_context *ctx, const char *who, size_t len, int32_t rows, int32_t cols)
+{
+    /* the decoder reads PAD_BYTES implicit zeros past the end */
+    uint64_t cap = ((uint64_t)len + PAD_BYTES) * EC2T__TCODE_MAX_SYMBOLS_PER_BYTE;
+    uint64_t n = (uint64_t)(rows > 0 ? rows : 0) * (uint64_t)(cols > 0 ? cols : 0);
+    if (n > cap)
+        return ec2t__error(ctx, EC2T_E_FORMAT,
+                           "%s: a %d x %d ternary layer cannot fit in a %zu-byte stream "
+                           "(at most %" PRIu64 " symbols)",
+                           who, (int)rows, (int)cols, len, cap);
+    return EC2T_OK;
+}
+
+ec2t_status
 ec2t__tcode_decode(ec2t_context *ctx, const uint8_t *in, size_t len, int32_t rows, int32_t cols,
                    int32_t slice, uint64_t *pmask, uint64_t *nmask)
 {
@@ -488,6 +503,8 @@ ec2t__tcode_decode(ec2t_context *ctx, const uint8_t *in, size_t len, int32_t row
     if ((!in && len > 0) || !pmask || !nmask)
         return ec2t__error(ctx, EC2T_E_INVAL, "ternary decoder: a buffer is NULL");
     st = check_shape(ctx, "ternary decoder", rows, cols, slice);
+    if (st == EC2T_OK)
+        st = ec2t__tcode_check_length(ctx, "ternary stream", len, rows, cols);
     if (st != EC2T_OK)
         return st;
     st = dec_start(ctx, &d, in, len);

@@ -485,7 +485,8 @@ START_TEST(test_tcoder_rejects_bad_headers)
 }
 END_TEST
 
-/* A huge layer behind a two-byte stream fails fast: the implicit bytes run out. */
+/* A huge layer behind a two-byte stream is refused before any decoding; one
+ * just inside the length bound fails fast when the implicit bytes run out. */
 START_TEST(test_tcoder_short_stream_for_huge_layer)
 {
     test_alloc ta;
@@ -496,7 +497,46 @@ START_TEST(test_tcoder_short_stream_for_huge_layer)
     uint64_t *p = malloc(n * 8), *q = malloc(n * 8);
     ck_assert(p && q);
     ck_assert_status(ec2t__tcode_decode(ctx, s, sizeof s, rows, cols, 9, p, q), EC2T_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "cannot fit in a 2-byte stream"));
+    ck_assert_status(ec2t__tcode_decode(ctx, s, sizeof s, 9, 6561, 9, p, q), EC2T_E_FORMAT);
     ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "truncated"));
+    free(p);
+    free(q);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* The length bound holds for the layers that compress best (one symbol
+ * throughout), and is within a factor 2 of the all-zero layer's stream. */
+START_TEST(test_tcoder_length_bound_is_tight_and_safe)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    int32_t rows = 512, cols = 9 * 1024;
+    size_t n = (size_t)rows * (size_t)cols, words = (size_t)rows * words_of(cols);
+    int8_t *sym = malloc(n);
+    uint64_t *p = malloc(words * 8), *q = malloc(words * 8);
+    ck_assert(sym && p && q);
+    for (int fill = -1; fill <= 1; fill++) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        memset(sym, fill, n);
+        ck_assert_status(ec2t__tcode_encode(ctx, sym, rows, cols, 9, &buf, &len), EC2T_OK);
+        ck_assert_status(ec2t__tcode_check_length(ctx, "test", len, rows, cols), EC2T_OK);
+        ck_assert_status(ec2t__tcode_decode(ctx, buf, len, rows, cols, 9, p, q), EC2T_OK);
+        if (fill == 0) {
+            /* one decision a symbol: the cheapest stream there is (the range's
+             * truncation to 16 bits makes it cost more than the bound's 0.00067 bits) */
+            ck_assert_msg((double)n > 0.5 * (double)(len + 3) * EC2T__TCODE_MAX_SYMBOLS_PER_BYTE,
+                          "%zu symbols in %zu bytes, the bound allows %zu", n, len,
+                          (len + 3) * EC2T__TCODE_MAX_SYMBOLS_PER_BYTE);
+            ck_assert_status(ec2t__tcode_check_length(ctx, "test", len / 2, rows, cols),
+                             EC2T_E_FORMAT);
+        }
+        ec2t__free(ctx, buf);
+    }
+    free(sym);
     free(p);
     free(q);
     ec2t_context_free(ctx);
@@ -626,6 +666,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_tcoder_rejects_trailing_bytes);
     tcase_add_test(tc, test_tcoder_rejects_bad_headers);
     tcase_add_test(tc, test_tcoder_short_stream_for_huge_layer);
+    tcase_add_test(tc, test_tcoder_length_bound_is_tight_and_safe);
     tcase_add_test(tc, test_tcoder_bad_arguments);
     tcase_add_test(tc, test_tcoder_allocation_failures);
     suite_add_tcase(s, tc);
