@@ -21,6 +21,7 @@ RANGE_TOP = 1 << 24
 PAD_BYTES = 3           # implicit zero bytes after the stream
 N_ZERO_CTX = 80
 N_SIGN_CTX = 27
+MAX_SYMBOLS_PER_BYTE = 12288  # the optional length rule of FORMAT.md (libec2t applies it)
 
 
 class TcoderError(ValueError):
@@ -93,6 +94,8 @@ def decode(data, rows, cols, slice_):
     if rows < 1 or cols < 1 or slice_ < 1 or cols % slice_ != 0:
         raise ValueError("bad layer shape %d x %d with slices of %d" % (rows, cols, slice_))
     data = bytes(data)
+    if rows * cols > (len(data) + PAD_BYTES) * MAX_SYMBOLS_PER_BYTE:
+        raise TcoderError("a %d x %d layer cannot fit in a %d-byte stream" % (rows, cols, len(data)))
     dec = _Decoder(data)
     width = slice_width(slice_)
     zero = [PROB_INIT] * N_ZERO_CTX

@@ -136,6 +136,13 @@ def check_damaged(tmp, rng):
             total += 1
     print("damaged streams: %d checked, C and Python agree; %d decoded to another valid layer"
           % (total, accepted))
+    # the length rule: both refuse a layer its bytes cannot code, both accept
+    # the all-zero layer, the cheapest stream there is
+    if agree(tmp, b"\x01\x42", 8, 9000, 9, "2 bytes for 72,000 symbols"):
+        fail("a 2-byte stream was accepted for 72,000 symbols")
+    zeros = [[0] * 9000 for _ in range(40)]
+    if not agree(tmp, c_encode(tmp, zeros, 9000, 9), 40, 9000, 9, "all-zero 40 x 9000"):
+        fail("the all-zero layer was rejected")
 
 
 def read_safetensors(path):
