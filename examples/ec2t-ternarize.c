@@ -51,8 +51,9 @@ static int
 parse(int argc, char **argv, options *o)
 {
     int positional = 0;
-    *o = (options){NULL, NULL, "fashion-mnist", 0.15, 0, 1e-4, 1e-4, 1e-5, 0.3,
-                   0,    20,   15,              128,  0, 5000, 1, 1, 0, 0, -1, 0};
+    *o = (options){.data = "fashion-mnist", .gamma = 0.15, .lr = 1e-4, .lr_shadow = 1e-4,
+                   .lr_cent = 1e-5, .init_scale = 0.3, .epochs_a = 20, .epochs_b = 15,
+                   .batch = 128, .val = 5000, .seed = 1, .threads = 1, .augment = -1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0, takes = 1;

@@ -158,9 +158,14 @@ ex_split_train(ec2t_context *ctx, ec2t_dataset **train, long long val, long long
     ec2t_status st = EC2T_OK;
     if (val_set)
         *val_set = NULL;
-    if (val < 0 || (val > 0 && !val_set) || val >= n) {
-        snprintf(err, err_cap, "a validation set of %lld images leaves no training images (the set has %lld)",
-                 val, n);
+    if (val < 0 || (val > 0 && !val_set)) {
+        snprintf(err, err_cap, "ex_split_train: bad validation size %lld", val);
+        return 1;
+    }
+    if (val >= n) {
+        snprintf(err, err_cap,
+                 "a validation set of %lld images leaves no training images (the set has %lld)", val,
+                 n);
         return 1;
     }
     if (limit > 0 && limit < keep)

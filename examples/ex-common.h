@@ -24,10 +24,10 @@ int ex_load_data(ec2t_context *ctx, const char *spec, int augment, ec2t_dataset 
                  ec2t_dataset **test, char *err, size_t err_cap);
 
 /* Cut a loaded training set: its last val images become the validation set
- * (*val_set is NULL when val is 0; val_set may be NULL then) and the first limit images of the rest
- * (all of them when limit is 0) the training set, which replaces *train.
- * The test set stays unseen until the final figures. On failure returns 1
- * with a message in err. */
+ * (*val_set is NULL when val is 0, and val_set may be NULL then), and the
+ * first limit images of the rest (all of them when limit is 0) the training
+ * set, which replaces *train. The test set stays unseen until the final
+ * figures. On failure returns 1 with a message in err. */
 int ex_split_train(ec2t_context *ctx, ec2t_dataset **train, long long val, long long limit,
                    ec2t_dataset **val_set, char *err, size_t err_cap);
 

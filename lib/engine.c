@@ -248,8 +248,7 @@ expand_dense(ec2t_engine *e, ec2t__eop *op)
     op->dense = ec2t__alloc(e->ctx, (size_t)n * sizeof(float), 64);
     if (!op->dense)
         return ec2t__nomem(e->ctx, "engine weights");
-    for (int64_t i = 0; i < n; i++)
-        op->dense[i] = 0.0f;
+    memset(op->dense, 0, (size_t)n * sizeof(float));
     for (int32_t m = 0; m < op->m; m++) {
         for (int32_t j = op->tm.prow[m]; j < op->tm.prow[m + 1]; j++)
             op->dense[(int64_t)m * op->k + op->tm.pidx[j]] = op->ap[m];
