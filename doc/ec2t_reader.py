@@ -482,11 +482,16 @@ def _ternary(c, i, op):
     t = c.tensors.get("op.%d.tern_coded" % i)
     if t is None or t.dtype != DT_U8 or len(t.dims) != 1:
         raise FormatError("operation %d has no ternary tensor" % i)
+    return _decode_stream(t.data, i, op)
+
+
+def _decode_stream(data, i, op):
+    """The symbols of an entropy-coded ternary layer, m rows of k."""
     slice_ = op.cfg["kh"] * op.cfg["kw"] if op.kind == "conv" else 1
-    if len(t.data) >= 2 and t.data[0] > ec2t_tcoder.VERSION:
-        raise UnsupportedError("operation %d: a stream of coder %d" % (i, t.data[0]))
+    if len(data) >= 2 and data[0] > ec2t_tcoder.VERSION:
+        raise UnsupportedError("operation %d: a stream of coder %d" % (i, data[0]))
     try:
-        return ec2t_tcoder.decode(t.data, m, k, slice_)
+        return ec2t_tcoder.decode(data, op.cfg["m"], op.cfg["k"], slice_)
     except ec2t_tcoder.TcoderError as e:
         raise FormatError("operation %d: %s" % (i, e)) from None
 
@@ -535,16 +540,159 @@ def _shapes(c, n_values):
     if len(flat) != 3 * n_values:
         raise FormatError("ec2t.engine.value_shapes holds %d numbers, not %d" % (len(flat), 3 * n_values))
     shapes = [tuple(flat[3 * v:3 * v + 3]) for v in range(n_values)]
-    for v, (ch, h, w) in enumerate(shapes):
-        if not (1 <= ch <= 1 << 24 and 1 <= h <= 65536 and 1 <= w <= 65536 and ch * h * w <= 1 << 30):
+    for v in range(n_values):
+        if not _shape_ok(shapes[v]):
             raise FormatError("value %d has an out-of-range shape %r" % (v, shapes[v]))
     return shapes
+
+
+# ---- the packed layout (section 13.2) ----
+
+PACKED_KINDS = (None, "conv", "dense", "affine", "relu", "maxpool", "avgpool", "gap", "flatten", "add")
+FLAG_RELU, FLAG_TERNARY, FLAG_SCALE, FLAG_BIAS = 1, 2, 4, 8
+ALLOWED_FLAGS = {"conv": 15, "dense": 15, "affine": FLAG_RELU | FLAG_SCALE | FLAG_BIAS, "add": FLAG_RELU}
+INT32_MAX = 2 ** 31 - 1
+
+
+class _Program:
+    """A cursor over the program bytes, the floats and the coded streams."""
+
+    def __init__(self, prog, floats, coded):
+        self.prog, self.pos = prog, 0
+        self.floats, self.used_floats = floats, 0
+        self.coded, self.used_coded = coded, 0
+
+    def varint(self, what, lo=0, hi=INT32_MAX):
+        """A minimal LEB128 number of at most 5 bytes, in [lo, hi]."""
+        v = 0
+        for k in range(5):
+            if self.pos >= len(self.prog):
+                break
+            b = self.prog[self.pos]
+            self.pos += 1
+            v |= (b & 0x7F) << (7 * k)
+            if not b & 0x80:
+                if k > 0 and b == 0:
+                    raise FormatError("program: %s is not a minimal varint" % what)
+                if not lo <= v <= hi:
+                    raise FormatError("program: %s is %d, outside [%d, %d]" % (what, v, lo, hi))
+                return v
+        raise FormatError("program: %s is missing or longer than 5 bytes" % what)
+
+    def take_floats(self, n, i):
+        if n > len(self.floats) - self.used_floats:
+            raise FormatError("operation %d needs more floats than engine.floats holds" % i)
+        self.used_floats += n
+        return self.floats[self.used_floats - n:self.used_floats]
+
+    def take_stream(self, n, i):
+        if n > len(self.coded) - self.used_coded:
+            raise FormatError("operation %d: its ternary stream runs past engine.coded" % i)
+        self.used_coded += n
+        return self.coded[self.used_coded - n:self.used_coded]
+
+
+def _packed_op(p, i, shapes):
+    kind = PACKED_KINDS[p.varint("operation %d kind" % i, 1, len(PACKED_KINDS) - 1)]
+    inputs = [i - p.varint("operation %d input" % i, 0, i) for _ in range(2 if kind == "add" else 1)]
+    flags = p.varint("operation %d flags" % i, 0, 15)
+    if flags & ~ALLOWED_FLAGS.get(kind, 0) or (kind == "affine" and not flags & FLAG_SCALE):
+        raise FormatError("operation %d (%s) has flags %d" % (i, kind, flags))
+    a = shapes[inputs[0]]
+    cfg = dict.fromkeys(CONFIG_FIELDS, 0)
+    cfg.update(relu=flags & FLAG_RELU and 1, ternary=flags & FLAG_TERNARY and 1, groups=1,
+               in_h=a[1], in_w=a[2])
+    what = "operation %d %%s" % i
+    if kind == "conv":
+        for f, lo in (("m", 1), ("groups", 1), ("kh", 1), ("kw", 1), ("stride", 1), ("pad", 0)):
+            cfg[f] = p.varint(what % f, lo)
+        cfg["k"] = a[0] // cfg["groups"] * cfg["kh"] * cfg["kw"]
+    elif kind == "dense":
+        cfg["m"] = p.varint(what % "m", 1)
+        cfg["k"] = a[0]
+    elif kind in ("maxpool", "avgpool"):
+        for f, lo in (("kh", 1), ("stride", 1), ("pad", 0)):
+            cfg[f] = p.varint(what % f, lo)
+        cfg["kw"] = cfg["kh"]
+    elif kind == "add":
+        cfg["add_stride"] = p.varint(what % "add_stride", 1)
+        cfg["in_h"], cfg["in_w"] = shapes[inputs[1]][1], shapes[inputs[1]][2]
+    if kind in ("conv", "maxpool", "avgpool"):
+        cfg["out_h"] = _swept(a[1], cfg["kh"], cfg["stride"], cfg["pad"])
+        cfg["out_w"] = _swept(a[2], cfg["kw"], cfg["stride"], cfg["pad"])
+    op = Op(kind, inputs, cfg)
+    if kind in ("conv", "dense") and not (1 <= cfg["k"] <= INT32_MAX and cfg["m"] * cfg["k"] <= 1 << 34):
+        raise FormatError("operation %d has bad sizes m=%d k=%d" % (i, cfg["m"], cfg["k"]))
+    shape = _infer(op, shapes)
+    if shape is None or not _shape_ok(shape):
+        raise FormatError("operation %d (%s) does not fit its input %r" % (i, kind, a))
+    shapes.append(shape)
+    channels = a[0] if kind == "affine" else cfg["m"]
+    if kind in ("conv", "dense") and cfg["ternary"]:
+        length = p.varint(what % "stream length")
+        op.levels = tuple(p.take_floats(2, i))
+        if not (op.levels[0] >= 0 and op.levels[1] >= 0):
+            raise FormatError("operation %d: levels must be two floats >= 0, not %r" % (i, op.levels))
+        op.tern = _decode_stream(p.take_stream(length, i), i, op)
+    elif kind in ("conv", "dense"):
+        w = p.take_floats(cfg["m"] * cfg["k"], i)
+        op.weight = [w[r * cfg["k"]:(r + 1) * cfg["k"]] for r in range(cfg["m"])]
+    if flags & FLAG_SCALE:
+        op.scale = p.take_floats(channels, i)
+    if flags & FLAG_BIAS:
+        op.bias = p.take_floats(channels, i)
+    return op
+
+
+def _shape_ok(shape):
+    ch, h, w = shape
+    return 1 <= ch <= 1 << 24 and 1 <= h <= 65536 and 1 <= w <= 65536 and ch * h * w <= 1 << 30
+
+
+def _byte_string(c, name, required):
+    t = c.tensors.get(name)
+    if t is None:
+        if required:
+            raise FormatError("tensor '%s' is missing" % name)
+        return b""
+    if t.dtype != DT_U8 or len(t.dims) != 1:
+        raise FormatError("tensor '%s' is %r, not a U8 vector" % (name, t))
+    return t.data
+
+
+def _packed_model(c):
+    t = c.tensors.get("engine.floats")
+    if t is not None and (t.dtype not in (DT_F32, DT_F16) or len(t.dims) != 1):
+        raise FormatError("engine.floats is %r, not an F32 or F16 vector" % t)
+    floats = t.values() if t is not None else []
+    p = _Program(_byte_string(c, "engine.program", True), floats, _byte_string(c, "engine.coded", False))
+    n_ops = p.varint("the number of operations", 1, MAX_OPS)
+    model = Model()
+    model.output = p.varint("the output", 0, n_ops)
+    model.shapes = [tuple(p.varint("the input shape", 1) for _ in range(3))]
+    if not _shape_ok(model.shapes[0]):
+        raise FormatError("the input has an out-of-range shape %r" % (model.shapes[0],))
+    model.ops = [_packed_op(p, i, model.shapes) for i in range(n_ops)]
+    if p.pos != len(p.prog) or p.used_floats != len(p.floats) or p.used_coded != len(p.coded):
+        raise FormatError("the program does not use exactly the bytes and floats of the file")
+    return model
 
 
 def model_from_container(c):
     """The program of a validated container (section 13)."""
     if _get(c, "ec2t.file_kind", STRING) != "deploy":
         raise FormatError("not a deployable file: ec2t.file_kind is '%s'" % c.keys["ec2t.file_kind"].value)
+    if "engine.program" in c.tensors:
+        model = _packed_model(c)
+    else:
+        model = _keyed_model(c)
+    for key, v in c.keys.items():
+        if key.startswith("ec2t.meta.") and v.type == STRING:
+            model.meta[key[len("ec2t.meta."):]] = v.value
+    return model
+
+
+def _keyed_model(c):
     n_ops = _get(c, "ec2t.engine.ops", U32)
     n_values = _get(c, "ec2t.engine.values", U32)
     output = _get(c, "ec2t.engine.output", U32)
@@ -555,9 +703,6 @@ def model_from_container(c):
     model.shapes = _shapes(c, n_values)
     model.output = output
     model.ops = [_op(c, i, model.shapes) for i in range(n_ops)]
-    for key, v in c.keys.items():
-        if key.startswith("ec2t.meta.") and v.type == STRING:
-            model.meta[key[len("ec2t.meta."):]] = v.value
     return model
 
 

@@ -25,6 +25,8 @@ usage(void)
            "                      1,28,28 for LeNet-5)\n"
            "  --classes N         with --arch: number of classes (default 10)\n"
            "  --encoding NAME     entropy (default) or raw, for .ec2t output\n"
+           "  --float-bits N      32 (default, exact) or 16 (half precision: smaller, lossy)\n"
+           "                      for the float weights, biases and scales of an entropy .ec2t\n"
            "  -h, --help          this text\n\n"
            "Ends with 'key: value' lines: params, ternary_layers, file_bytes.\n");
 }
@@ -50,7 +52,7 @@ int
 main(int argc, char **argv)
 {
     const char *arch = NULL, *in = NULL, *out = NULL, *encoding = "entropy";
-    long long c = 0, h = 0, w = 0, classes = 10;
+    long long c = 0, h = 0, w = 0, classes = 10, float_bits = 32;
     ec2t_context *ctx = NULL;
     ec2t_net *net = NULL;
     ec2t_engine *engine = NULL;
@@ -85,6 +87,9 @@ main(int argc, char **argv)
             encoding = v;
             if (strcmp(v, "entropy") && strcmp(v, "raw"))
                 return ex_usage_error(PROG, "bad --encoding '%s' (entropy or raw)", v);
+        } else if (!strcmp(a, "--float-bits")) {
+            if (ex_parse_int(v, 16, 32, &float_bits) || (float_bits != 16 && float_bits != 32))
+                return ex_usage_error(PROG, "bad --float-bits '%s' (32 or 16)", v);
         } else {
             return ex_usage_error(PROG, "unknown option '%s'", a);
         }
@@ -122,6 +127,8 @@ main(int argc, char **argv)
         if (st == EC2T_OK)
             st = ec2t_engine_set_int(engine, EC2T_ENGINE_ENCODING,
                                      strcmp(encoding, "raw") ? EC2T_ENCODING_ENTROPY : EC2T_ENCODING_RAW);
+        if (st == EC2T_OK)
+            st = ec2t_engine_set_int(engine, EC2T_ENGINE_FLOAT_BITS, float_bits);
         if (st == EC2T_OK)
             st = ec2t_engine_set_meta(engine, "source", in);
         if (st == EC2T_OK && arch)

@@ -297,8 +297,13 @@ scale(demo *d)
                                  on_finetune_epoch, watch, &res);
         ec2t_trainer_free(tr);
         d->finetune_pass = (long long)watch[1];
-        printf("small network: %.2f%% on validation; the super-network passed it after %lld epoch(s)\n",
-               100 * watch[0], d->finetune_pass);
+        if (d->finetune_pass > 0)
+            printf("small network: %.2f%% on validation; the super-network passed it after %lld "
+                   "epoch(s)\n", 100 * watch[0], d->finetune_pass);
+        else
+            printf("small network: %.2f%% on validation; the super-network did not pass it in %lld "
+                   "epoch(s)%s\n", 100 * watch[0], d->o.s.finetune,
+                   d->o.base ? " (a --base model may have trained on the validation images)" : "");
     }
     if (st == EC2T_OK)
         st = ec2t_net_save(d->super, d->path_super, 0);

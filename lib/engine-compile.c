@@ -378,6 +378,7 @@ ec2t_engine_compile(const ec2t_net *net, uint32_t flags, ec2t_engine **out)
     e->ctx = ctx;
     e->encoding = EC2T_ENCODING_ENTROPY;
     e->dense_fallback = 1;
+    e->float_bits = 32;
     memset(&b, 0, sizeof b);
     b.e = e;
     b.net = net;

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Deployable .ec2t files (doc/FORMAT.md §13): the compiled program as
- * container keys, its arrays as tensors. The loader rebuilds the program and
- * checks every operation against its inputs (ec2t__eop_infer) before the
- * engine exists. */
+/* Deployable .ec2t files (doc/FORMAT.md §13): saving and loading, and the
+ * keyed layout (the program as container keys, each array its own tensor,
+ * ternary layers as 2-bit masks), written for the raw encoding. The packed
+ * layout, written for the entropy encoding, is in engine-packed.c. Both
+ * loaders rebuild the program and check every operation against its inputs
+ * (ec2t__eop_infer) before the engine exists. */
 #include <stdio.h>
 #include <string.h>
 
-#include "container-private.h"
-#include "engine-private.h"
+#include "engine-io-private.h"
 #include "tcoder-private.h"
 
 #define CONFIG_INTS 14
@@ -108,8 +109,20 @@ slice_of(const ec2t__eop *op)
     return op->kind == EC2T__OP_CONV ? op->win.kh * op->win.kw : 1;
 }
 
-/* The ternary tensor of op i, in the engine's encoding. The written bytes
- * must outlive the writer: they are handed back in *owned. */
+ec2t_status
+ec2t__eio_encode_ternary(const ec2t_engine *e, const ec2t__eop *op, uint8_t **out, size_t *len)
+{
+    int8_t *sym = symbols_of(e->ctx, &op->tm);
+    ec2t_status st;
+    if (!sym)
+        return ec2t__nomem(e->ctx, "ternary symbols");
+    st = ec2t__tcode_encode(e->ctx, sym, op->m, op->k, slice_of(op), out, len);
+    ec2t__free(e->ctx, sym);
+    return st;
+}
+
+/* The ternary tensor of op i in the keyed layout: raw masks (TERNARY_2B).
+ * The bytes must outlive the writer: they are handed back in *owned. */
 static ec2t_status
 write_ternary(const ec2t_engine *e, ec2t__cwriter *w, int32_t i, uint8_t **owned)
 {
@@ -117,27 +130,11 @@ write_ternary(const ec2t_engine *e, ec2t__cwriter *w, int32_t i, uint8_t **owned
     int64_t dims[2] = {op->m, op->k};
     char name[64];
     uint64_t bytes;
-    ec2t_status st;
-    if (e->encoding == EC2T_ENCODING_RAW) {
-        *owned = pack_2b(e->ctx, &op->tm, &bytes);
-        if (!*owned)
-            return ec2t__nomem(e->ctx, "ternary tensor");
-        op_tensor(name, sizeof name, i, "tern");
-        return ec2t__cw_add_tensor(w, name, EC2T__DT_TERNARY_2B, 2, dims, *owned, bytes);
-    } else {
-        int8_t *sym = symbols_of(e->ctx, &op->tm);
-        size_t len = 0;
-        int64_t n[1];
-        if (!sym)
-            return ec2t__nomem(e->ctx, "ternary symbols");
-        st = ec2t__tcode_encode(e->ctx, sym, op->m, op->k, slice_of(op), owned, &len);
-        ec2t__free(e->ctx, sym);
-        if (st != EC2T_OK)
-            return st;
-        n[0] = (int64_t)len;
-        op_tensor(name, sizeof name, i, "tern_coded");
-        return ec2t__cw_add_tensor(w, name, EC2T__DT_U8, 1, n, *owned, len);
-    }
+    *owned = pack_2b(e->ctx, &op->tm, &bytes);
+    if (!*owned)
+        return ec2t__nomem(e->ctx, "ternary tensor");
+    op_tensor(name, sizeof name, i, "tern");
+    return ec2t__cw_add_tensor(w, name, EC2T__DT_TERNARY_2B, 2, dims, *owned, bytes);
 }
 
 static ec2t_status
@@ -181,28 +178,17 @@ write_op(const ec2t_engine *e, ec2t__cwriter *w, int32_t i, uint8_t **owned)
     return st;
 }
 
-EC2T_API ec2t_status
-ec2t_engine_save(const ec2t_engine *e, const char *path, uint32_t flags)
+/* The keyed layout: the program as keys, each array its own tensor. */
+static ec2t_status
+save_keyed(const ec2t_engine *e, ec2t__cwriter *w, uint8_t **owned)
 {
-    ec2t__cwriter *w = NULL;
-    uint8_t **owned = NULL;
-    int32_t *shapes = NULL;
-    char key[96];
-    ec2t_status st;
-    if (!e)
-        return EC2T_E_INVAL;
-    if (!path || flags != 0)
-        return ec2t__error(e->ctx, EC2T_E_INVAL, "ec2t_engine_save: NULL path or bad flags");
-    owned = ec2t__calloc(e->ctx, (size_t)e->n_ops + 1, sizeof *owned);
-    shapes = ec2t__calloc(e->ctx, (size_t)e->n_values * 3, sizeof *shapes);
-    st = owned && shapes ? ec2t__cw_new(e->ctx, &w) : ec2t__nomem(e->ctx, "engine writer");
+    int32_t *shapes = ec2t__calloc(e->ctx, (size_t)e->n_values * 3, sizeof *shapes);
+    ec2t_status st = shapes ? EC2T_OK : ec2t__nomem(e->ctx, "engine writer");
     for (int32_t v = 0; v < e->n_values && shapes; v++) {
         shapes[3 * v] = e->values[v].c;
         shapes[3 * v + 1] = e->values[v].h;
         shapes[3 * v + 2] = e->values[v].w;
     }
-    if (st == EC2T_OK)
-        st = ec2t__cw_add_str(w, "ec2t.file_kind", "deploy");
     if (st == EC2T_OK)
         st = ec2t__cw_add_u32(w, "ec2t.engine.values", (uint32_t)e->n_values);
     if (st == EC2T_OK)
@@ -212,19 +198,47 @@ ec2t_engine_save(const ec2t_engine *e, const char *path, uint32_t flags)
         st = ec2t__cw_add_u32(w, "ec2t.engine.ops", (uint32_t)e->n_ops);
     if (st == EC2T_OK)
         st = ec2t__cw_add_u32(w, "ec2t.engine.output", (uint32_t)e->output);
+    for (int32_t i = 0; i < e->n_ops && st == EC2T_OK; i++)
+        st = write_op(e, w, i, &owned[i]);
+    ec2t__free(e->ctx, shapes);
+    return st;
+}
+
+EC2T_API ec2t_status
+ec2t_engine_save(const ec2t_engine *e, const char *path, uint32_t flags)
+{
+    ec2t__cwriter *w = NULL;
+    uint8_t **owned = NULL;
+    void *packed[3] = {NULL, NULL, NULL};
+    int keyed;
+    char key[96];
+    ec2t_status st;
+    if (!e)
+        return EC2T_E_INVAL;
+    if (!path || flags != 0)
+        return ec2t__error(e->ctx, EC2T_E_INVAL, "ec2t_engine_save: NULL path or bad flags");
+    keyed = e->encoding == EC2T_ENCODING_RAW;
+    if (keyed && e->float_bits != 32)
+        return ec2t__error(e->ctx, EC2T_E_INVAL,
+                           "ec2t_engine_save: 16-bit floats need the entropy encoding");
+    owned = ec2t__calloc(e->ctx, (size_t)e->n_ops + 1, sizeof *owned);
+    st = owned ? ec2t__cw_new(e->ctx, &w) : ec2t__nomem(e->ctx, "engine writer");
+    if (st == EC2T_OK)
+        st = ec2t__cw_add_str(w, "ec2t.file_kind", "deploy");
     for (int32_t i = 0; i < e->n_meta && st == EC2T_OK; i++) {
         snprintf(key, sizeof key, "ec2t.meta.%s", e->meta[i].key);
         st = ec2t__cw_add_str(w, key, e->meta[i].value);
     }
-    for (int32_t i = 0; i < e->n_ops && st == EC2T_OK; i++)
-        st = write_op(e, w, i, &owned[i]);
+    if (st == EC2T_OK)
+        st = keyed ? save_keyed(e, w, owned) : ec2t__eio_save_packed(e, w, packed);
     if (st == EC2T_OK)
         st = ec2t__cw_write_file(w, path);
     ec2t__cw_free(w);
     for (int32_t i = 0; owned && i < e->n_ops; i++)
         ec2t__free(e->ctx, owned[i]);
+    for (int i = 0; i < 3; i++)
+        ec2t__free(e->ctx, packed[i]);
     ec2t__free(e->ctx, owned);
-    ec2t__free(e->ctx, shapes);
     return st;
 }
 
@@ -267,23 +281,44 @@ read_ternary(ec2t_engine *e, const ec2t__creader *r, int32_t i, ec2t__eop *op)
     t = ec2t__cr_find_tensor(r, name);
     if (!t || t->dtype != EC2T__DT_U8 || t->ndim != 1)
         return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d has no ternary tensor", what, (int)i);
-    {
-        int32_t words = (op->k + 63) / 64;
-        uint64_t *p, *q;
-        ec2t_status st = ec2t__tcode_check_length(e->ctx, what, (size_t)t->nbytes, op->m, op->k);
-        if (st != EC2T_OK)
-            return st;
-        p = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *p);
-        q = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *q);
-        st = p && q ? EC2T_OK : ec2t__nomem(e->ctx, "ternary masks");
-        if (st == EC2T_OK)
-            st = ec2t__tcode_decode(e->ctx, t->data, (size_t)t->nbytes, op->m, op->k, slice_of(op), p, q);
-        if (st == EC2T_OK)
-            st = ec2t__tmat_from_masks(e->ctx, p, q, op->m, op->k, &op->tm);
-        ec2t__free(e->ctx, p);
-        ec2t__free(e->ctx, q);
+    return ec2t__eio_decode_ternary(e, what, t->data, (size_t)t->nbytes, op);
+}
+
+ec2t_status
+ec2t__eio_decode_ternary(ec2t_engine *e, const char *what, const uint8_t *in, size_t len,
+                         ec2t__eop *op)
+{
+    int32_t words = (op->k + 63) / 64;
+    uint64_t *p, *q;
+    ec2t_status st = ec2t__tcode_check_length(e->ctx, what, len, op->m, op->k);
+    if (st != EC2T_OK)
         return st;
-    }
+    p = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *p);
+    q = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *q);
+    st = p && q ? EC2T_OK : ec2t__nomem(e->ctx, "ternary masks");
+    if (st == EC2T_OK)
+        st = ec2t__tcode_decode(e->ctx, in, len, op->m, op->k, slice_of(op), p, q);
+    if (st == EC2T_OK)
+        st = ec2t__tmat_from_masks(e->ctx, p, q, op->m, op->k, &op->tm);
+    ec2t__free(e->ctx, p);
+    ec2t__free(e->ctx, q);
+    return st;
+}
+
+int
+ec2t__eio_sizes_ok(const ec2t__eop *op)
+{
+    if (op->kind != EC2T__OP_CONV && op->kind != EC2T__OP_DENSE)
+        return 1;
+    return op->m >= 1 && op->k >= 1 && (int64_t)op->m * op->k <= (INT64_C(1) << 34) &&
+           !(op->ternary && op->groups != 1);
+}
+
+int
+ec2t__eio_shape_ok(int32_t c, int32_t h, int32_t w)
+{
+    return c >= 1 && h >= 1 && w >= 1 && c <= (1 << 24) && h <= 65536 && w <= 65536 &&
+           (int64_t)c * h * w <= (INT64_C(1) << 30);
 }
 
 /* Readers ignore the configuration fields an operation does not use
@@ -341,9 +376,7 @@ read_op(ec2t_engine *e, const ec2t__creader *r, int32_t i)
     op->win = (ec2t__window){c[9], c[10], c[11], c[12], c[5], c[6], c[7], c[8]};
     op->stride = c[13];
     ignore_unused(op, &e->values[op->out]);
-    if ((op->kind == EC2T__OP_CONV || op->kind == EC2T__OP_DENSE) &&
-        (op->m < 1 || op->k < 1 || (int64_t)op->m * op->k > (INT64_C(1) << 34) ||
-         (op->ternary && op->groups != 1)))
+    if (!ec2t__eio_sizes_ok(op))
         return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d has bad sizes", what, (int)i);
     if (ec2t__eop_infer(e, op, &shape) != EC2T_OK ||
         shape.c != e->values[op->out].c || shape.h != e->values[op->out].h ||
@@ -397,19 +430,16 @@ read_meta(ec2t_engine *e, const ec2t__creader *r)
     return EC2T_OK;
 }
 
+/* The keyed layout into e (which has only ctx set). */
 static ec2t_status
-load_from(ec2t_context *ctx, ec2t__creader *r, ec2t_engine **out)
+load_keyed(ec2t_engine *e, const ec2t__creader *r)
 {
-    const char *what = ec2t__cr_what(r), *kind;
+    const char *what = ec2t__cr_what(r);
+    ec2t_context *ctx = e->ctx;
     uint32_t n_values, n_ops, output;
     uint64_t n_shapes;
     int32_t *shapes = NULL;
-    ec2t_engine *e = NULL;
-    ec2t_status st = ec2t__cr_get_str(r, "ec2t.file_kind", &kind);
-    if (st == EC2T_OK && strcmp(kind, "deploy") != 0)
-        st = ec2t__error(ctx, EC2T_E_FORMAT, "%s: a '%s' file, not a deployable one", what, kind);
-    if (st == EC2T_OK)
-        st = ec2t__cr_get_u32(r, "ec2t.engine.values", &n_values);
+    ec2t_status st = ec2t__cr_get_u32(r, "ec2t.engine.values", &n_values);
     if (st == EC2T_OK)
         st = ec2t__cr_get_u32(r, "ec2t.engine.ops", &n_ops);
     if (st == EC2T_OK)
@@ -418,13 +448,9 @@ load_from(ec2t_context *ctx, ec2t__creader *r, ec2t_engine **out)
         st = ec2t__error(ctx, EC2T_E_FORMAT, "%s: inconsistent operation and value counts", what);
     if (st == EC2T_OK) {
         shapes = ec2t__calloc(ctx, (size_t)n_values * 3, sizeof *shapes);
-        e = ec2t__calloc(ctx, 1, sizeof *e);
-        if (e) {
-            e->ctx = ctx;
-            e->values = ec2t__calloc(ctx, n_values, sizeof *e->values);
-            e->ops = ec2t__calloc(ctx, n_ops, sizeof *e->ops);
-        }
-        if (!shapes || !e || !e->values || !e->ops)
+        e->values = ec2t__calloc(ctx, n_values, sizeof *e->values);
+        e->ops = ec2t__calloc(ctx, n_ops, sizeof *e->ops);
+        if (!shapes || !e->values || !e->ops)
             st = ec2t__nomem(ctx, "engine");
     }
     if (st == EC2T_OK)
@@ -434,8 +460,7 @@ load_from(ec2t_context *ctx, ec2t__creader *r, ec2t_engine **out)
         st = ec2t__error(ctx, EC2T_E_FORMAT, "%s: value shapes missing", what);
     for (uint32_t v = 0; st == EC2T_OK && v < n_values; v++) {
         int32_t c = shapes[3 * v], h = shapes[3 * v + 1], w = shapes[3 * v + 2];
-        if (c < 1 || h < 1 || w < 1 || c > (1 << 24) || h > 65536 || w > 65536 ||
-            (int64_t)c * h * w > (INT64_C(1) << 30))
+        if (!ec2t__eio_shape_ok(c, h, w))
             st = ec2t__error(ctx, EC2T_E_FORMAT, "%s: value %u has an absurd shape", what, (unsigned)v);
         else
             e->values[v] = (ec2t__value){c, h, w, -1};
@@ -443,18 +468,39 @@ load_from(ec2t_context *ctx, ec2t__creader *r, ec2t_engine **out)
     if (st == EC2T_OK) {
         e->n_values = (int32_t)n_values;
         e->output = (int32_t)output;
-        e->encoding = EC2T_ENCODING_ENTROPY;
-        e->dense_fallback = 1;
     }
     for (uint32_t i = 0; st == EC2T_OK && i < n_ops; i++) {
         e->n_ops = (int32_t)i + 1;
         st = read_op(e, r, (int32_t)i);
     }
+    ec2t__free(ctx, shapes);
+    return st;
+}
+
+/* A file holding the tensor engine.program is in the packed layout (the
+ * one libec2t writes for the entropy encoding), any other in the keyed one. */
+static ec2t_status
+load_from(ec2t_context *ctx, ec2t__creader *r, ec2t_engine **out)
+{
+    const char *what = ec2t__cr_what(r), *kind;
+    int packed = ec2t__cr_find_tensor(r, "engine.program") != NULL;
+    ec2t_engine *e = NULL;
+    ec2t_status st = ec2t__cr_get_str(r, "ec2t.file_kind", &kind);
+    if (st == EC2T_OK && strcmp(kind, "deploy") != 0)
+        st = ec2t__error(ctx, EC2T_E_FORMAT, "%s: a '%s' file, not a deployable one", what, kind);
+    if (st == EC2T_OK && !(e = ec2t__calloc(ctx, 1, sizeof *e)))
+        st = ec2t__nomem(ctx, "engine");
+    if (st == EC2T_OK) {
+        e->ctx = ctx;
+        e->encoding = packed ? EC2T_ENCODING_ENTROPY : EC2T_ENCODING_RAW;
+        e->dense_fallback = 1;
+        e->float_bits = 32;
+        st = packed ? ec2t__eio_load_packed(e, r) : load_keyed(e, r);
+    }
     if (st == EC2T_OK)
         st = read_meta(e, r);
     if (st == EC2T_OK)
         st = ec2t__engine_finish(e);
-    ec2t__free(ctx, shapes);
     ec2t__cr_free(r);
     if (st != EC2T_OK) {
         ec2t_engine_free(e);

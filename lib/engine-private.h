@@ -77,7 +77,7 @@ struct ec2t_engine {
     int32_t n_slots;
     int64_t slot_floats;     /* per sample (ec2t__plane_stride), a multiple of 16 */
     int64_t col_floats;      /* conv scratch of one sample, a multiple of 16 */
-    int64_t isa, encoding, dense_fallback;
+    int64_t isa, encoding, dense_fallback, float_bits;
     int64_t dead_channels;
     ec2t__meta *meta;
     int32_t n_meta;
@@ -101,6 +101,8 @@ void ec2t__eop_free(ec2t_context *ctx, ec2t__eop *op);
 /* The output shape of an operation from its input shapes and configuration;
  * EC2T_E_INVAL (with a message) if they do not fit together. */
 ec2t_status ec2t__eop_infer(ec2t_engine *e, const ec2t__eop *op, ec2t__value *out);
+/* Output positions of a window sweep of an input extent (0: invalid). */
+int32_t ec2t__eop_swept(int32_t in, int32_t k, int32_t stride, int32_t pad);
 /* The name of an operation kind in files and messages, or NULL. */
 const char *ec2t__opkind_name(int kind);
 /* The kernel set that runs: the EC2T_ENGINE_ISA setting if the CPU has it,

@@ -53,8 +53,8 @@ ec2t_engine_free(ec2t_engine *e)
 
 /* Output positions of a window sweep; 0 (invalid) when the padded input is
  * shorter than the window or longer than an int32_t can index. */
-static int
-swept(int32_t in, int32_t k, int32_t stride, int32_t pad)
+int32_t
+ec2t__eop_swept(int32_t in, int32_t k, int32_t stride, int32_t pad)
 {
     int64_t padded = (int64_t)in + 2 * (int64_t)pad, span = padded - k;
     return span < 0 || padded > INT32_MAX ? 0 : (int32_t)(span / stride + 1);
@@ -74,8 +74,8 @@ ec2t__eop_infer(ec2t_engine *e, const ec2t__eop *op, ec2t__value *out)
             g->stride < 1 || g->pad < 0 || g->h != a->h || g->w != a->w ||
             (int64_t)g->kh * g->kw > INT32_MAX ||
             op->k != (int64_t)(a->c / op->groups) * g->kh * g->kw ||
-            g->oh != swept(a->h, g->kh, g->stride, g->pad) ||
-            g->ow != swept(a->w, g->kw, g->stride, g->pad) || g->oh < 1 || g->ow < 1)
+            g->oh != ec2t__eop_swept(a->h, g->kh, g->stride, g->pad) ||
+            g->ow != ec2t__eop_swept(a->w, g->kw, g->stride, g->pad) || g->oh < 1 || g->ow < 1)
             break;
         *out = (ec2t__value){op->m, g->oh, g->ow, -1};
         return EC2T_OK;
@@ -89,8 +89,8 @@ ec2t__eop_infer(ec2t_engine *e, const ec2t__eop *op, ec2t__value *out)
     case EC2T__OP_MAXPOOL:
     case EC2T__OP_AVGPOOL:
         if (g->kh < 1 || g->kh != g->kw || g->stride < 1 || g->pad < 0 || g->pad > g->kh / 2 ||
-            g->h != a->h || g->w != a->w || g->oh != swept(a->h, g->kh, g->stride, g->pad) ||
-            g->ow != swept(a->w, g->kw, g->stride, g->pad) || g->oh < 1 || g->ow < 1)
+            g->h != a->h || g->w != a->w || g->oh != ec2t__eop_swept(a->h, g->kh, g->stride, g->pad) ||
+            g->ow != ec2t__eop_swept(a->w, g->kw, g->stride, g->pad) || g->oh < 1 || g->ow < 1)
             break;
         *out = (ec2t__value){a->c, g->oh, g->ow, -1};
         return EC2T_OK;
@@ -296,6 +296,11 @@ ec2t_engine_set_int(ec2t_engine *e, ec2t_engine_param param, int64_t value)
             break;
         e->dense_fallback = value;
         return EC2T_OK;
+    case EC2T_ENGINE_FLOAT_BITS:
+        if (value != 32 && value != 16)
+            break;
+        e->float_bits = value;
+        return EC2T_OK;
     default:
         if (param >= EC2T_ENGINE_OPS && param <= EC2T_ENGINE_MULTS)
             return ec2t__error(e->ctx, EC2T_E_STATE, "ec2t_engine_set_int: %d is read-only", (int)param);
@@ -329,6 +334,7 @@ ec2t_engine_get_int(const ec2t_engine *e, ec2t_engine_param param, int64_t *valu
     case EC2T_ENGINE_ISA: v = e->isa; break;
     case EC2T_ENGINE_ENCODING: v = e->encoding; break;
     case EC2T_ENGINE_DENSE_FALLBACK: v = e->dense_fallback; break;
+    case EC2T_ENGINE_FLOAT_BITS: v = e->float_bits; break;
     case EC2T_ENGINE_OPS: v = e->n_ops; break;
     case EC2T_ENGINE_TERNARY_LAYERS:
         for (int32_t i = 0; i < e->n_ops; i++)

@@ -3,16 +3,20 @@
 """The Python reader of deployable files (doc/ec2t_reader.py, written from
 doc/FORMAT.md) against libec2t:
 
-- the authors' ResNet-20 (spars64), converted by ec2t-convert with raw and
-  entropy-coded ternary tensors: the reader's logits for tests/data's inputs
-  match PyTorch's and those of ec2t-deploy within 1e-3;
+- the authors' ResNet-20 (spars64), converted by ec2t-convert with raw
+  ternary tensors (the keyed layout) and entropy-coded ones (the packed
+  layout, 32-bit and 16-bit floats): the reader's logits for tests/data's
+  inputs match those of ec2t-deploy within 1e-3, and PyTorch's within 1e-3
+  (0.5 with 16-bit floats);
 - the small networks of sample-nets, which use every operation kind (grouped
   and strided convolutions, option-A shortcuts, padded pools, flatten, an
   unfoldable batchnorm): the reader's outputs match the C engine's;
 - damaged files: the reader and ec2t-deploy accept and reject the same ones,
   among byte flips of the header with the header checksum recomputed (so
   that the schema checks of section 13, not the checksum, decide), and both
-  reject truncations, flipped data bytes and a newer version.
+  reject truncations, flipped data bytes and a newer version; and among
+  changed bytes of the packed layout's program, with its checksum and the
+  header's recomputed.
 
 usage: ec2t-reader-test.py EC2T_CONVERT EC2T_DEPLOY SAMPLE_NETS DOC_DIR DATA_DIR
 Needs NumPy to run the programs; exits 77 (skipped) without it.
@@ -82,24 +86,29 @@ def py_accepts(data):
 def resnet(tmp):
     inputs = np.load(os.path.join(RESNET, "inputs.npy"))
     torch_logits = np.load(os.path.join(RESNET, "resnet20_ec2t_spars64.logits.npy"))
-    for enc, tensor in (("raw", "tern"), ("entropy", "tern_coded")):
-        path = os.path.join(tmp, "resnet20-%s.ec2t" % enc)
-        subprocess.run([CONVERT, "--arch", "resnet20", "--encoding", enc,
+    # (encoding, float bits, the layout's tensors, tolerance against PyTorch)
+    for enc, bits, tensors, tol in (("raw", 32, 18, 1e-3), ("entropy", 32, 3, 1e-3),
+                                    ("entropy", 16, 3, 0.5)):
+        what = "resnet20 %s %d-bit" % (enc, bits)
+        path = os.path.join(tmp, "resnet20-%s-%d.ec2t" % (enc, bits))
+        subprocess.run([CONVERT, "--arch", "resnet20", "--encoding", enc, "--float-bits", str(bits),
                         os.path.join(RESNET, "resnet20_ec2t_spars64.safetensors"), path],
                        check=True, stdout=subprocess.DEVNULL)
         t0 = time.time()
         container = ec2t_reader.read_container(read(path))
         model = ec2t_reader.model_from_container(container)
-        ternary = [n for n in container.tensors if n.endswith("." + tensor)]
-        if len(ternary) != 18:
-            fail("resnet20 %s: %d %s tensors, expected 18" % (enc, len(ternary), tensor))
+        ternary = sum(op.tern is not None for op in model.ops)
+        # raw: a TERNARY_2B tensor per ternary layer; entropy: the packed layout's three
+        found = sum(n.endswith(".tern") for n in container.tensors) if enc == "raw" else len(container.tensors)
+        if ternary != 18 or found != tensors or ("engine.program" in container.tensors) != (enc != "raw"):
+            fail("%s: %d ternary layers and %d tensors, expected 18 and %d" % (what, ternary, found, tensors))
         logits = ec2t_reader.run(model, inputs)
-        print("resnet20 %s: %d ops, read and run in %.1f s" % (enc, len(model.ops), time.time() - t0))
-        check_close("resnet20 %s vs PyTorch" % enc, logits, torch_logits, 1e-3)
-        out = os.path.join(tmp, "deploy-%s.npy" % enc)
+        print("%s: %d ops, read and run in %.1f s" % (what, len(model.ops), time.time() - t0))
+        check_close(what + " vs PyTorch", logits, torch_logits, tol)
+        out = os.path.join(tmp, "deploy-%s-%d.npy" % (enc, bits))
         subprocess.run([DEPLOY, path, "--npy", os.path.join(RESNET, "inputs.npy"), "--save-logits", out],
                        check=True, stdout=subprocess.DEVNULL)
-        check_close("resnet20 %s vs ec2t-deploy" % enc, logits, np.load(out), 1e-3)
+        check_close(what + " vs ec2t-deploy", logits, np.load(out), 1e-3)
 
 
 def samples(tmp):
@@ -148,6 +157,44 @@ def mutants(tmp, path, count, seed):
     return end
 
 
+def program_mutants(tmp, path, count, seed):
+    """Bytes of engine.program changed, its checksum and the header's
+    recomputed (so that the program's own rules decide): both readers agree."""
+    data = read(path)
+    c = ec2t_reader.read_container(data)
+    cur = ec2t_reader._Cursor(data)
+    cur.pos = 24
+    for _ in range(len(c.keys)):
+        ec2t_reader._value(cur, cur.text(1, 255, "key"))
+    crc_at = None
+    for i, name in enumerate(c.tensors):
+        ec2t_reader._tensor_info(cur, i)
+        if name == "engine.program":
+            crc_at = cur.pos - 4  # the info's last field
+    end, t = cur.pos, c.tensors["engine.program"]
+    start = c.data_start + t.offset
+    rng = random.Random(seed)
+    agree = accepted = 0
+    for _ in range(count):
+        b = bytearray(data)
+        k = start + rng.randrange(t.nbytes)
+        if rng.random() < 0.5:
+            b[k] ^= 1 << rng.randrange(8)
+        else:
+            b[k] = rng.choice((0, 1, 2, 0x7F, 0x80, 0xFF, rng.randrange(256)))
+        struct.pack_into("<I", b, crc_at, zlib.crc32(bytes(b[start:start + t.nbytes])) & 0xFFFFFFFF)
+        struct.pack_into("<I", b, end, zlib.crc32(bytes(b[:end])) & 0xFFFFFFFF)
+        py, cc = py_accepts(bytes(b)), c_accepts(tmp, bytes(b))
+        agree += py == cc
+        accepted += py and cc
+        if py != cc:
+            fail("%s: program byte %d changed (checksums fixed): Python %s, libec2t %s"
+                 % (os.path.basename(path), k - start, "accepts" if py else "rejects",
+                    "accepts" if cc else "rejects"))
+    print("%-44s %d/%d agree (%d accepted by both)" % (os.path.basename(path) + " program mutants",
+                                                     agree, count, accepted))
+
+
 def damaged(tmp, path):
     """Corruptions both readers must reject."""
     data = read(path)
@@ -175,6 +222,8 @@ def main():
         samples(tmp)
         for name in ("cnn.raw.ec2t", "cnn.entropy.ec2t", "gapnet.raw.ec2t"):
             damaged(tmp, os.path.join(tmp, name))
+        for name in ("cnn.entropy.ec2t", "gapnet.entropy.ec2t", "mlp.entropy.ec2t"):
+            program_mutants(tmp, os.path.join(tmp, name), 100, len(name))
     print("%d failures, %.1f s" % (failures, time.time() - t0))
     sys.exit(1 if failures else 0)
 

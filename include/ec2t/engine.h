@@ -39,6 +39,12 @@ typedef enum ec2t_engine_param {
     /** int: 1 = a ternary layer may run on the dense float kernels where they are
      *  faster for its shape and sparsity (the default); 0 = always the ternary kernels. */
     EC2T_ENGINE_DENSE_FALLBACK = 302,
+    /** int: bits of each float (float weights, biases, scales, ternary levels) in files that
+     *  ec2t_engine_save() writes with the ENTROPY encoding: 32 (the default, exact) or 16
+     *  (IEEE half precision, lossy: about 3 significant digits, half the bytes). Saving
+     *  with 16 and the RAW encoding fails with EC2T_E_INVAL; so does a value that half
+     *  precision cannot hold (above 65504 in magnitude). */
+    EC2T_ENGINE_FLOAT_BITS = 303,
     EC2T_ENGINE_OPS = 320,            /**< int, read only: operations of the compiled program */
     EC2T_ENGINE_TERNARY_LAYERS = 321, /**< int, read only: layers packed as ternary */
     EC2T_ENGINE_INPUT_C = 322,        /**< int, read only: input channels */
@@ -153,10 +159,17 @@ EC2T_API ec2t_status ec2t_engine_get_meta(const ec2t_engine *engine, const char 
 
 /**
  * @brief Save as a deployable .ec2t file (doc/FORMAT.md §13), atomically.  METHOD: ec2t_engine
+ *
+ * With EC2T_ENGINE_ENCODING ENTROPY (the default) the file is in the packed
+ * layout, the smallest: ternary layers entropy-coded, floats in 32 or 16 bits
+ * (EC2T_ENGINE_FLOAT_BITS). With RAW it is in the keyed layout: ternary
+ * layers as 2-bit masks and floats in 32 bits, each array aligned for mmap.
+ * A failed save leaves an existing file as it was.
  * @param engine the engine.
  * @param path the file.
  * @param flags must be 0.
- * @return EC2T_OK, EC2T_E_INVAL, EC2T_E_IO or EC2T_E_NOMEM.
+ * @return EC2T_OK, EC2T_E_INVAL (also RAW with 16-bit floats, or a float too
+ *         large for 16 bits), EC2T_E_IO or EC2T_E_NOMEM.
  */
 EC2T_API ec2t_status ec2t_engine_save(const ec2t_engine *engine, const char *path, uint32_t flags);
 

@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: MIT */
+/* The packed layout of deployable files (doc/FORMAT.md §13.2): the program
+ * as one string of varints, every float array in one tensor (F32, or F16 when
+ * asked) and every entropy-coded ternary layer in one byte tensor. Three
+ * tensors instead of several keys and tensors per operation: the header of a
+ * ResNet-20 shrinks from about 10 KB to under 300 bytes. */
+#include <string.h>
+
+#include "engine-io-private.h"
+
+#define MAX_OPS (1 << 20)
+#define VARINT_MAX 5              /* bytes of a value up to 2^31 - 1 */
+#define OP_BYTES_MAX (1 + 2 * VARINT_MAX + 1 + 7 * VARINT_MAX)
+#define FLAG_RELU 1u
+#define FLAG_TERNARY 2u
+#define FLAG_SCALE 4u
+#define FLAG_BIAS 8u
+
+/* ---- half precision ---- */
+
+/* Round to the nearest half, ties to even; magnitudes from 65520 up become
+ * infinity (the caller refuses them), NaN stays NaN. */
+static uint16_t
+half_of(float f)
+{
+    uint32_t x, sign, mag, h, rest;
+    memcpy(&x, &f, 4);
+    sign = (x >> 16) & 0x8000u;
+    mag = x & 0x7FFFFFFFu;
+    if (mag > 0x7F800000u)
+        return (uint16_t)(sign | 0x7E00u);
+    if (mag >= 0x477FF000u)
+        return (uint16_t)(sign | 0x7C00u);
+    if (mag < 0x38800000u) { /* below 2^-14: subnormal, in units of 2^-24 */
+        float a, r;
+        memcpy(&a, &mag, 4);
+        a *= 16777216.0f; /* exact: a power of two, and a < 1024 */
+        h = (uint32_t)a;
+        r = a - (float)h;
+        if (r > 0.5f || (r == 0.5f && (h & 1u)))
+            h++;
+        return (uint16_t)(sign | h);
+    }
+    h = (mag - 0x38000000u) >> 13; /* rebias the exponent from 127 to 15 */
+    rest = mag & 0x1FFFu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u)))
+        h++; /* a carry into the exponent is still the right half */
+    return (uint16_t)(sign | h);
+}
+
+static float
+float_of_half(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1Fu, man = h & 0x3FFu, x;
+    float f;
+    if (exp == 0) {
+        f = (float)man * (1.0f / 16777216.0f);
+        return sign ? -f : f;
+    }
+    x = sign | (exp == 31 ? 0x7F800000u | (man << 13) : ((exp + 112) << 23) | (man << 13));
+    memcpy(&f, &x, 4);
+    return f;
+}
+
+/* ---- writing ---- */
+
+static void
+put_varint(uint8_t *buf, size_t *n, uint32_t v)
+{
+    do {
+        uint8_t b = (uint8_t)(v & 0x7F);
+        v >>= 7;
+        buf[(*n)++] = (uint8_t)(b | (v ? 0x80 : 0));
+    } while (v);
+}
+
+static int
+weighted(const ec2t__eop *op)
+{
+    return op->kind == EC2T__OP_CONV || op->kind == EC2T__OP_DENSE;
+}
+
+/* Channels of an operation's scale and bias. */
+static int64_t
+epilogue_channels(const ec2t_engine *e, const ec2t__eop *op)
+{
+    return op->kind == EC2T__OP_AFFINE ? e->values[op->in[0]].c : op->m;
+}
+
+static int64_t
+float_count(const ec2t_engine *e, const ec2t__eop *op)
+{
+    int64_t n = 0;
+    if (weighted(op))
+        n += op->ternary ? 2 : (int64_t)op->m * op->k;
+    if (weighted(op) || op->kind == EC2T__OP_AFFINE)
+        n += epilogue_channels(e, op) * ((op->scale != NULL) + (op->bias != NULL));
+    return n;
+}
+
+static void
+write_program_op(const ec2t__eop *op, int32_t i, size_t stream_len, uint8_t *buf, size_t *n)
+{
+    uint32_t flags = (op->relu ? FLAG_RELU : 0) | (op->ternary ? FLAG_TERNARY : 0) |
+                     (op->scale ? FLAG_SCALE : 0) | (op->bias ? FLAG_BIAS : 0);
+    put_varint(buf, n, (uint32_t)op->kind);
+    for (int32_t k = 0; k < op->n_in; k++)
+        put_varint(buf, n, (uint32_t)(i - op->in[k]));
+    put_varint(buf, n, flags);
+    switch (op->kind) {
+    case EC2T__OP_CONV: {
+        uint32_t v[6] = {(uint32_t)op->m,      (uint32_t)op->groups,     (uint32_t)op->win.kh,
+                         (uint32_t)op->win.kw, (uint32_t)op->win.stride, (uint32_t)op->win.pad};
+        for (int k = 0; k < 6; k++)
+            put_varint(buf, n, v[k]);
+        break;
+    }
+    case EC2T__OP_DENSE: put_varint(buf, n, (uint32_t)op->m); break;
+    case EC2T__OP_MAXPOOL:
+    case EC2T__OP_AVGPOOL:
+        put_varint(buf, n, (uint32_t)op->win.kh);
+        put_varint(buf, n, (uint32_t)op->win.stride);
+        put_varint(buf, n, (uint32_t)op->win.pad);
+        break;
+    case EC2T__OP_ADD: put_varint(buf, n, (uint32_t)op->stride); break;
+    default: break;
+    }
+    if (op->ternary)
+        put_varint(buf, n, (uint32_t)stream_len);
+}
+
+/* Append op's floats to f32 in the order of doc/FORMAT.md §13.2. */
+static float *
+append_floats(const ec2t_engine *e, const ec2t__eop *op, float *f32)
+{
+    int64_t c = epilogue_channels(e, op);
+    if (weighted(op) && op->ternary) {
+        *f32++ = op->wp;
+        *f32++ = op->wn;
+    } else if (weighted(op)) {
+        memcpy(f32, op->weight, (size_t)op->m * (size_t)op->k * sizeof *f32);
+        f32 += (int64_t)op->m * op->k;
+    }
+    if (op->scale)
+        memcpy(f32, op->scale, (size_t)c * sizeof *f32), f32 += c;
+    if (op->bias)
+        memcpy(f32, op->bias, (size_t)c * sizeof *f32), f32 += c;
+    return f32;
+}
+
+/* The floats as halves; EC2T_E_INVAL if one is too large for them. */
+static ec2t_status
+to_halves(ec2t_context *ctx, const float *f32, int64_t n, uint16_t *out)
+{
+    for (int64_t j = 0; j < n; j++) {
+        out[j] = half_of(f32[j]);
+        if ((out[j] & 0x7FFFu) == 0x7C00u && f32[j] == f32[j] && f32[j] - f32[j] == 0)
+            return ec2t__error(ctx, EC2T_E_INVAL,
+                               "ec2t_engine_save: %g is too large for a 16-bit float", (double)f32[j]);
+    }
+    return EC2T_OK;
+}
+
+/* Entropy-code every ternary layer: lens[i] bytes each, concatenated in *coded. */
+static ec2t_status
+code_layers(const ec2t_engine *e, size_t *lens, uint8_t **coded, size_t *total)
+{
+    ec2t_status st = EC2T_OK;
+    uint8_t **streams = ec2t__calloc(e->ctx, (size_t)e->n_ops, sizeof *streams);
+    *total = 0;
+    if (!streams)
+        return ec2t__nomem(e->ctx, "ternary streams");
+    for (int32_t i = 0; i < e->n_ops && st == EC2T_OK; i++)
+        if (e->ops[i].ternary && (st = ec2t__eio_encode_ternary(e, &e->ops[i], &streams[i], &lens[i])) == EC2T_OK)
+            *total += lens[i];
+    if (st == EC2T_OK && *total > 0 && !(*coded = ec2t__alloc(e->ctx, *total, 64)))
+        st = ec2t__nomem(e->ctx, "ternary streams");
+    for (size_t at = 0, i = 0; i < (size_t)e->n_ops; i++) {
+        if (st == EC2T_OK && streams[i])
+            memcpy(*coded + at, streams[i], lens[i]), at += lens[i];
+        ec2t__free(e->ctx, streams[i]);
+    }
+    ec2t__free(e->ctx, streams);
+    return st;
+}
+
+ec2t_status
+ec2t__eio_save_packed(const ec2t_engine *e, ec2t__cwriter *w, void *owned[3])
+{
+    const ec2t__value *in = &e->values[0];
+    size_t n = 0, coded_len = 0;
+    size_t *lens = ec2t__calloc(e->ctx, (size_t)e->n_ops, sizeof *lens);
+    uint8_t *prog = ec2t__alloc(e->ctx, 5 * VARINT_MAX + (size_t)e->n_ops * OP_BYTES_MAX, 64);
+    uint8_t *coded = NULL;
+    float *f32 = NULL, *end;
+    int64_t n_floats = 0;
+    ec2t_status st = lens && prog ? EC2T_OK : ec2t__nomem(e->ctx, "engine writer");
+    owned[0] = prog;
+    for (int32_t i = 0; i < e->n_ops; i++)
+        n_floats += float_count(e, &e->ops[i]);
+    if (st == EC2T_OK)
+        st = code_layers(e, lens, &coded, &coded_len);
+    owned[1] = coded;
+    if (st == EC2T_OK) {
+        uint32_t head[5] = {(uint32_t)e->n_ops, (uint32_t)e->output, (uint32_t)in->c,
+                            (uint32_t)in->h, (uint32_t)in->w};
+        for (int k = 0; k < 5; k++)
+            put_varint(prog, &n, head[k]);
+        for (int32_t i = 0; i < e->n_ops; i++)
+            write_program_op(&e->ops[i], i, lens[i], prog, &n);
+        st = ec2t__cw_add_tensor(w, "engine.program", EC2T__DT_U8, 1, (int64_t[]){(int64_t)n}, prog, n);
+    }
+    if (st == EC2T_OK && coded_len > 0)
+        st = ec2t__cw_add_tensor(w, "engine.coded", EC2T__DT_U8, 1, (int64_t[]){(int64_t)coded_len},
+                                 coded, coded_len);
+    if (st == EC2T_OK && n_floats > 0) {
+        size_t bytes = (size_t)n_floats * (e->float_bits == 16 ? 2 : 4);
+        f32 = ec2t__alloc(e->ctx, (size_t)n_floats * sizeof *f32, 64);
+        owned[2] = e->float_bits == 16 ? ec2t__alloc(e->ctx, bytes, 64) : f32;
+        st = f32 && owned[2] ? EC2T_OK : ec2t__nomem(e->ctx, "engine floats");
+        end = f32;
+        for (int32_t i = 0; st == EC2T_OK && i < e->n_ops; i++)
+            end = append_floats(e, &e->ops[i], end);
+        if (st == EC2T_OK && e->float_bits == 16)
+            st = to_halves(e->ctx, f32, n_floats, owned[2]);
+        if (st == EC2T_OK)
+            st = ec2t__cw_add_tensor(w, "engine.floats", e->float_bits == 16 ? EC2T__DT_F16 : EC2T__DT_F32,
+                                     1, (int64_t[]){n_floats}, owned[2], bytes);
+        if (owned[2] != f32)
+            ec2t__free(e->ctx, f32);
+    }
+    ec2t__free(e->ctx, lens);
+    return st;
+}
+
+/* ---- reading ---- */
+
+typedef struct cursor {
+    const uint8_t *prog;
+    size_t n, pos;
+    const float *floats;
+    int64_t n_floats, used_floats;
+    const uint8_t *coded;
+    size_t n_coded, used_coded;
+} cursor;
+
+/* The next varint of the program: minimal LEB128 of at most 5 bytes, at most
+ * max. -1 when there is none or it breaks a rule. */
+static int64_t
+next_varint(cursor *c, int64_t max)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < VARINT_MAX && c->pos < c->n; k++) {
+        uint8_t b = c->prog[c->pos++];
+        v |= (uint64_t)(b & 0x7F) << (7 * k);
+        if (!(b & 0x80))
+            return (k > 0 && b == 0) || v > (uint64_t)max ? -1 : (int64_t)v;
+    }
+    return -1;
+}
+
+/* Read the next n values of c into int32_t fields (each in [lo, INT32_MAX]). */
+static int
+next_fields(cursor *c, int32_t *const *dst, const int32_t *lo, int n)
+{
+    for (int k = 0; k < n; k++) {
+        int64_t v = next_varint(c, INT32_MAX);
+        if (v < lo[k])
+            return 0;
+        *dst[k] = (int32_t)v;
+    }
+    return 1;
+}
+
+static uint32_t
+allowed_flags(ec2t__opkind kind)
+{
+    switch (kind) {
+    case EC2T__OP_CONV:
+    case EC2T__OP_DENSE: return FLAG_RELU | FLAG_TERNARY | FLAG_SCALE | FLAG_BIAS;
+    case EC2T__OP_AFFINE: return FLAG_RELU | FLAG_SCALE | FLAG_BIAS;
+    case EC2T__OP_ADD: return FLAG_RELU;
+    default: return 0;
+    }
+}
+
+/* Kind, inputs, flags and geometry of op i; 0 if the bytes break a rule. */
+static int
+read_program_op(ec2t_engine *e, cursor *c, int32_t i, uint32_t *flags)
+{
+    ec2t__eop *op = &e->ops[i];
+    const ec2t__value *a;
+    int64_t kind = next_varint(c, EC2T__OP_LAST), f;
+    if (kind < EC2T__OP_CONV)
+        return 0;
+    op->kind = (ec2t__opkind)kind;
+    op->n_in = op->kind == EC2T__OP_ADD ? 2 : 1;
+    op->out = i + 1;
+    op->groups = 1;
+    for (int32_t k = 0; k < op->n_in; k++) {
+        int64_t back = next_varint(c, i);
+        if (back < 0)
+            return 0;
+        op->in[k] = i - (int32_t)back;
+    }
+    f = next_varint(c, 15);
+    if (f < 0 || ((uint32_t)f & ~allowed_flags(op->kind)) ||
+        (op->kind == EC2T__OP_AFFINE && !((uint32_t)f & FLAG_SCALE)))
+        return 0;
+    *flags = (uint32_t)f;
+    op->relu = (*flags & FLAG_RELU) != 0;
+    op->ternary = (*flags & FLAG_TERNARY) != 0;
+    a = &e->values[op->in[0]];
+    op->win.h = a->h, op->win.w = a->w;
+    if (op->kind == EC2T__OP_CONV) {
+        int32_t *dst[6] = {&op->m, &op->groups, &op->win.kh, &op->win.kw, &op->win.stride, &op->win.pad};
+        static const int32_t lo[6] = {1, 1, 1, 1, 1, 0};
+        if (!next_fields(c, dst, lo, 6))
+            return 0;
+        op->k = (int32_t)(a->c / op->groups * (int64_t)op->win.kh * op->win.kw > INT32_MAX
+                              ? 0
+                              : a->c / op->groups * op->win.kh * op->win.kw);
+    } else if (op->kind == EC2T__OP_DENSE) {
+        int32_t *dst[1] = {&op->m};
+        static const int32_t lo[1] = {1};
+        if (!next_fields(c, dst, lo, 1))
+            return 0;
+        op->k = a->c;
+    } else if (op->kind == EC2T__OP_MAXPOOL || op->kind == EC2T__OP_AVGPOOL) {
+        int32_t *dst[3] = {&op->win.kh, &op->win.stride, &op->win.pad};
+        static const int32_t lo[3] = {1, 1, 0};
+        if (!next_fields(c, dst, lo, 3))
+            return 0;
+        op->win.kw = op->win.kh;
+    } else if (op->kind == EC2T__OP_ADD) {
+        int32_t *dst[1] = {&op->stride};
+        static const int32_t lo[1] = {1};
+        if (!next_fields(c, dst, lo, 1))
+            return 0;
+        op->win = (ec2t__window){e->values[op->in[1]].h, e->values[op->in[1]].w, a->h, a->w, 1, 1,
+                                 op->stride, 0};
+    }
+    if (op->kind == EC2T__OP_CONV || op->kind == EC2T__OP_MAXPOOL || op->kind == EC2T__OP_AVGPOOL) {
+        op->win.oh = ec2t__eop_swept(a->h, op->win.kh, op->win.stride, op->win.pad);
+        op->win.ow = ec2t__eop_swept(a->w, op->win.kw, op->win.stride, op->win.pad);
+    }
+    return 1;
+}
+
+/* The next n floats of the floats tensor, copied (NULL: out of floats or memory). */
+static ec2t_status
+take_floats(ec2t_engine *e, const char *what, cursor *c, int32_t i, int64_t n, float **out)
+{
+    if (n > c->n_floats - c->used_floats)
+        return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d needs more floats than the file has",
+                           what, (int)i);
+    *out = ec2t__alloc(e->ctx, (size_t)n * sizeof **out, 64);
+    if (!*out)
+        return ec2t__nomem(e->ctx, "engine tensor");
+    memcpy(*out, c->floats + c->used_floats, (size_t)n * sizeof **out);
+    c->used_floats += n;
+    return EC2T_OK;
+}
+
+static ec2t_status
+read_op_arrays(ec2t_engine *e, const char *what, cursor *c, int32_t i, uint32_t flags)
+{
+    ec2t__eop *op = &e->ops[i];
+    int64_t ch = epilogue_channels(e, op);
+    ec2t_status st = EC2T_OK;
+    if (weighted(op) && op->ternary) {
+        int64_t len = next_varint(c, INT32_MAX);
+        float *levels = NULL;
+        if (len < 0 || (size_t)len > c->n_coded - c->used_coded)
+            return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d: bad ternary stream length",
+                               what, (int)i);
+        st = take_floats(e, what, c, i, 2, &levels);
+        if (st == EC2T_OK && !(levels[0] >= 0 && levels[1] >= 0))
+            st = ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d: bad levels", what, (int)i);
+        if (st == EC2T_OK) {
+            op->wp = levels[0], op->wn = levels[1];
+            st = ec2t__eio_decode_ternary(e, what, c->coded + c->used_coded, (size_t)len, op);
+            c->used_coded += (size_t)len;
+        }
+        ec2t__free(e->ctx, levels);
+    } else if (weighted(op)) {
+        st = take_floats(e, what, c, i, (int64_t)op->m * op->k, &op->weight);
+    }
+    if (st == EC2T_OK && (flags & FLAG_SCALE))
+        st = take_floats(e, what, c, i, ch, &op->scale);
+    if (st == EC2T_OK && (flags & FLAG_BIAS))
+        st = take_floats(e, what, c, i, ch, &op->bias);
+    return st;
+}
+
+/* The floats tensor as floats, whatever its precision. */
+static ec2t_status
+load_floats(ec2t_engine *e, const ec2t__creader *r, float **out, int64_t *n)
+{
+    const ec2t__ctensor *t = ec2t__cr_find_tensor(r, "engine.floats");
+    *n = 0;
+    if (!t)
+        return EC2T_OK;
+    if (t->ndim != 1 || (t->dtype != EC2T__DT_F32 && t->dtype != EC2T__DT_F16))
+        return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: engine.floats is not a vector of F32 or F16",
+                           ec2t__cr_what(r));
+    *n = t->dims[0];
+    *out = ec2t__alloc(e->ctx, (size_t)*n * sizeof **out, 64);
+    if (!*out)
+        return ec2t__nomem(e->ctx, "engine floats");
+    if (t->dtype == EC2T__DT_F32)
+        return ec2t__cr_read_f32(r, "engine.floats", 1, t->dims, *out);
+    for (int64_t j = 0; j < *n; j++)
+        (*out)[j] = float_of_half((uint16_t)(t->data[2 * j] | (t->data[2 * j + 1] << 8)));
+    e->float_bits = 16;
+    return EC2T_OK;
+}
+
+static ec2t_status
+read_program(ec2t_engine *e, const char *what, cursor *c)
+{
+    int64_t head[5];
+    for (int k = 0; k < 5; k++)
+        head[k] = next_varint(c, INT32_MAX);
+    if (head[0] < 1 || head[0] > MAX_OPS || head[1] < 0 || head[1] > head[0] ||
+        !ec2t__eio_shape_ok((int32_t)head[2], (int32_t)head[3], (int32_t)head[4]))
+        return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: bad program header", what);
+    e->values = ec2t__calloc(e->ctx, (size_t)head[0] + 1, sizeof *e->values);
+    e->ops = ec2t__calloc(e->ctx, (size_t)head[0], sizeof *e->ops);
+    if (!e->values || !e->ops)
+        return ec2t__nomem(e->ctx, "engine");
+    e->output = (int32_t)head[1];
+    e->n_values = 1;
+    e->values[0] = (ec2t__value){(int32_t)head[2], (int32_t)head[3], (int32_t)head[4], -1};
+    for (int32_t i = 0; i < (int32_t)head[0]; i++) {
+        ec2t__eop *op = &e->ops[i];
+        ec2t__value *out = &e->values[i + 1];
+        uint32_t flags = 0;
+        ec2t_status st;
+        e->n_ops = i + 1;
+        if (!read_program_op(e, c, i, &flags))
+            return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d is malformed", what, (int)i);
+        if (!ec2t__eio_sizes_ok(op) || ec2t__eop_infer(e, op, out) != EC2T_OK ||
+            !ec2t__eio_shape_ok(out->c, out->h, out->w))
+            return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d (%s) does not fit its input",
+                               what, (int)i, ec2t__opkind_name(op->kind));
+        e->n_values = i + 2;
+        if ((st = read_op_arrays(e, what, c, i, flags)) != EC2T_OK)
+            return st;
+    }
+    if (c->pos != c->n || c->used_floats != c->n_floats || c->used_coded != c->n_coded)
+        return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: the program does not use exactly the bytes and "
+                           "floats of the file", what);
+    return EC2T_OK;
+}
+
+ec2t_status
+ec2t__eio_load_packed(ec2t_engine *e, const ec2t__creader *r)
+{
+    const char *what = ec2t__cr_what(r);
+    const ec2t__ctensor *prog = ec2t__cr_find_tensor(r, "engine.program");
+    const ec2t__ctensor *coded = ec2t__cr_find_tensor(r, "engine.coded");
+    float *floats = NULL;
+    cursor c = {0};
+    ec2t_status st = EC2T_OK;
+    if (prog->dtype != EC2T__DT_U8 || prog->ndim != 1 ||
+        (coded && (coded->dtype != EC2T__DT_U8 || coded->ndim != 1)))
+        st = ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: engine.program or engine.coded is not a byte string",
+                         what);
+    if (st == EC2T_OK)
+        st = load_floats(e, r, &floats, &c.n_floats);
+    if (st == EC2T_OK) {
+        c.prog = prog->data, c.n = (size_t)prog->nbytes;
+        c.floats = floats;
+        c.coded = coded ? coded->data : NULL, c.n_coded = coded ? (size_t)coded->nbytes : 0;
+        st = read_program(e, what, &c);
+    }
+    ec2t__free(e->ctx, floats);
+    return st;
+}

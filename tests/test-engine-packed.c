@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/* The packed layout of deployable files (doc/FORMAT.md §13.2): what the
+ * writer produces, 16-bit floats rounded as IEEE 754 says, and hand-made
+ * programs that break one rule each, all rejected with EC2T_E_FORMAT. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "container-private.h"
+#include "engine-private.h"
+#include "net-private.h"
+#include "tcoder-private.h"
+#include "test-common.h"
+
+/* One sample through an engine, with a fresh workspace. */
+static void
+run_one(ec2t_engine *e, const float *x, float *y, size_t cap)
+{
+    size_t bytes;
+    void *ws;
+    ck_assert_ok(ec2t_engine_workspace_size(e, 1, &bytes));
+    ws = malloc(bytes);
+    ck_assert_ok(ec2t_engine_run(e, x, 1, y, cap, ws, bytes, 0));
+    free(ws);
+}
+
+/* The weights of a dense engine with n inputs and one output, read back by
+ * running it on each unit vector. */
+static void
+read_dense_weights(ec2t_engine *e, int n, float *w)
+{
+    for (int j = 0; j < n; j++) {
+        float x[8] = {0};
+        x[j] = 1.0f;
+        run_one(e, x, &w[j], 1);
+    }
+}
+
+/* A packed file written with the container writer, as libec2t's writer
+ * never would: the program bytes, floats of the given dtype (F32 floats or
+ * F16 bit patterns; none if n_floats is 0) and coded bytes (none if 0). */
+static uint8_t *
+packed_file(ec2t_context *ctx, const uint8_t *prog, size_t n_prog, const void *floats,
+            int64_t n_floats, ec2t__dtype dtype, const uint8_t *coded, size_t n_coded, size_t *len)
+{
+    ec2t__cwriter *w = NULL;
+    uint8_t *buf = NULL;
+    ck_assert_ok(ec2t__cw_new(ctx, &w));
+    ck_assert_ok(ec2t__cw_add_str(w, "ec2t.file_kind", "deploy"));
+    ck_assert_ok(ec2t__cw_add_tensor(w, "engine.program", EC2T__DT_U8, 1, (int64_t[]){(int64_t)n_prog},
+                                     prog, n_prog));
+    if (n_floats > 0)
+        ck_assert_ok(ec2t__cw_add_tensor(w, "engine.floats", dtype, 1, (int64_t[]){n_floats}, floats,
+                                         (uint64_t)n_floats * (dtype == EC2T__DT_F16 ? 2 : 4)));
+    if (n_coded > 0)
+        ck_assert_ok(ec2t__cw_add_tensor(w, "engine.coded", EC2T__DT_U8, 1, (int64_t[]){(int64_t)n_coded},
+                                         coded, n_coded));
+    ck_assert_ok(ec2t__cw_write_mem(w, &buf, len));
+    ec2t__cw_free(w);
+    return buf;
+}
+
+static ec2t_status
+load_packed(ec2t_context *ctx, const uint8_t *prog, size_t n_prog, const void *floats, int64_t n_floats,
+            ec2t__dtype dtype, const uint8_t *coded, size_t n_coded, ec2t_engine **out)
+{
+    size_t len;
+    uint8_t *buf = packed_file(ctx, prog, n_prog, floats, n_floats, dtype, coded, n_coded, &len);
+    ec2t_status st = ec2t_engine_load_mem(ctx, buf, len, 0, out);
+    ec2t__free(ctx, buf);
+    return st;
+}
+
+START_TEST(test_packed_writer_holds_three_tensors)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = NULL;
+    ec2t_engine *e = NULL, *back = NULL;
+    ec2t__creader *r = NULL;
+    const char *raw = test_tmpfile(0, "raw.ec2t"), *packed = test_tmpfile(1, "packed.ec2t");
+    float x[144], want[3], got[3];
+    int64_t v;
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 12, 12, 3, 0, &net));
+    ck_assert_ok(ec2t_net_init(net, 5));
+    for (int i = 0; i < 144; i++)
+        x[i] = (float)((i * 37) % 11) / 11.0f;
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_FLOAT_BITS, &v));
+    ck_assert_int_eq(v, 32);
+    run_one(e, x, want, 3);
+    ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ENCODING, EC2T_ENCODING_RAW));
+    ck_assert_ok(ec2t_engine_save(e, raw, 0));
+    ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ENCODING, EC2T_ENCODING_ENTROPY));
+    ck_assert_ok(ec2t_engine_save(e, packed, 0));
+    ck_assert_ok(ec2t__cr_open_file(ctx, packed, &r));
+    ck_assert_uint_eq(ec2t__cr_tensor_count(r), 2); /* a float network: no coded streams */
+    ck_assert_ptr_nonnull(ec2t__cr_find_tensor(r, "engine.program"));
+    ck_assert_int_eq(ec2t__cr_find_tensor(r, "engine.floats")->dtype, EC2T__DT_F32);
+    ck_assert(!ec2t__cr_has_key(r, "ec2t.engine.ops"));
+    ec2t__cr_free(r);
+    ck_assert_ok(ec2t_engine_load(ctx, packed, 0, &back));
+    ck_assert_ok(ec2t_engine_get_int(back, EC2T_ENGINE_ENCODING, &v));
+    ck_assert_int_eq(v, EC2T_ENCODING_ENTROPY);
+    run_one(back, x, got, 3);
+    ck_assert_mem_eq(got, want, sizeof want); /* 32-bit floats: exact */
+    ec2t_engine_free(back);
+    ck_assert_ok(ec2t_engine_load(ctx, raw, 0, &back));
+    ck_assert_ok(ec2t_engine_get_int(back, EC2T_ENGINE_ENCODING, &v));
+    ck_assert_int_eq(v, EC2T_ENCODING_RAW);
+    ec2t_engine_free(back);
+    ec2t_engine_free(e);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* Floats saved in 16 bits round to nearest, ties to even, as IEEE 754
+ * binary16 does; too large a value is refused, not saved as infinity. */
+START_TEST(test_packed_half_floats_round_to_nearest_even)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = NULL;
+    ec2t_engine *e = NULL, *back = NULL;
+    ec2t_layer *x = NULL, *dense = NULL;
+    const char *file = test_tmpfile(0, "half.ec2t");
+    /* 1 + 2^-11: a tie, to even 1; 1 + 3 * 2^-11: a tie, to even 1 + 2^-9;
+     * 65519: below the midpoint to infinity, 65504; 3 * 2^-26: a subnormal,
+     * 0.75 of 2^-24, up to 2^-24; 2^-25: a tie between 0 and 2^-24, to 0;
+     * -1/3: to the nearest half, -0x3555 * 2^-16 ... = -0.333251953125 */
+    const float in[6] = {1.0f + 0x1p-11f, 1.0f + 0x3p-11f, 65519.0f, 0x3p-26f, 0x1p-25f, -1.0f / 3.0f};
+    const float want[6] = {1.0f, 1.0f + 0x1p-9f, 65504.0f, 0x1p-24f, 0.0f, -0.333251953125f};
+    float got[6];
+    int64_t v;
+    ck_assert_ok(ec2t_net_new(ctx, 6, 1, 1, &net));
+    x = ec2t_net_input(net);
+    ck_assert_ok(ec2t_net_add_dense(net, x, 1, 0, &dense));
+    memcpy(dense->param[EC2T_PARAM_WEIGHT]->data, in, sizeof in);
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    ck_assert_status(ec2t_engine_set_int(e, EC2T_ENGINE_FLOAT_BITS, 8), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_FLOAT_BITS, 16));
+    ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ENCODING, EC2T_ENCODING_RAW));
+    ck_assert_status(ec2t_engine_save(e, file, 0), EC2T_E_INVAL); /* raw files stay exact */
+    ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ENCODING, EC2T_ENCODING_ENTROPY));
+    ck_assert_ok(ec2t_engine_save(e, file, 0));
+    ck_assert_ok(ec2t_engine_load(ctx, file, 0, &back));
+    ck_assert_ok(ec2t_engine_get_int(back, EC2T_ENGINE_FLOAT_BITS, &v));
+    ck_assert_int_eq(v, 16);
+    read_dense_weights(back, 6, got);
+    for (int j = 0; j < 6; j++)
+        ck_assert_msg(got[j] == want[j], "weight %d: %a saved as %a, expected %a", j, (double)in[j],
+                      (double)got[j], (double)want[j]);
+    ec2t_engine_free(back);
+    ec2t_engine_free(e);
+    /* 65520 rounds to infinity in 16 bits: refused, and the old file stays */
+    dense->param[EC2T_PARAM_WEIGHT]->data[2] = 65520.0f;
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_FLOAT_BITS, 16));
+    ck_assert_status(ec2t_engine_save(e, file, 0), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_engine_load(ctx, file, 0, &back));
+    ec2t_engine_free(back);
+    ec2t_engine_free(e);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* Hand-made halves decode to the values IEEE 754 gives them. */
+START_TEST(test_packed_half_floats_decode)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_engine *e = NULL;
+    /* 4 inputs, one dense op of 1 output: n_ops 1, output 1, input 4x1x1,
+     * kind 2, input back 0, flags 0, m 1 */
+    const uint8_t prog[] = {1, 1, 4, 1, 1, 2, 0, 0, 1};
+    const uint16_t halves[4] = {0x3C00, 0x0001, 0x7BFF, 0x8400};
+    const float want[4] = {1.0f, 0x1p-24f, 65504.0f, -0x1p-14f};
+    float got[4];
+    ck_assert_ok(load_packed(ctx, prog, sizeof prog, halves, 4, EC2T__DT_F16, NULL, 0, &e));
+    read_dense_weights(e, 4, got);
+    for (int j = 0; j < 4; j++)
+        ck_assert_msg(got[j] == want[j], "half %04x read as %a", halves[j], (double)got[j]);
+    ec2t_engine_free(e);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* Programs that break one rule each of doc/FORMAT.md §13.2. */
+START_TEST(test_packed_rejects_bad_programs)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_engine *e = (ec2t_engine *)&ta;
+    const float floats[5] = {0.5f, -1, 2, 0.25f, 3};
+    static const struct {
+        const char *what;
+        uint8_t prog[16];
+        size_t n;
+        int64_t n_floats;
+    } bad[] = {
+        {"the valid program, for reference", {1, 1, 4, 1, 1, 2, 0, 0, 1}, 9, 4},
+        {"a byte after the last operation", {1, 1, 4, 1, 1, 2, 0, 0, 1, 0}, 10, 4},
+        {"a truncated operation", {1, 1, 4, 1, 1, 2, 0, 0}, 8, 4},
+        {"a non-minimal varint (m = 1 in two bytes)", {1, 1, 4, 1, 1, 2, 0, 0, 0x81, 0}, 10, 4},
+        {"a varint of six bytes", {1, 1, 4, 1, 1, 2, 0, 0, 0x81, 0x80, 0x80, 0x80, 0x80, 0}, 14, 4},
+        {"no operations", {0, 0, 4, 1, 1}, 5, 0},
+        {"an output past the last value", {1, 2, 4, 1, 1, 2, 0, 0, 1}, 9, 4},
+        {"an unknown kind", {1, 1, 4, 1, 1, 10, 0, 0}, 8, 0},
+        {"a kind of 0", {1, 1, 4, 1, 1, 0, 0, 0}, 8, 0},
+        {"an input that does not exist yet", {1, 1, 4, 1, 1, 2, 1, 0, 1}, 9, 4},
+        {"an unknown flag", {1, 1, 4, 1, 1, 2, 0, 16, 1}, 9, 4},
+        {"a flag the kind does not take (relu on gap)", {1, 1, 4, 1, 1, 7, 0, 1}, 8, 0},
+        {"an affine without its scale", {1, 1, 4, 1, 1, 3, 0, 8}, 8, 4},
+        {"a ternary layer without a stream", {1, 1, 4, 1, 1, 2, 0, 2, 1, 0}, 10, 2},
+        {"one float too many", {1, 1, 4, 1, 1, 2, 0, 0, 1}, 9, 5},
+        {"one float too few", {1, 1, 4, 1, 1, 2, 0, 0, 1}, 9, 3},
+        {"a dense layer on an image (4x2x1)", {1, 1, 4, 2, 1, 2, 0, 0, 1}, 9, 4},
+        {"a pool window wider than the input", {1, 1, 4, 1, 1, 5, 0, 0, 3, 1, 0}, 11, 0},
+        {"an input of 0 channels", {1, 1, 0, 1, 1, 4, 0, 0}, 8, 0},
+    };
+    for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++) {
+        ec2t_status st = load_packed(ctx, bad[t].prog, bad[t].n, floats, bad[t].n_floats,
+                                     EC2T__DT_F32, NULL, 0, &e);
+        if (t == 0) {
+            ck_assert_ok(st);
+            ec2t_engine_free(e);
+            continue;
+        }
+        ck_assert_msg(st == EC2T_E_FORMAT, "%s: status %d", bad[t].what, (int)st);
+        ck_assert_ptr_null(e);
+        ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "engine buffer"));
+    }
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* A ternary layer's stream must be exactly its length; the coded tensor
+ * must hold exactly the streams; negative levels are refused. */
+START_TEST(test_packed_rejects_bad_streams)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_engine *e = NULL;
+    /* dense 4 -> 2, ternary, its stream of L bytes */
+    uint8_t prog[] = {1, 1, 4, 1, 1, 2, 0, 2, 2, 0};
+    const int8_t sym[8] = {1, 0, -1, 0, 0, 0, 1, 1};
+    const float levels[2] = {0.5f, 0.25f}, negative[2] = {0.5f, -0.25f};
+    float got[2], x[4] = {1, 2, 3, 4};
+    uint8_t *stream = NULL, padded[64];
+    size_t n = 0;
+    ck_assert_ok(ec2t__tcode_encode(ctx, sym, 2, 4, 1, &stream, &n));
+    ck_assert_uint_lt(n, sizeof padded - 1);
+    memcpy(padded, stream, n);
+    padded[n] = 0;
+    prog[9] = (uint8_t)n;
+    ck_assert_ok(load_packed(ctx, prog, sizeof prog, levels, 2, EC2T__DT_F32, padded, n, &e));
+    run_one(e, x, got, 2);
+    ck_assert_float_eq(got[0], 0.5f * 1 - 0.25f * 3);
+    ck_assert_float_eq(got[1], 0.5f * (3 + 4));
+    ec2t_engine_free(e);
+    ck_assert_status(load_packed(ctx, prog, sizeof prog, negative, 2, EC2T__DT_F32, padded, n, &e),
+                     EC2T_E_FORMAT);
+    ck_assert_status(load_packed(ctx, prog, sizeof prog, levels, 2, EC2T__DT_F32, padded, n + 1, &e),
+                     EC2T_E_FORMAT); /* a byte no stream uses */
+    prog[9] = (uint8_t)(n + 1);
+    ck_assert_status(load_packed(ctx, prog, sizeof prog, levels, 2, EC2T__DT_F32, padded, n, &e),
+                     EC2T_E_FORMAT); /* a stream past the end */
+    ck_assert_status(load_packed(ctx, prog, sizeof prog, levels, 2, EC2T__DT_F32, padded, n + 1, &e),
+                     EC2T_E_FORMAT); /* the stream with a byte too many */
+    ck_assert_ptr_null(e);
+    ec2t__free(ctx, stream);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+Suite *
+ec2t_test_suite(void)
+{
+    Suite *s = suite_create("engine-packed");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_packed_writer_holds_three_tensors);
+    tcase_add_test(tc, test_packed_half_floats_round_to_nearest_even);
+    tcase_add_test(tc, test_packed_half_floats_decode);
+    tcase_add_test(tc, test_packed_rejects_bad_programs);
+    tcase_add_test(tc, test_packed_rejects_bad_streams);
+    suite_add_tcase(s, tc);
+    return s;
+}
