@@ -86,9 +86,9 @@ def sample_files(build, out, tmp):
 def resnet_files(build, out, tmp):
     convert = os.path.join(build, "examples", "ec2t-convert")
     src = os.path.join(DATA, "resnet20_ec2t_spars64.safetensors")
-    for enc in ("raw", "entropy"):
-        path = os.path.join(tmp, "resnet20-%s.ec2t" % enc)
-        subprocess.run([convert, "--arch", "resnet20", "--encoding", enc, src, path],
+    for enc, bits in (("raw", "32"), ("entropy", "32"), ("entropy", "16")):
+        path = os.path.join(tmp, "resnet20-%s-%s.ec2t" % (enc, bits))
+        subprocess.run([convert, "--arch", "resnet20", "--encoding", enc, "--float-bits", bits, src, path],
                        check=True, stdout=subprocess.DEVNULL)
         put(out, "engine", os.path.basename(path), read(path))
     put(out, "safetensors", "resnet20_ec2t_spars64.safetensors", read(src))
