@@ -18,11 +18,11 @@ static const char *const PROG = "ec2t-demo";
 typedef struct setting {
     const char *model;
     long long epochs, limit, val, finetune, epochs_a, epochs_b;
-    double phi, target;
+    double phi, target, distill;
 } setting;
 
-static const setting FULL = {"resnet20", 40, 0, 5000, 0, 6, 2, 0.5, 0.92};
-static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 0.92};
+static const setting FULL = {"resnet20", 40, 0, 5000, 0, 6, 2, 0.5, 0.92, 0};
+static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 0.92, 0};
 
 static void
 usage(void)
@@ -46,6 +46,8 @@ usage(void)
            "  --epochs-a N          EC2T phase-A epochs (full %lld, quick %lld)\n"
            "  --epochs-b N          EC2T phase-B epochs (full %lld, quick %lld)\n"
            "  --target-sparsity S   zeros EC2T steers to (default %.2f)\n"
+           "  --distill A           weight of the float super-network as a teacher during\n"
+           "                        EC2T (distillation at temperature 4; default %.2g: off)\n"
            "  --seed S              seed (default 1)\n"
            "  --threads T           threads (default: all cores)\n"
            "  -h, --help            this text\n\n"
@@ -53,7 +55,7 @@ usage(void)
            "accuracy, file_bytes, ...), sparsity, compression and the file names.\n",
            EX_DEFAULT_FASHION_DIR, FULL.epochs, QUICK.epochs, QUICK.limit, FULL.val, QUICK.val,
            FULL.phi, FULL.finetune, QUICK.finetune, FULL.epochs_a, QUICK.epochs_a, FULL.epochs_b,
-           QUICK.epochs_b, FULL.target);
+           QUICK.epochs_b, FULL.target, FULL.distill);
 }
 
 typedef struct options {
@@ -67,7 +69,7 @@ static int
 parse(int argc, char **argv, options *o)
 {
     /* -1: the setting's default, resolved once --quick is known */
-    setting given = {NULL, -1, -1, -1, -1, -1, -1, -1, -1};
+    setting given = {NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1};
     *o = (options){.out = "ec2t-demo-out", .data = "fashion-mnist", .seed = 1, .threads = -1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -109,6 +111,8 @@ parse(int argc, char **argv, options *o)
             bad = ex_parse_int(v, 0, 100000, &given.epochs_b);
         } else if (!strcmp(a, "--target-sparsity")) {
             bad = ex_parse_real(v, 0.01, 0.999, &given.target);
+        } else if (!strcmp(a, "--distill")) {
+            bad = ex_parse_real(v, 0, 1, &given.distill);
         } else if (!strcmp(a, "--seed")) {
             bad = ex_parse_int(v, 0, 1LL << 62, &o->seed);
         } else if (!strcmp(a, "--threads")) {
@@ -131,6 +135,7 @@ parse(int argc, char **argv, options *o)
     TAKE(epochs_a, -1);
     TAKE(epochs_b, -1);
     TAKE(target, -1);
+    TAKE(distill, -1);
 #undef TAKE
     if (o->s.epochs_a + o->s.epochs_b < 1)
         return ex_usage_error(PROG, "EC2T needs at least one epoch (--epochs-a, --epochs-b)");
@@ -330,6 +335,8 @@ ternarize(demo *d)
     recipe.target_sparsity = d->o.s.target;
     recipe.seed = d->o.seed;
     recipe.augment = 1;
+    recipe.teacher = d->super;
+    recipe.distill = d->o.s.distill;
     st = ex_tern_setup(d->tern, &recipe, &tz, &tr);
     if (st == EC2T_OK)
         st = ex_tern_run(tz, tr, d->tern, d->train, d->val, d->o.s.epochs_a, d->o.s.epochs_b, 1);

@@ -27,6 +27,10 @@ usage(void)
            "  --init-scale S        initial w_p = S max W, w_n = S |min W| (default 0.3)\n"
            "  --kmeans              initial centroids by 1-D k-means instead\n"
            "  --compat-sign         the reference code's sign for dL/dw_n\n"
+           "  --distill A           add a teacher's softened outputs to the loss with weight A\n"
+           "                        (0 to 1; default 0, off)\n"
+           "  --teacher MODEL       the teacher (default: the float input model itself)\n"
+           "  --temperature T       of the distillation (default 4)\n"
            "  --augment, --no-augment  random crops and flips (default: as ec2t-train)\n"
            "  --limit N             train on the first N samples only\n"
            "  --val N               hold the last N training samples out to pick the best\n"
@@ -41,8 +45,8 @@ usage(void)
 }
 
 typedef struct options {
-    const char *in, *out, *data;
-    double gamma, target_sparsity, lr, lr_shadow, lr_cent, init_scale;
+    const char *in, *out, *data, *teacher;
+    double gamma, target_sparsity, lr, lr_shadow, lr_cent, init_scale, distill, temperature;
     long long target_bytes, epochs_a, epochs_b, batch, limit, val, seed, threads;
     int kmeans, compat, augment, quiet;
 } options;
@@ -52,7 +56,7 @@ parse(int argc, char **argv, options *o)
 {
     int positional = 0;
     *o = (options){.data = "fashion-mnist", .gamma = 0.15, .lr = 1e-4, .lr_shadow = 1e-4,
-                   .lr_cent = 1e-5, .init_scale = 0.3, .epochs_a = 20, .epochs_b = 15,
+                   .lr_cent = 1e-5, .init_scale = 0.3, .temperature = 4, .epochs_a = 20, .epochs_b = 15,
                    .batch = 128, .val = 5000, .seed = 1, .threads = 1, .augment = -1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -102,6 +106,12 @@ parse(int argc, char **argv, options *o)
             bad = ex_parse_real(v, 1e-12, 10, &o->lr_cent);
         } else if (!strcmp(a, "--init-scale")) {
             bad = ex_parse_real(v, 1e-6, 1, &o->init_scale);
+        } else if (!strcmp(a, "--distill")) {
+            bad = ex_parse_real(v, 0, 1, &o->distill);
+        } else if (!strcmp(a, "--teacher")) {
+            o->teacher = v;
+        } else if (!strcmp(a, "--temperature")) {
+            bad = ex_parse_real(v, 1, 100, &o->temperature);
         } else if (!strcmp(a, "--limit")) {
             bad = ex_parse_int(v, 1, 1LL << 40, &o->limit);
         } else if (!strcmp(a, "--val")) {
@@ -130,7 +140,7 @@ main(int argc, char **argv)
     options o;
     ec2t_context *ctx = NULL;
     ec2t_dataset *train = NULL, *test = NULL, *val = NULL;
-    ec2t_net *net = NULL;
+    ec2t_net *net = NULL, *teacher = NULL;
     ec2t_trainer *tr = NULL;
     ec2t_ternarizer *tz = NULL;
     ex_tern_recipe recipe;
@@ -153,6 +163,13 @@ main(int argc, char **argv)
         rc = ex_fail_status(PROG, ctx, o.in, st);
         goto out;
     }
+    if (o.distill > 0) {
+        st = o.teacher ? ec2t_net_load(ctx, o.teacher, 0, &teacher) : ec2t_net_clone(net, &teacher);
+        if (st != EC2T_OK) {
+            rc = ex_fail_status(PROG, ctx, o.teacher ? o.teacher : "teacher", st);
+            goto out;
+        }
+    }
     if (o.augment < 0)
         o.augment = ex_default_augment(net);
     if (ex_load_data(ctx, o.data, o.augment, &train, &test, err, sizeof err)) {
@@ -172,7 +189,9 @@ main(int argc, char **argv)
                               .lr_shadow = o.lr_shadow, .lr_centroids = o.lr_cent,
                               .init_scale = o.init_scale, .target_bytes = o.target_bytes,
                               .batch = o.batch, .seed = o.seed, .kmeans = o.kmeans,
-                              .compat_sign = o.compat, .augment = o.augment};
+                              .compat_sign = o.compat, .augment = o.augment,
+                              .teacher = teacher, .distill = o.distill,
+                              .temperature = o.temperature};
     if ((st = ex_tern_setup(net, &recipe, &tz, &tr)) != EC2T_OK) {
         rc = ex_fail_status(PROG, ctx, "setup", st);
         goto out;
@@ -207,6 +226,7 @@ main(int argc, char **argv)
 out:
     ec2t_trainer_free(tr);
     ec2t_ternarizer_free(tz);
+    ec2t_net_free(teacher);
     ec2t_net_free(net);
     ec2t_dataset_free(train);
     ec2t_dataset_free(test);

@@ -86,7 +86,7 @@ void
 ex_tern_defaults(ex_tern_recipe *r)
 {
     *r = (ex_tern_recipe){.gamma = 0.15, .lr = 1e-4, .lr_shadow = 1e-4, .lr_centroids = 1e-5,
-                          .init_scale = 0.3, .batch = 128, .seed = 1};
+                          .init_scale = 0.3, .batch = 128, .seed = 1, .temperature = 4};
 }
 
 ec2t_status
@@ -124,6 +124,8 @@ ex_tern_setup(ec2t_net *net, const ex_tern_recipe *r, ec2t_ternarizer **tzp, ec2
         st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SEED, r->seed);
     if (st == EC2T_OK)
         st = ec2t_trainer_set_int(tr, EC2T_TRAIN_AUGMENT, r->augment);
+    if (st == EC2T_OK && r->teacher && r->distill > 0)
+        st = ec2t_trainer_set_teacher(tr, r->teacher, r->temperature, r->distill);
     if (st == EC2T_OK)
         st = ec2t_ternarizer_attach(tz, tr, 0);
     if (st != EC2T_OK) {

@@ -42,10 +42,13 @@ typedef struct ex_tern_recipe {
     double gamma, target_sparsity, lr, lr_shadow, lr_centroids, init_scale;
     long long target_bytes, batch, seed;
     int kmeans, compat_sign, augment;
+    ec2t_net *teacher;         /* distil from it (borrowed), or NULL */
+    double distill, temperature; /* its weight alpha and temperature T */
 } ex_tern_recipe;
 
 /* The reference's defaults (gamma 0.15, no target, rates 1e-4/1e-4/1e-5,
- * init scale 0.3, batch 128, seed 1, augmentation chosen by the caller). */
+ * init scale 0.3, batch 128, seed 1, augmentation chosen by the caller; no
+ * teacher, and T = 4 for one). */
 void ex_tern_defaults(ex_tern_recipe *r);
 
 /* Create the ternarizer and its Adam trainer for net and attach them. */

@@ -46,6 +46,30 @@ xent_forward(ec2t_net *net, ec2t_layer *l)
     net->correct = correct;
 }
 
+/* With a teacher's softened outputs q: (1 - alpha) (p - y) + alpha T (p_T - q),
+ * p_T = softmax(z / T), per sample, averaged over the batch. */
+static void
+distill_backward(ec2t_net *net, const ec2t_layer *in, const float *p, float *dz)
+{
+    const float *z = in->out, *q = net->soft_targets;
+    const double t = net->soft_temperature, a = net->soft_alpha;
+    int64_t n = net->batch;
+    int32_t k = in->c;
+    for (int64_t s = 0; s < n; s++) {
+        double zmax = z[s], sum = 0;
+        for (int32_t c = 1; c < k; c++)
+            zmax = z[c * n + s] > zmax ? z[c * n + s] : zmax;
+        for (int32_t c = 0; c < k; c++)
+            sum += exp((z[c * n + s] - zmax) / t);
+        for (int32_t c = 0; c < k; c++) {
+            double pt = exp((z[c * n + s] - zmax) / t) / sum;
+            /* the hard term as the plain loss computes it: alpha 0 is that loss exactly */
+            float hard = (p[c * n + s] - (net->labels[s] == c ? 1.0f : 0.0f)) * (1.0f / (float)n);
+            dz[c * n + s] += (float)(1 - a) * hard + (float)(a * t * (pt - q[c * n + s]) / (double)n);
+        }
+    }
+}
+
 static void
 xent_backward(ec2t_net *net, ec2t_layer *l)
 {
@@ -56,6 +80,10 @@ xent_backward(ec2t_net *net, ec2t_layer *l)
     float inv = 1.0f / (float)n;
     if (!dz)
         return;
+    if (net->soft_targets) {
+        distill_backward(net, in, p, dz);
+        return;
+    }
     for (int32_t c = 0; c < in->c; c++)
         for (int64_t s = 0; s < n; s++)
             dz[c * n + s] += (p[c * n + s] - (net->labels[s] == c ? 1.0f : 0.0f)) * inv;

@@ -113,6 +113,11 @@ struct ec2t_net {
     int loss_ready;     /* a forward_loss ran since the last change */
     double loss;
     int64_t correct;
+
+    /* distillation (trainer-distill.c): the teacher's softened outputs,
+     * (classes, batch) like the logits, or NULL; read by the loss backward */
+    const float *soft_targets;
+    float soft_temperature, soft_alpha;
 };
 
 /* What every layer kind provides. forward/backward cannot fail: everything

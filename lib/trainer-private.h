@@ -62,10 +62,19 @@ struct ec2t_trainer {
     void *progress_user;
     ec2t__trainer_hooks hooks;
 
+    ec2t_net *teacher;  /* distillation (trainer-distill.c), or NULL */
+    double temperature, alpha;
+    float *teacher_out, *soft; /* its outputs, and their softened form */
+    int64_t soft_cap;
+
     float *images;      /* staging batch for ec2t_trainer_epoch */
     int32_t *labels;
     int64_t staged_cap;
 };
+
+/* With a teacher: run it on the batch and point the network's loss at its
+ * softened outputs; without one, clear that. */
+ec2t_status ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch);
 
 /* Add a trained tensor that the network does not own (its storage must
  * outlive the trainer or be removed first). */

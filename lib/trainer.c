@@ -81,6 +81,8 @@ ec2t_trainer_free(ec2t_trainer *tr)
         ec2t__free(tr->ctx, tr->params[i].v);
     }
     ec2t__free(tr->ctx, tr->params);
+    ec2t__free(tr->ctx, tr->teacher_out);
+    ec2t__free(tr->ctx, tr->soft);
     ec2t__free(tr->ctx, tr->images);
     ec2t__free(tr->ctx, tr->labels);
     ec2t__free(tr->ctx, tr);
@@ -365,8 +367,10 @@ step_on(ec2t_trainer *tr, const float *images, const int32_t *labels, int64_t ba
 {
     ec2t_status st;
     ec2t_net_mode mode = tr->net->mode;
+    st = ec2t__trainer_soft_targets(tr, images, batch);
     tr->net->mode = EC2T_MODE_TRAIN;
-    st = ec2t_net_forward_loss(tr->net, images, labels, batch, 0, loss, correct);
+    if (st == EC2T_OK)
+        st = ec2t_net_forward_loss(tr->net, images, labels, batch, 0, loss, correct);
     if (st == EC2T_OK)
         st = ec2t_net_backward(tr->net, 0);
     if (st == EC2T_OK && tr->hooks.after_backward)
@@ -378,6 +382,7 @@ step_on(ec2t_trainer *tr, const float *images, const int32_t *labels, int64_t ba
             st = tr->hooks.after_update(tr->hooks.user, tr);
     }
     tr->net->mode = mode;
+    tr->net->soft_targets = NULL;
     tr->net->loss_ready = 0; /* the weights moved: that loss is stale */
     return st;
 }

@@ -123,8 +123,11 @@ def main():
             tern = os.path.join(tmp, "t.ec2tm")
             tz = keys(run("ec2t-ternarize", sup, tern, "--data", spec, "--epochs", "1",
                           "--retrain-epochs", "0", "--quiet", "--target-sparsity", "0.8",
-                          "--val", "64").stdout)
+                          "--val", "64", "--distill", "0.5").stdout)
             check(0.6 < float(tz.get("sparsity", 0)) < 1, "ec2t-ternarize: sparsity " + str(tz.get("sparsity")))
+            p = run("ec2t-ternarize", sup, tern, "--data", spec, "--distill", "0.5", "--teacher",
+                    os.path.join(tmp, "missing.ec2tm"), expect=1)
+            check("missing.ec2tm" in p.stderr, "ec2t-ternarize, missing teacher: " + p.stderr)
             p = run("ec2t-ternarize", sup, tern, "--data", spec, "--val", "100000000", expect=1)
             check("leaves no training images" in p.stderr, "ec2t-ternarize --val too large: " + p.stderr)
             lenet = os.path.join(tmp, "l.ec2tm")

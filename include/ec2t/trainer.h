@@ -219,6 +219,33 @@ EC2T_API ec2t_status ec2t_trainer_epoch(ec2t_trainer *trainer, ec2t_dataset *dat
                                         double *loss, double *accuracy);
 
 /**
+ * @brief Distil a teacher network into the trained one (Hinton et al.,
+ *        2015).  METHOD: ec2t_trainer
+ *
+ * Each step's loss becomes (1 - alpha) times the cross-entropy with the
+ * labels plus alpha * T^2 times the mean Kullback-Leibler divergence from the
+ * teacher's softened outputs softmax(t / T) to the trained network's
+ * softmax(z / T); its gradient is (1 - alpha) (softmax(z) - y) +
+ * alpha T (softmax(z / T) - softmax(t / T)) per sample. The teacher runs
+ * forward on every batch the trainer steps on (after augmentation), in eval
+ * mode, which this call sets: a step costs one more forward pass, of the
+ * teacher. The trainer borrows the teacher: it must outlive the trainer or be
+ * replaced first (NULL turns distillation off), and must not be used
+ * elsewhere while the trainer steps. The losses the trainer reports stay the
+ * cross-entropy with the labels. Checkpoints do not hold the teacher: set it
+ * again after ec2t_trainer_load_checkpoint().
+ * @param trainer the trainer.
+ * @param teacher a network with the trained network's input shape and number
+ *        of outputs, or NULL.
+ * @param temperature T, from 1 to 100.
+ * @param alpha the weight of the teacher's term, from 0 to 1.
+ * @return EC2T_OK or EC2T_E_INVAL (a bad argument, or a teacher of another
+ *         input shape or output count; the setting is unchanged then).
+ */
+EC2T_API ec2t_status ec2t_trainer_set_teacher(ec2t_trainer *trainer, ec2t_net *teacher,
+                                              double temperature, double alpha);
+
+/**
  * @brief Save a checkpoint: the network, every optimizer state, the RNG state,
  *        the schedule position and the settings, atomically.  METHOD: ec2t_trainer
  * @param trainer the trainer.

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/* ec2t_trainer_set_teacher: a distillation step against the gradient of
+ * Hinton et al.'s loss written out in double; alpha 0 is the plain step; a
+ * teacher equal to the network teaches nothing; bad teachers are refused. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test-common.h"
+
+#define IN 4
+#define OUT 3
+#define N 5
+
+static const float X[N * IN] = {0.5f, -1.0f, 0.25f, 2.0f,  -0.3f, 0.8f, 1.1f,  -0.6f, 0.9f, 0.1f,
+                                -1.4f, 0.7f, 0.2f,  0.4f, -0.8f, 1.3f, -0.2f, 0.6f,  0.3f, -0.9f};
+static const int32_t Y[N] = {0, 2, 1, 1, 0};
+
+/* input (IN) -> dense OUT (bias) [-> loss], initialised from seed */
+static ec2t_net *
+linear_net(ec2t_context *ctx, uint64_t seed, int with_loss)
+{
+    ec2t_net *net = NULL;
+    ec2t_layer *fc;
+    ck_assert_ok(ec2t_net_new(ctx, IN, 1, 1, &net));
+    ck_assert_ok(ec2t_net_add_dense(net, ec2t_net_input(net), OUT, EC2T_ADD_BIAS, &fc));
+    ck_assert_ok(ec2t_layer_set_name(fc, "fc"));
+    if (with_loss)
+        ck_assert_ok(ec2t_net_add_softmax_xent(net, fc, 0, NULL));
+    ck_assert_ok(ec2t_net_init(net, seed));
+    return net;
+}
+
+/* fc.weight (OUT x IN) then fc.bias (OUT) */
+static void
+params_of(ec2t_net *net, double *p)
+{
+    ec2t_tensor *w, *b;
+    ck_assert_ok(ec2t_net_find_param(net, "fc.weight", &w, NULL));
+    ck_assert_ok(ec2t_net_find_param(net, "fc.bias", &b, NULL));
+    for (int i = 0; i < OUT * IN; i++)
+        p[i] = ec2t_tensor_data(w)[i];
+    for (int i = 0; i < OUT; i++)
+        p[OUT * IN + i] = ec2t_tensor_data(b)[i];
+}
+
+static void
+softmax(const double *z, double t, double *p)
+{
+    double zmax = z[0], sum = 0;
+    for (int c = 1; c < OUT; c++)
+        zmax = fmax(zmax, z[c]);
+    for (int c = 0; c < OUT; c++)
+        sum += p[c] = exp((z[c] - zmax) / t);
+    for (int c = 0; c < OUT; c++)
+        p[c] /= sum;
+}
+
+static void
+logits(const double *p, const float *x, double *z)
+{
+    for (int c = 0; c < OUT; c++) {
+        z[c] = p[OUT * IN + c];
+        for (int i = 0; i < IN; i++)
+            z[c] += p[c * IN + i] * x[i];
+    }
+}
+
+/* One SGD step (lr, no momentum, no decay) on the distillation loss. */
+static void
+reference_step(double *p, const double *teacher, double t, double alpha, double lr)
+{
+    double g[OUT * IN + OUT] = {0};
+    for (int s = 0; s < N; s++) {
+        double z[OUT], zt[OUT], ps[OUT], pst[OUT], q[OUT];
+        logits(p, X + s * IN, z);
+        logits(teacher, X + s * IN, zt);
+        softmax(z, 1, ps);
+        softmax(z, t, pst);
+        softmax(zt, t, q);
+        for (int c = 0; c < OUT; c++) {
+            double dz = ((1 - alpha) * (ps[c] - (Y[s] == c)) + alpha * t * (pst[c] - q[c])) / N;
+            g[OUT * IN + c] += dz;
+            for (int i = 0; i < IN; i++)
+                g[c * IN + i] += dz * X[s * IN + i];
+        }
+    }
+    for (int i = 0; i < OUT * IN + OUT; i++)
+        p[i] -= lr * g[i];
+}
+
+static ec2t_trainer *
+plain_sgd(ec2t_net *net, double lr)
+{
+    ec2t_trainer *tr = NULL;
+    ck_assert_ok(ec2t_trainer_new(net, EC2T_OPT_SGD, 0, &tr));
+    ck_assert_ok(ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_LR, lr));
+    ck_assert_ok(ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_MOMENTUM, 0));
+    ck_assert_ok(ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_WEIGHT_DECAY, 0));
+    return tr;
+}
+
+START_TEST(test_distill_step_matches_the_loss_gradient)
+{
+    static const double settings[][2] = {{4, 0.7}, {1, 1}, {2.5, 0.3}}; /* T, alpha */
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++) {
+        ec2t_net *net = linear_net(ctx, 1, 1), *teacher = linear_net(ctx, 2, 0);
+        ec2t_trainer *tr = plain_sgd(net, 0.5);
+        double want[OUT * IN + OUT], t[OUT * IN + OUT], got[OUT * IN + OUT];
+        params_of(net, want);
+        params_of(teacher, t);
+        ck_assert_ok(ec2t_trainer_set_teacher(tr, teacher, settings[k][0], settings[k][1]));
+        for (int step = 0; step < 3; step++) {
+            ck_assert_ok(ec2t_trainer_step(tr, X, Y, N, 0, NULL));
+            reference_step(want, t, settings[k][0], settings[k][1], 0.5);
+            params_of(net, got);
+            for (int i = 0; i < OUT * IN + OUT; i++)
+                ck_assert_msg(fabs(got[i] - want[i]) <= 2e-6 * (1 + fabs(want[i])),
+                              "T %g alpha %g step %d param %d: %.9g, reference %.9g", settings[k][0],
+                              settings[k][1], step, i, got[i], want[i]);
+        }
+        ec2t_trainer_free(tr);
+        ec2t_net_free(teacher);
+        ec2t_net_free(net);
+    }
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* alpha 0 is the plain step, bit for bit; a teacher equal to the network
+ * (and alpha 1) leaves it where it is; NULL turns distillation off. */
+START_TEST(test_distill_limits)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *a = linear_net(ctx, 3, 1), *b = linear_net(ctx, 3, 1), *teacher = linear_net(ctx, 4, 1);
+    ec2t_trainer *ta_tr = plain_sgd(a, 0.3), *tb_tr = plain_sgd(b, 0.3);
+    double pa[OUT * IN + OUT], pb[OUT * IN + OUT], before[OUT * IN + OUT];
+    float la, lb;
+    ck_assert_ok(ec2t_trainer_set_teacher(tb_tr, teacher, 3, 0));
+    ck_assert_ok(ec2t_trainer_step(ta_tr, X, Y, N, 0, &la));
+    ck_assert_ok(ec2t_trainer_step(tb_tr, X, Y, N, 0, &lb));
+    params_of(a, pa);
+    params_of(b, pb);
+    ck_assert_mem_eq(pa, pb, sizeof pa);
+    ck_assert_float_eq(la, lb); /* the reported loss is the cross-entropy */
+    /* the network teaching a copy of itself */
+    ec2t_net_free(teacher);
+    ck_assert_ok(ec2t_net_clone(b, &teacher));
+    ck_assert_ok(ec2t_trainer_set_teacher(tb_tr, teacher, 2, 1));
+    params_of(b, before);
+    ck_assert_ok(ec2t_trainer_step(tb_tr, X, Y, N, 0, NULL));
+    params_of(b, pb);
+    for (int i = 0; i < OUT * IN + OUT; i++)
+        ck_assert_msg(fabs(pb[i] - before[i]) < 1e-6, "param %d moved by %g", i, pb[i] - before[i]);
+    /* off again: the same step as the plain trainer's */
+    ck_assert_ok(ec2t_trainer_set_teacher(tb_tr, NULL, 0, 0));
+    ec2t_net_free(b);
+    ck_assert_ok(ec2t_net_clone(a, &b));
+    ec2t_trainer_free(tb_tr);
+    tb_tr = plain_sgd(b, 0.3);
+    ck_assert_ok(ec2t_trainer_set_teacher(tb_tr, teacher, 2, 1));
+    ck_assert_ok(ec2t_trainer_set_teacher(tb_tr, NULL, 0, 0));
+    ck_assert_ok(ec2t_trainer_step(ta_tr, X, Y, N, 0, NULL));
+    ck_assert_ok(ec2t_trainer_step(tb_tr, X, Y, N, 0, NULL));
+    params_of(a, pa);
+    params_of(b, pb);
+    ck_assert_mem_eq(pa, pb, sizeof pa);
+    ec2t_trainer_free(ta_tr);
+    ec2t_trainer_free(tb_tr);
+    ec2t_net_free(teacher);
+    ec2t_net_free(a);
+    ec2t_net_free(b);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+START_TEST(test_distill_refuses_bad_teachers)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = linear_net(ctx, 1, 1), *teacher = linear_net(ctx, 2, 1), *other = NULL;
+    ec2t_trainer *tr = plain_sgd(net, 0.1);
+    ec2t_layer *fc;
+    ck_assert_status(ec2t_trainer_set_teacher(NULL, teacher, 2, 0.5), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_set_teacher(tr, teacher, 0.5, 0.5), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_set_teacher(tr, teacher, 101, 0.5), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_set_teacher(tr, teacher, NAN, 0.5), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_set_teacher(tr, teacher, 2, -0.1), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_set_teacher(tr, teacher, 2, 1.5), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_set_teacher(tr, net, 2, 0.5), EC2T_E_INVAL);
+    /* another number of outputs */
+    ck_assert_ok(ec2t_net_new(ctx, IN, 1, 1, &other));
+    ck_assert_ok(ec2t_net_add_dense(other, ec2t_net_input(other), OUT + 1, 0, &fc));
+    ck_assert_status(ec2t_trainer_set_teacher(tr, other, 2, 0.5), EC2T_E_INVAL);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "teacher"));
+    ec2t_net_free(other);
+    /* another input shape */
+    ck_assert_ok(ec2t_net_new(ctx, IN + 1, 1, 1, &other));
+    ck_assert_ok(ec2t_net_add_dense(other, ec2t_net_input(other), OUT, 0, &fc));
+    ck_assert_status(ec2t_trainer_set_teacher(tr, other, 2, 0.5), EC2T_E_INVAL);
+    ec2t_net_free(other);
+    ck_assert_ok(ec2t_trainer_set_teacher(tr, teacher, 2, 0.5));
+    ck_assert_ok(ec2t_trainer_step(tr, X, Y, N, 0, NULL));
+    ec2t_trainer_free(tr);
+    ec2t_net_free(teacher);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+Suite *
+ec2t_test_suite(void)
+{
+    Suite *s = suite_create("distill");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_distill_step_matches_the_loss_gradient);
+    tcase_add_test(tc, test_distill_limits);
+    tcase_add_test(tc, test_distill_refuses_bad_teachers);
+    suite_add_tcase(s, tc);
+    return s;
+}
