@@ -35,7 +35,8 @@ usage(void)
            "  --out DIR             where the models, the .ec2t file and report.svg go\n"
            "                        (default ec2t-demo-out)\n"
            "  --data SPEC           fashion-mnist[:DIR] (default, DIR %s)\n"
-           "  --resume              reuse the stage files already in DIR\n"
+           "  --resume              reuse the stage files already in DIR, and go on with an\n"
+           "                        interrupted EC2T stage from its last epoch\n"
            "  --base MODEL          start from this trained float model instead of training one\n"
            "  --model NAME          small network: resnet20 (default) or resnetN, N = 6k+2\n"
            "  --epochs N            epochs of the small network (full %lld, quick %lld)\n"
@@ -153,6 +154,7 @@ typedef struct demo {
     ec2t_dataset *train, *val, *test;
     ec2t_net *small, *super, *tern;
     char path_small[4096], path_super[4096], path_tern[4096], path_ec2t[4096], path_svg[4096];
+    char path_ckpt[4096]; /* the EC2T stage after its last finished epoch */
     demo_row rows[3];
     demo_layer *layers;
     int n_layers;
@@ -337,9 +339,15 @@ ternarize(demo *d)
     recipe.augment = 1;
     recipe.teacher = d->super;
     recipe.distill = d->o.s.distill;
+    /* an interrupted stage goes on from its last epoch with --resume, else starts afresh */
+    if (!d->o.resume)
+        remove(d->path_ckpt);
+    else if (access(d->path_ckpt, R_OK) == 0)
+        printf("going on from %s\n", d->path_ckpt);
     st = ex_tern_setup(d->tern, &recipe, &tz, &tr);
     if (st == EC2T_OK)
-        st = ex_tern_run(tz, tr, d->tern, d->train, d->val, d->o.s.epochs_a, d->o.s.epochs_b, 1);
+        st = ex_tern_run(tz, tr, d->tern, d->train, d->val, d->o.s.epochs_a, d->o.s.epochs_b, 1,
+                         d->path_ckpt);
     if (st == EC2T_OK) {
         printf("per layer:\n");
         ex_tern_print_layers(tz, d->tern);
@@ -348,6 +356,8 @@ ternarize(demo *d)
     ec2t_ternarizer_free(tz);
     if (st == EC2T_OK)
         st = ec2t_net_save(d->tern, d->path_tern, 0);
+    if (st == EC2T_OK)
+        remove(d->path_ckpt); /* the stage's file holds it all now */
     return st == EC2T_OK ? 0 : fail(d, "EC2T", st);
 }
 
@@ -506,6 +516,7 @@ main(int argc, char **argv)
     snprintf(d.path_small, sizeof d.path_small, "%s/small.ec2tm", d.o.out);
     snprintf(d.path_super, sizeof d.path_super, "%s/super.ec2tm", d.o.out);
     snprintf(d.path_tern, sizeof d.path_tern, "%s/ternary.ec2tm", d.o.out);
+    snprintf(d.path_ckpt, sizeof d.path_ckpt, "%s/ec2t.ckpt", d.o.out);
     snprintf(d.path_ec2t, sizeof d.path_ec2t, "%s/model.ec2t", d.o.out);
     snprintf(d.path_svg, sizeof d.path_svg, "%s/report.svg", d.o.out);
     if (ec2t_context_new(&d.ctx) != EC2T_OK)

@@ -36,6 +36,8 @@ usage(void)
            "  --val N               hold the last N training samples out to pick the best\n"
            "                        epoch (default 5000; 0 picks on the test set, as the\n"
            "                        reference code does)\n"
+           "  --checkpoint FILE     save the run after every epoch; if FILE exists, go on\n"
+           "                        from it (same options needed); removed at the end\n"
            "  --seed S              seed (default 1)\n"
            "  --threads T           threads (default 1)\n"
            "  --quiet               no per-epoch tables\n"
@@ -45,7 +47,7 @@ usage(void)
 }
 
 typedef struct options {
-    const char *in, *out, *data, *teacher;
+    const char *in, *out, *data, *teacher, *checkpoint;
     double gamma, target_sparsity, lr, lr_shadow, lr_cent, init_scale, distill, temperature;
     long long target_bytes, epochs_a, epochs_b, batch, limit, val, seed, threads;
     int kmeans, compat, augment, quiet;
@@ -108,6 +110,8 @@ parse(int argc, char **argv, options *o)
             bad = ex_parse_real(v, 1e-6, 1, &o->init_scale);
         } else if (!strcmp(a, "--distill")) {
             bad = ex_parse_real(v, 0, 1, &o->distill);
+        } else if (!strcmp(a, "--checkpoint")) {
+            o->checkpoint = v;
         } else if (!strcmp(a, "--teacher")) {
             o->teacher = v;
         } else if (!strcmp(a, "--temperature")) {
@@ -201,7 +205,7 @@ main(int argc, char **argv)
     printf("%lld layers ternarized; initial (nearest-value) sparsity %.2f%%\n", (long long)layers,
            100 * s);
     t0 = ex_now();
-    st = ex_tern_run(tz, tr, net, train, val ? val : test, o.epochs_a, o.epochs_b, o.quiet);
+    st = ex_tern_run(tz, tr, net, train, val ? val : test, o.epochs_a, o.epochs_b, o.quiet, o.checkpoint);
     if (st != EC2T_OK) {
         rc = ex_fail_status(PROG, ctx, "EC2T", st);
         goto out;
@@ -211,6 +215,8 @@ main(int argc, char **argv)
         rc = ex_fail_status(PROG, ctx, o.out, st);
         goto out;
     }
+    if (o.checkpoint)
+        remove(o.checkpoint); /* the run is done and saved */
     printf("final:\n");
     ex_tern_print_layers(tz, net);
     ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_SPARSITY, &s);

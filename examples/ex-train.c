@@ -189,14 +189,19 @@ on_tern_epoch(void *user, const ec2t_ternarizer *tz, int32_t phase, int32_t epoc
 
 ec2t_status
 ex_tern_run(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_net *net, ec2t_dataset *train,
-            ec2t_dataset *val, long long epochs_a, long long epochs_b, int quiet)
+            ec2t_dataset *val, long long epochs_a, long long epochs_b, int quiet,
+            const char *checkpoint)
 {
     tern_run r = {.net = net, .quiet = quiet, .t0 = ex_now()};
     ec2t_status st;
     ec2t_trainer_set_progress(tr, on_step, &r.bar);
     ec2t_ternarizer_set_progress(tz, on_tern_epoch, &r);
     ex_progress_begin(&r.bar, epochs_a > 0 ? "phase A" : "phase B");
-    st = ec2t_ternarizer_train(tz, tr, train, val, (int32_t)epochs_a, (int32_t)epochs_b, 0);
+    if (checkpoint)
+        st = ec2t_ternarizer_train_checkpointed(tz, tr, train, val, (int32_t)epochs_a,
+                                                (int32_t)epochs_b, checkpoint, 0);
+    else
+        st = ec2t_ternarizer_train(tz, tr, train, val, (int32_t)epochs_a, (int32_t)epochs_b, 0);
     ex_progress_end(&r.bar);
     ec2t_trainer_set_progress(tr, NULL, NULL);
     ec2t_ternarizer_set_progress(tz, NULL, NULL);

@@ -56,9 +56,11 @@ ec2t_status ex_tern_setup(ec2t_net *net, const ex_tern_recipe *r, ec2t_ternarize
                           ec2t_trainer **tr);
 
 /* Run phases A and B with progress bars and a line per epoch (and the
- * per-layer table unless quiet). */
+ * per-layer table unless quiet); with a checkpoint path, saved after every
+ * epoch and continued from it if it exists. */
 ec2t_status ex_tern_run(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_net *net, ec2t_dataset *train,
-                        ec2t_dataset *val, long long epochs_a, long long epochs_b, int quiet);
+                        ec2t_dataset *val, long long epochs_a, long long epochs_b, int quiet,
+                        const char *checkpoint);
 
 /* The per-layer table of a ternarizer. */
 void ex_tern_print_layers(const ec2t_ternarizer *tz, ec2t_net *net);

@@ -86,6 +86,8 @@ ec2t_trainer_save_checkpoint(const ec2t_trainer *tr, const char *path, uint32_t 
         st = ec2t__net_write(tr->net, w);
     if (st == EC2T_OK)
         st = write_trainer(tr, w);
+    if (st == EC2T_OK && tr->hooks.save_state)
+        st = tr->hooks.save_state(tr->hooks.user, w);
     if (st == EC2T_OK)
         st = ec2t__cw_write_file(w, path);
     ec2t__cw_free(w);
@@ -240,11 +242,15 @@ ec2t_trainer_load_checkpoint(ec2t_trainer *tr, const char *path, uint32_t flags)
         st = read_settings(tr, r, &s);
     if (st == EC2T_OK)
         st = tensors_pass(tr, r, 0);
+    if (st == EC2T_OK && tr->hooks.load_state)
+        st = tr->hooks.load_state(tr->hooks.user, r, 0);
     if (st == EC2T_OK) {
         /* every check passed: nothing below can fail on the file's account */
         st = ec2t__net_read_tensors(tr->net, r);
         if (st == EC2T_OK)
             st = tensors_pass(tr, r, 1);
+        if (st == EC2T_OK && tr->hooks.load_state)
+            st = tr->hooks.load_state(tr->hooks.user, r, 1);
         memcpy(tr->groups, s.groups, sizeof s.groups[0] * (size_t)s.n_groups);
         tr->batch_size = s.settings[0], tr->seed = s.settings[1], tr->schedule = s.settings[2];
         tr->sched_epochs = s.settings[3], tr->step_size = s.settings[4], tr->augment = s.settings[5];

@@ -2,6 +2,7 @@
 /* The EC2T schedule (phase A, best epoch, phase B) and the steering of gamma
  * towards a target sparsity or file size. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ternarizer-private.h"
@@ -76,18 +77,8 @@ ec2t__tz_steer(ec2t_ternarizer *tz)
     }
 }
 
-/* Everything that defines the ternary network: the network's tensors and
- * the ternarizer's per-layer state. */
-typedef struct snapshot {
-    float *net;   /* all named tensors of the network, concatenated */
-    float *tern;  /* shadow weights and centroids of every layer */
-    int8_t *assign;
-    double gamma;
-    int taken;
-} snapshot;
-
-static int64_t
-net_floats(const ec2t_net *net)
+int64_t
+ec2t__tz_net_floats(const ec2t_net *net)
 {
     int64_t n = 0;
     for (int32_t i = 0; i < net->n_params; i++)
@@ -95,8 +86,8 @@ net_floats(const ec2t_net *net)
     return n;
 }
 
-static int64_t
-tern_floats(const ec2t_ternarizer *tz, int64_t *assigns)
+int64_t
+ec2t__tz_tern_floats(const ec2t_ternarizer *tz, int64_t *assigns)
 {
     int64_t n = 0;
     *assigns = 0;
@@ -107,30 +98,46 @@ tern_floats(const ec2t_ternarizer *tz, int64_t *assigns)
     return n;
 }
 
-static ec2t_status
-snapshot_alloc(ec2t_ternarizer *tz, snapshot *s)
+ec2t_status
+ec2t__tz_snapshot_alloc(ec2t_ternarizer *tz, ec2t__tz_snapshot *s)
 {
-    int64_t assigns, tf = tern_floats(tz, &assigns);
-    memset(s, 0, sizeof *s);
-    s->net = ec2t__alloc(tz->ctx, (size_t)net_floats(tz->net) * sizeof(float), 64);
+    int64_t assigns, tf = ec2t__tz_tern_floats(tz, &assigns);
+    if (s->net)
+        return EC2T_OK;
+    s->net = ec2t__alloc(tz->ctx, (size_t)ec2t__tz_net_floats(tz->net) * sizeof(float), 64);
     s->tern = ec2t__alloc(tz->ctx, (size_t)tf * sizeof(float), 64);
     s->assign = ec2t__alloc(tz->ctx, (size_t)assigns, 64);
-    if (!s->net || !s->tern || !s->assign)
+    if (!s->net || !s->tern || !s->assign) {
+        ec2t__tz_snapshot_free(tz, s);
         return ec2t__nomem(tz->ctx, "best-epoch snapshot");
+    }
     return EC2T_OK;
 }
 
-static void
-snapshot_free(ec2t_ternarizer *tz, snapshot *s)
+void
+ec2t__tz_snapshot_free(ec2t_ternarizer *tz, ec2t__tz_snapshot *s)
 {
     ec2t__free(tz->ctx, s->net);
     ec2t__free(tz->ctx, s->tern);
     ec2t__free(tz->ctx, s->assign);
+    memset(s, 0, sizeof *s);
+}
+
+void
+ec2t__tz_recount(ec2t_ternarizer *tz)
+{
+    for (int32_t i = 0; i < tz->n_layers; i++) {
+        ec2t__tlayer *t = &tz->layers[i];
+        int64_t c[3] = {0, 0, 0};
+        for (int64_t k = 0; k < t->n; k++)
+            c[t->assign[k] + 1]++;
+        memcpy(t->last.count, c, sizeof c);
+    }
 }
 
 /* Copy the state into (save = 1) or out of (save = 0) the snapshot. */
 static void
-snapshot_copy(ec2t_ternarizer *tz, snapshot *s, int save)
+snapshot_copy(ec2t_ternarizer *tz, ec2t__tz_snapshot *s, int save)
 {
     ec2t_net *net = tz->net;
     float *p = s->net, *q = s->tern;
@@ -156,27 +163,21 @@ snapshot_copy(ec2t_ternarizer *tz, snapshot *s, int save)
         s->taken = 1;
     } else {
         tz->cur_gamma = s->gamma;
-        /* the statistics of the restored assignment */
-        for (int32_t i = 0; i < tz->n_layers; i++) {
-            ec2t__tlayer *t = &tz->layers[i];
-            int64_t c[3] = {0, 0, 0};
-            for (int64_t k = 0; k < t->n; k++)
-                c[t->assign[k] + 1]++;
-            memcpy(t->last.count, c, sizeof c);
-        }
+        ec2t__tz_recount(tz); /* the statistics of the restored assignment */
         net->loss_ready = 0;
     }
 }
 
-/* One phase: epochs with evaluation; the best epoch is kept and restored. */
+/* The rest of the current phase (from sched.done on), each epoch evaluated
+ * and, with a checkpoint path, saved; then its best epoch is restored. */
 static ec2t_status
 run_phase(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_dataset *train, ec2t_dataset *val,
-          int32_t phase, int32_t epochs, snapshot *best)
+          const char *checkpoint)
 {
-    double best_acc = -1;
+    ec2t__tz_schedule *s = &tz->sched;
+    int64_t epochs = s->phase == 1 ? s->epochs_a : s->epochs_b;
     ec2t_status st = EC2T_OK;
-    best->taken = 0;
-    for (int32_t e = 0; e < epochs && st == EC2T_OK; e++) {
+    while (s->done < epochs && st == EC2T_OK) {
         double acc = 0;
         st = ec2t_trainer_epoch(tr, train, 0, NULL, NULL);
         if (st == EC2T_OK)
@@ -184,16 +185,20 @@ run_phase(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_dataset *train, ec2t_datas
         if (st != EC2T_OK)
             break;
         /* while a target is still ramping in, the network is not what was asked for */
-        if (acc > best_acc && (phase != 1 || tz->steer_steps > tz->ramp_steps ||
-                               (tz->target_sparsity <= 0 && tz->target_bytes <= 0))) {
-            best_acc = acc;
-            snapshot_copy(tz, best, 1);
+        if (acc > s->best_acc && (s->phase != 1 || tz->steer_steps > tz->ramp_steps ||
+                                  (tz->target_sparsity <= 0 && tz->target_bytes <= 0))) {
+            s->best_acc = acc;
+            snapshot_copy(tz, &s->best, 1);
         }
-        if (tz->progress && tz->progress(tz->progress_user, tz, phase, e + 1, acc) != 0)
+        s->done++;
+        if (checkpoint)
+            st = ec2t_trainer_save_checkpoint(tr, checkpoint, 0);
+        if (st == EC2T_OK && tz->progress &&
+            tz->progress(tz->progress_user, tz, (int32_t)s->phase, (int32_t)s->done, acc) != 0)
             st = ec2t__error(tz->ctx, EC2T_E_ABORTED, "ec2t_ternarizer_train: stopped by the callback");
     }
-    if (best->taken)
-        snapshot_copy(tz, best, 0);
+    if (s->best.taken)
+        snapshot_copy(tz, &s->best, 0);
     return st;
 }
 
@@ -204,39 +209,86 @@ steps_per_epoch(const ec2t_trainer *tr, const ec2t_dataset *train)
     return (n + tr->batch_size - 1) / tr->batch_size;
 }
 
-EC2T_API ec2t_status
-ec2t_ternarizer_train(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_dataset *train,
-                      ec2t_dataset *val, int32_t epochs_a, int32_t epochs_b, uint32_t flags)
+static void
+start_phase(ec2t__tz_schedule *s, int64_t phase)
 {
-    snapshot best;
+    s->phase = phase;
+    s->done = 0;
+    s->best_acc = -1;
+    s->best.taken = 0;
+}
+
+/* A fresh run: phase A from its first epoch, a target ramping in over its first half. */
+static ec2t_status
+start_run(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_dataset *train)
+{
+    ec2t_status st = ec2t_ternarizer_set_int(tz, EC2T_TERN_FROZEN, 0);
+    tz->steer_steps = 0;
+    tz->ramp_steps = tz->sched.epochs_a * steps_per_epoch(tr, train) / 2;
+    tz->ramp_start = tz->target_sparsity > 0 ? ec2t__tz_sparsity(tz) : ec2t__tz_estimated_bytes(tz);
+    start_phase(&tz->sched, 1);
+    return st;
+}
+
+static ec2t_status
+train_run(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_dataset *train, ec2t_dataset *val,
+          int32_t epochs_a, int32_t epochs_b, const char *checkpoint, uint32_t flags)
+{
+    ec2t__tz_schedule *s;
+    FILE *f;
     ec2t_status st;
     if (!tz)
         return EC2T_E_INVAL;
+    s = &tz->sched;
     if (!tr || !train || !val || epochs_a < 0 || epochs_b < 0 || flags != 0)
         return ec2t__error(tz->ctx, EC2T_E_INVAL, "ec2t_ternarizer_train: bad argument");
     if (tz->trainer != tr)
         return ec2t__error(tz->ctx, EC2T_E_STATE,
                            "ec2t_ternarizer_train: attach the ternarizer to this trainer first");
-    if ((st = snapshot_alloc(tz, &best)) != EC2T_OK) {
-        snapshot_free(tz, &best);
+    if ((st = ec2t__tz_snapshot_alloc(tz, &s->best)) != EC2T_OK)
         return st;
+    s->epochs_a = epochs_a;
+    s->epochs_b = epochs_b;
+    if (checkpoint && (f = fopen(checkpoint, "rb")) != NULL) {
+        fclose(f);
+        s->expect = 1; /* the file must be of a run of this schedule */
+        st = ec2t_trainer_load_checkpoint(tr, checkpoint, 0);
+        s->expect = 0;
+    } else {
+        st = start_run(tz, tr, train);
     }
-    st = ec2t_ternarizer_set_int(tz, EC2T_TERN_FROZEN, 0);
-    /* a target ramps in over the first half of phase A */
-    tz->steer_steps = 0;
-    tz->ramp_steps = (int64_t)epochs_a * steps_per_epoch(tr, train) / 2;
-    tz->ramp_start = tz->target_sparsity > 0 ? ec2t__tz_sparsity(tz) : ec2t__tz_estimated_bytes(tz);
-    if (st == EC2T_OK)
-        st = run_phase(tz, tr, train, val, 1, epochs_a, &best);
-    tz->ramp_steps = 0;
-    if (st == EC2T_OK && epochs_b > 0) {
-        /* phase B starts from fresh optimizer states, as the reference does */
-        for (int32_t i = 0; i < tr->n_params; i++)
-            ec2t__tparam_reset(&tr->params[i]);
-        st = ec2t_ternarizer_set_int(tz, EC2T_TERN_FROZEN, 1);
-        if (st == EC2T_OK)
-            st = run_phase(tz, tr, train, val, 2, epochs_b, &best);
+    s->active = 1;
+    if (st == EC2T_OK && s->phase == 1) {
+        st = run_phase(tz, tr, train, val, checkpoint);
+        tz->ramp_steps = 0;
+        if (st == EC2T_OK && epochs_b > 0) {
+            /* phase B starts from fresh optimizer states, as the reference does */
+            for (int32_t i = 0; i < tr->n_params; i++)
+                ec2t__tparam_reset(&tr->params[i]);
+            st = ec2t_ternarizer_set_int(tz, EC2T_TERN_FROZEN, 1);
+            start_phase(s, 2);
+        }
     }
-    snapshot_free(tz, &best);
+    if (st == EC2T_OK && s->phase == 2)
+        st = run_phase(tz, tr, train, val, checkpoint);
+    s->active = 0;
+    ec2t__tz_snapshot_free(tz, &s->best);
     return st;
+}
+
+EC2T_API ec2t_status
+ec2t_ternarizer_train(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_dataset *train,
+                      ec2t_dataset *val, int32_t epochs_a, int32_t epochs_b, uint32_t flags)
+{
+    return train_run(tz, tr, train, val, epochs_a, epochs_b, NULL, flags);
+}
+
+EC2T_API ec2t_status
+ec2t_ternarizer_train_checkpointed(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_dataset *train,
+                                   ec2t_dataset *val, int32_t epochs_a, int32_t epochs_b,
+                                   const char *checkpoint, uint32_t flags)
+{
+    if (tz && !checkpoint)
+        return ec2t__error(tz->ctx, EC2T_E_INVAL, "ec2t_ternarizer_train_checkpointed: NULL path");
+    return train_run(tz, tr, train, val, epochs_a, epochs_b, checkpoint, flags);
 }

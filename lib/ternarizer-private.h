@@ -22,6 +22,28 @@ typedef struct ec2t__tlayer {
     ec2t__tern_step last;
 } ec2t__tlayer;
 
+/* The best epoch of a phase: the network's tensors and the ternarizer's
+ * per-layer state (tern-train.c). */
+typedef struct ec2t__tz_snapshot {
+    float *net;     /* all named tensors of the network, concatenated */
+    float *tern;    /* shadow weights and centroids of every layer */
+    int8_t *assign;
+    double gamma;
+    int taken;
+} ec2t__tz_snapshot;
+
+/* Where ec2t_ternarizer_train is; saved in trainer checkpoints, so that a
+ * run can go on from its last epoch (tern-checkpoint.c). */
+typedef struct ec2t__tz_schedule {
+    int64_t active;           /* inside ec2t_ternarizer_train */
+    int64_t epochs_a, epochs_b;
+    int64_t phase;            /* 1 (A) or 2 (B) */
+    int64_t done;             /* epochs finished in this phase */
+    double best_acc;          /* of this phase; -1 before its first epoch */
+    ec2t__tz_snapshot best;
+    int expect;               /* loading for a run of epochs_a + epochs_b */
+} ec2t__tz_schedule;
+
 struct ec2t_ternarizer {
     ec2t_context *ctx;
     ec2t_net *net;
@@ -41,6 +63,7 @@ struct ec2t_ternarizer {
     int32_t g_shadow, g_cent;
     ec2t_tern_progress_fn progress;
     void *progress_user;
+    ec2t__tz_schedule sched;
 };
 
 /* Recompute every layer's assignment (unless frozen) and ternary weights. */
@@ -57,5 +80,17 @@ double ec2t__tz_layer_bytes(const ec2t__tlayer *t, const int64_t count[3]);
 double ec2t__tz_sparsity(const ec2t_ternarizer *tz);
 /* Apply EC2T_TERN_FROZEN to the attached trainer's groups. */
 void ec2t__tz_apply_frozen(ec2t_ternarizer *tz);
+
+/* Floats of all named tensors of a network; floats (shadows and centroids)
+ * and assignments of every compressed layer. */
+int64_t ec2t__tz_net_floats(const ec2t_net *net);
+int64_t ec2t__tz_tern_floats(const ec2t_ternarizer *tz, int64_t *assigns);
+ec2t_status ec2t__tz_snapshot_alloc(ec2t_ternarizer *tz, ec2t__tz_snapshot *s);
+void ec2t__tz_snapshot_free(ec2t_ternarizer *tz, ec2t__tz_snapshot *s);
+/* Each layer's value counts from its assignment. */
+void ec2t__tz_recount(ec2t_ternarizer *tz);
+/* The checkpoint hooks (tern-checkpoint.c). */
+ec2t_status ec2t__tz_save_state(void *user, ec2t__cwriter *w);
+ec2t_status ec2t__tz_load_state(void *user, const ec2t__creader *r, int commit);
 
 #endif /* EC2T_TERNARIZER_PRIVATE_H */

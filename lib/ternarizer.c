@@ -62,6 +62,7 @@ ec2t_ternarizer_free(ec2t_ternarizer *tz)
 {
     if (!tz)
         return;
+    ec2t__tz_snapshot_free(tz, &tz->sched.best);
     free_layers(tz);
     ec2t__free(tz->ctx, tz);
 }
@@ -426,6 +427,8 @@ ec2t_ternarizer_attach(ec2t_ternarizer *tz, ec2t_trainer *tr, uint32_t flags)
     tr->hooks.user = tz;
     tr->hooks.after_backward = after_backward;
     tr->hooks.after_update = after_update;
+    tr->hooks.save_state = ec2t__tz_save_state;
+    tr->hooks.load_state = ec2t__tz_load_state;
     tz->trainer = tr;
     return EC2T_OK;
 }

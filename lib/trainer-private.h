@@ -6,6 +6,7 @@
 
 #include <ec2t/trainer.h>
 
+#include "container-private.h"
 #include "net-private.h"
 
 #define EC2T__MAX_GROUPS 16
@@ -31,11 +32,16 @@ typedef struct ec2t__tparam {
 
 /* Called inside ec2t_trainer_step(): after the backward pass (map gradients
  * onto the tensors that are really trained) and after the update (derive the
- * weights the next forward pass uses). */
+ * weights the next forward pass uses); and by checkpoints. */
 typedef struct ec2t__trainer_hooks {
     void *user;
     ec2t_status (*after_backward)(void *user, ec2t_trainer *tr);
     ec2t_status (*after_update)(void *user, ec2t_trainer *tr);
+    /* checkpoints: add the hook's state to a writer; check it in a reader
+     * (commit 0, changing nothing) or take it over (commit 1, after every
+     * check of the whole file passed) */
+    ec2t_status (*save_state)(void *user, ec2t__cwriter *w);
+    ec2t_status (*load_state)(void *user, const ec2t__creader *r, int commit);
 } ec2t__trainer_hooks;
 
 struct ec2t_trainer {

@@ -125,6 +125,21 @@ def main():
                           "--retrain-epochs", "0", "--quiet", "--target-sparsity", "0.8",
                           "--val", "64", "--distill", "0.5").stdout)
             check(0.6 < float(tz.get("sparsity", 0)) < 1, "ec2t-ternarize: sparsity " + str(tz.get("sparsity")))
+            # stopped after its first epoch, ec2t-ternarize --checkpoint goes on from there
+            ckpt = os.path.join(tmp, "t.ckpt")
+            args = [os.path.join(BIN, "ec2t-ternarize"), sup, tern, "--data", spec, "--epochs", "2",
+                    "--retrain-epochs", "1", "--quiet", "--val", "64", "--checkpoint", ckpt]
+            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            for line in proc.stdout:
+                if line.startswith("phase A epoch   1"):
+                    proc.kill()
+                    break
+            proc.wait()
+            check(os.path.exists(ckpt), "ec2t-ternarize --checkpoint: no checkpoint after the first epoch")
+            p = run("ec2t-ternarize", *args[1:])
+            check("phase A epoch   1" not in p.stdout and "phase A epoch   2" in p.stdout
+                  and "phase B epoch   1" in p.stdout, "ec2t-ternarize did not go on after epoch 1: " + p.stdout)
+            check(not os.path.exists(ckpt), "ec2t-ternarize left its finished checkpoint behind")
             p = run("ec2t-ternarize", sup, tern, "--data", spec, "--distill", "0.5", "--teacher",
                     os.path.join(tmp, "missing.ec2tm"), expect=1)
             check("missing.ec2tm" in p.stderr, "ec2t-ternarize, missing teacher: " + p.stderr)

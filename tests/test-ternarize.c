@@ -622,6 +622,121 @@ START_TEST(test_tern_target_bytes)
 }
 END_TEST
 
+/* ---- stopping and going on (ec2t_ternarizer_train_checkpointed) ---- */
+
+static int
+stop_countdown(void *user, const ec2t_ternarizer *tz, int32_t phase, int32_t epoch, double acc)
+{
+    int *left = user;
+    (void)tz, (void)phase, (void)epoch, (void)acc;
+    return --*left == 0;
+}
+
+/* A fresh network, ternarizer (70 % zeros) and trainer, run for 3 + 2 epochs
+ * with a checkpoint; stop after `stop` epochs (0: never). Returns the status
+ * and, in *weights (malloc), all named tensors of the network at the end. */
+static ec2t_status
+resumable_run(ec2t_context *ctx, ec2t_dataset *train, ec2t_dataset *val, const char *ckpt, int stop,
+              float **weights, int64_t *n)
+{
+    const int32_t blocks[2] = {1, 1}, widths[2] = {8, 16};
+    ec2t_net *net = NULL;
+    ec2t_ternarizer *tz = NULL;
+    ec2t_trainer *tr;
+    ec2t_status st;
+    ck_assert_ok(ec2t_net_build_ec2t_blocks(ctx, 2, blocks, widths, 0, 1, 8, 8, 3, 0, &net));
+    ck_assert_ok(ec2t_net_init(net, 5));
+    ck_assert_ok(ec2t_ternarizer_new(net, 0, &tz));
+    ck_assert_ok(ec2t_ternarizer_set_double(tz, EC2T_TERN_TARGET_SPARSITY, 0.7));
+    tr = tern_trainer(net, tz);
+    if (stop)
+        ck_assert_ok(ec2t_ternarizer_set_progress(tz, stop_countdown, &stop));
+    st = ec2t_ternarizer_train_checkpointed(tz, tr, train, val, 3, 2, ckpt, 0);
+    *n = ec2t__tz_net_floats(net);
+    *weights = malloc((size_t)*n * sizeof(float));
+    for (int32_t i = 0, at = 0; i < net->n_params; i++) {
+        const ec2t_tensor *t = net->layers[net->params[i].layer]->param[net->params[i].role];
+        memcpy(*weights + at, t->data, (size_t)t->numel * sizeof(float));
+        at += (int32_t)t->numel;
+    }
+    ec2t_trainer_free(tr);
+    ec2t_ternarizer_free(tz);
+    ec2t_net_free(net);
+    return st;
+}
+
+/* Stopped after any epoch (in phase A, at its end, in phase B) and started
+ * again, a run ends with exactly the network of an uninterrupted one. */
+START_TEST(test_tern_resume_equals_uninterrupted)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_dataset *train = toy(ctx, 160, 11), *val = toy(ctx, 48, 12);
+    const char *ref = test_tmpfile(0, "ref.ckpt"), *ckpt = test_tmpfile(1, "run.ckpt");
+    const int stops[3] = {1, 3, 4};
+    float *want, *got;
+    int64_t n, m;
+    ck_assert_ok(resumable_run(ctx, train, val, ref, 0, &want, &n));
+    for (int k = 0; k < 3; k++) {
+        remove(ckpt);
+        ck_assert_status(resumable_run(ctx, train, val, ckpt, stops[k], &got, &m), EC2T_E_ABORTED);
+        free(got);
+        ck_assert_ok(resumable_run(ctx, train, val, ckpt, 0, &got, &m));
+        ck_assert_int_eq(m, n);
+        ck_assert_msg(memcmp(got, want, (size_t)n * sizeof(float)) == 0,
+                      "stopped after epoch %d: the resumed run ends elsewhere", stops[k]);
+        free(got);
+    }
+    /* a finished run's checkpoint: going on changes nothing */
+    ck_assert_ok(resumable_run(ctx, train, val, ref, 0, &got, &m));
+    ck_assert_mem_eq(got, want, (size_t)n * sizeof(float));
+    free(got);
+    free(want);
+    ec2t_dataset_free(train);
+    ec2t_dataset_free(val);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* A checkpoint of another schedule, or one without the ternarizer's state,
+ * is refused and changes nothing. */
+START_TEST(test_tern_resume_refuses_other_checkpoints)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_dataset *ds = toy(ctx, 64, 13);
+    ec2t_layer *mid;
+    ec2t_net *net = small_net(ctx, &mid), *plain_net = small_net(ctx, &mid);
+    ec2t_ternarizer *tz = NULL;
+    ec2t_trainer *tr, *plain = NULL;
+    const char *ckpt = test_tmpfile(0, "t.ckpt"), *plain_ckpt = test_tmpfile(1, "p.ckpt");
+    float before[6 * 4 * 9];
+    remove(ckpt);
+    ck_assert_ok(ec2t_ternarizer_new(net, 0, &tz));
+    tr = tern_trainer(net, tz);
+    ck_assert_ok(ec2t_ternarizer_train_checkpointed(tz, tr, ds, ds, 1, 1, ckpt, 0));
+    memcpy(before, mid->param[EC2T_PARAM_WEIGHT]->data, sizeof before);
+    ck_assert_status(ec2t_ternarizer_train_checkpointed(tz, tr, ds, ds, 2, 1, ckpt, 0), EC2T_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "1 + 1 epochs"));
+    ck_assert_mem_eq(before, mid->param[EC2T_PARAM_WEIGHT]->data, sizeof before);
+    ck_assert_status(ec2t_ternarizer_train_checkpointed(tz, tr, ds, ds, 1, 1, NULL, 0), EC2T_E_INVAL);
+    /* a plain trainer's checkpoint has no ternarizer state, and the other way round */
+    ck_assert_ok(ec2t_trainer_new(plain_net, EC2T_OPT_ADAM, 0, &plain));
+    ck_assert_ok(ec2t_trainer_save_checkpoint(plain, plain_ckpt, 0));
+    ck_assert_status(ec2t_ternarizer_train_checkpointed(tz, tr, ds, ds, 1, 1, plain_ckpt, 0), EC2T_E_FORMAT);
+    ck_assert_status(ec2t_trainer_load_checkpoint(plain, ckpt, 0), EC2T_E_FORMAT);
+    ec2t_trainer_free(plain);
+    ec2t_trainer_free(tr);
+    ec2t_ternarizer_free(tz);
+    ec2t_dataset_free(ds);
+    ec2t_net_free(net);
+    ec2t_net_free(plain_net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 START_TEST(test_tern_bad_args)
 {
     test_alloc ta;
@@ -710,6 +825,8 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_tern_prune_mode_keeps_values);
     tcase_add_test(tc, test_tern_train_schedule_and_target);
     tcase_add_test(tc, test_tern_target_bytes);
+    tcase_add_test(tc, test_tern_resume_equals_uninterrupted);
+    tcase_add_test(tc, test_tern_resume_refuses_other_checkpoints);
     tcase_add_test(tc, test_tern_bad_args);
     suite_add_tcase(s, tc);
     return s;

@@ -221,6 +221,37 @@ EC2T_API ec2t_status ec2t_ternarizer_train(ec2t_ternarizer *tz, ec2t_trainer *tr
                                            int32_t epochs_a, int32_t epochs_b, uint32_t flags);
 
 /**
+ * @brief ec2t_ternarizer_train() that survives being stopped.  METHOD: ec2t_ternarizer
+ *
+ * After every epoch it saves a trainer checkpoint to @p checkpoint
+ * (atomically; see ec2t_trainer_save_checkpoint(), which with an attached
+ * ternarizer also holds its state: gamma, the assignments, the target's ramp,
+ * the schedule's phase and epoch, and the best epoch of the phase so far).
+ * If @p checkpoint exists when it starts, it restores it first and goes on
+ * after the saved epoch, so that a run stopped (by a callback, a crash or the
+ * end of a session) and started again with the same arguments ends with
+ * exactly the network an uninterrupted run gives. Datasets, settings and the
+ * trainer must be the same as in the first call; a teacher
+ * (ec2t_trainer_set_teacher) must be set again.
+ * @param tz the ternarizer, attached to @p trainer.
+ * @param trainer the trainer.
+ * @param train training set.
+ * @param val validation set for the choice of the best epoch.
+ * @param epochs_a phase-A epochs (>= 0).
+ * @param epochs_b phase-B epochs (>= 0).
+ * @param checkpoint the checkpoint file.
+ * @param flags must be 0.
+ * @return as ec2t_ternarizer_train(); also EC2T_E_IO (the checkpoint cannot
+ *         be written or read) and EC2T_E_FORMAT (it exists but is damaged, of
+ *         another network or of a schedule with other epoch counts; nothing
+ *         is changed then).
+ */
+EC2T_API ec2t_status ec2t_ternarizer_train_checkpointed(ec2t_ternarizer *tz, ec2t_trainer *trainer,
+                                                        ec2t_dataset *train, ec2t_dataset *val,
+                                                        int32_t epochs_a, int32_t epochs_b,
+                                                        const char *checkpoint, uint32_t flags);
+
+/**
  * @brief Recompute the assignment and the ternary weights now (as after a
  *        training step), e.g. after changing gamma.  METHOD: ec2t_ternarizer
  * @param tz the ternarizer.
