@@ -280,6 +280,48 @@ START_TEST(test_packed_rejects_bad_streams)
 }
 END_TEST
 
+/* Files of the keyed layout with entropy-coded layers (what libec2t wrote for
+ * the entropy encoding before the packed layout) still load. */
+START_TEST(test_keyed_layout_with_coded_layers_still_loads)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_engine *e = NULL;
+    ec2t__cwriter *w = NULL;
+    const int8_t sym[8] = {1, 0, -1, 0, 0, 0, 1, 1};
+    const int32_t shapes[6] = {4, 1, 1, 2, 1, 1}, inputs[1] = {0};
+    const int32_t config[14] = {2, 4, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}; /* m 2, k 4, ternary */
+    const float levels[2] = {0.5f, 0.25f};
+    float x[4] = {1, 2, 3, 4}, got[2];
+    uint8_t *stream = NULL, *buf = NULL;
+    size_t n = 0, len = 0;
+    ck_assert_ok(ec2t__tcode_encode(ctx, sym, 2, 4, 1, &stream, &n));
+    ck_assert_ok(ec2t__cw_new(ctx, &w));
+    ck_assert_ok(ec2t__cw_add_str(w, "ec2t.file_kind", "deploy"));
+    ck_assert_ok(ec2t__cw_add_u32(w, "ec2t.engine.values", 2));
+    ck_assert_ok(ec2t__cw_add_array(w, "ec2t.engine.value_shapes", EC2T__KV_I32, shapes, 6));
+    ck_assert_ok(ec2t__cw_add_u32(w, "ec2t.engine.ops", 1));
+    ck_assert_ok(ec2t__cw_add_u32(w, "ec2t.engine.output", 1));
+    ck_assert_ok(ec2t__cw_add_str(w, "ec2t.op.0.kind", "dense"));
+    ck_assert_ok(ec2t__cw_add_array(w, "ec2t.op.0.inputs", EC2T__KV_I32, inputs, 1));
+    ck_assert_ok(ec2t__cw_add_array(w, "ec2t.op.0.config", EC2T__KV_I32, config, 14));
+    ck_assert_ok(ec2t__cw_add_array(w, "ec2t.op.0.levels", EC2T__KV_F32, levels, 2));
+    ck_assert_ok(ec2t__cw_add_tensor(w, "op.0.tern_coded", EC2T__DT_U8, 1, (int64_t[]){(int64_t)n},
+                                     stream, n));
+    ck_assert_ok(ec2t__cw_write_mem(w, &buf, &len));
+    ec2t__cw_free(w);
+    ck_assert_ok(ec2t_engine_load_mem(ctx, buf, len, 0, &e));
+    run_one(e, x, got, 2);
+    ck_assert_float_eq(got[0], 0.5f * 1 - 0.25f * 3);
+    ck_assert_float_eq(got[1], 0.5f * (3 + 4));
+    ec2t_engine_free(e);
+    ec2t__free(ctx, buf);
+    ec2t__free(ctx, stream);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
@@ -290,6 +332,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_packed_half_floats_decode);
     tcase_add_test(tc, test_packed_rejects_bad_programs);
     tcase_add_test(tc, test_packed_rejects_bad_streams);
+    tcase_add_test(tc, test_keyed_layout_with_coded_layers_still_loads);
     suite_add_tcase(s, tc);
     return s;
 }
