@@ -126,34 +126,49 @@ def samples(tmp):
         fail("sample-nets uses no %s operation" % ", ".join(sorted(missing)))
 
 
-def mutants(tmp, path, count, seed):
-    """Header byte flips with the checksum recomputed: both readers agree."""
-    data = read(path)
+def header_walk(data):
+    """The container, the file offset where each tensor info ends (its CRC is
+    the last 4 bytes before it), and the offset of the header checksum."""
     c = ec2t_reader.read_container(data)
-    # the header checksum follows the last tensor info: walk the header again
     cur = ec2t_reader._Cursor(data)
     cur.pos = 24
     for _ in range(len(c.keys)):
         ec2t_reader._value(cur, cur.text(1, 255, "key"))
+    ends = []
     for i in range(len(c.tensors)):
         ec2t_reader._tensor_info(cur, i)
-    end = cur.pos
-    rng = random.Random(seed)
-    agree = accepted = 0
-    for _ in range(count):
-        b = bytearray(data)
-        k = rng.randrange(24, end)
-        b[k] ^= 1 << rng.randrange(8)
-        struct.pack_into("<I", b, end, zlib.crc32(bytes(b[:end])) & 0xFFFFFFFF)
-        py, cc = py_accepts(bytes(b)), c_accepts(tmp, bytes(b))
+        ends.append(cur.pos)
+    return c, ends, cur.pos
+
+
+def agree_on(tmp, what, variants):
+    """Both readers accept or both reject each (description, bytes) variant."""
+    agree = accepted = total = 0
+    for where, b in variants:
+        py, cc = py_accepts(b), c_accepts(tmp, b)
+        total += 1
         agree += py == cc
         accepted += py and cc
         if py != cc:
-            fail("%s: header byte %d flipped (checksum fixed): Python %s, libec2t %s"
-                 % (os.path.basename(path), k, "accepts" if py else "rejects",
-                    "accepts" if cc else "rejects"))
-    print("%-44s %d/%d agree (%d accepted by both)" % (os.path.basename(path) + " header mutants",
-                                                     agree, count, accepted))
+            fail("%s, %s: Python %s, libec2t %s" % (what, where, "accepts" if py else "rejects",
+                                                   "accepts" if cc else "rejects"))
+    print("%-44s %d/%d agree (%d accepted by both)" % (what, agree, total, accepted))
+
+
+def mutants(tmp, path, count, seed):
+    """Header byte flips with the checksum recomputed: both readers agree."""
+    data = read(path)
+    _, _, end = header_walk(data)
+    rng = random.Random(seed)
+
+    def variants():
+        for _ in range(count):
+            b = bytearray(data)
+            k = rng.randrange(24, end)
+            b[k] ^= 1 << rng.randrange(8)
+            struct.pack_into("<I", b, end, zlib.crc32(bytes(b[:end])) & 0xFFFFFFFF)
+            yield "header byte %d flipped (checksum fixed)" % k, bytes(b)
+    agree_on(tmp, os.path.basename(path) + " header mutants", variants())
     return end
 
 
@@ -161,38 +176,24 @@ def program_mutants(tmp, path, count, seed):
     """Bytes of engine.program changed, its checksum and the header's
     recomputed (so that the program's own rules decide): both readers agree."""
     data = read(path)
-    c = ec2t_reader.read_container(data)
-    cur = ec2t_reader._Cursor(data)
-    cur.pos = 24
-    for _ in range(len(c.keys)):
-        ec2t_reader._value(cur, cur.text(1, 255, "key"))
-    crc_at = None
-    for i, name in enumerate(c.tensors):
-        ec2t_reader._tensor_info(cur, i)
-        if name == "engine.program":
-            crc_at = cur.pos - 4  # the info's last field
-    end, t = cur.pos, c.tensors["engine.program"]
+    c, ends, end = header_walk(data)
+    t = c.tensors["engine.program"]
+    crc_at = ends[list(c.tensors).index("engine.program")] - 4
     start = c.data_start + t.offset
     rng = random.Random(seed)
-    agree = accepted = 0
-    for _ in range(count):
-        b = bytearray(data)
-        k = start + rng.randrange(t.nbytes)
-        if rng.random() < 0.5:
-            b[k] ^= 1 << rng.randrange(8)
-        else:
-            b[k] = rng.choice((0, 1, 2, 0x7F, 0x80, 0xFF, rng.randrange(256)))
-        struct.pack_into("<I", b, crc_at, zlib.crc32(bytes(b[start:start + t.nbytes])) & 0xFFFFFFFF)
-        struct.pack_into("<I", b, end, zlib.crc32(bytes(b[:end])) & 0xFFFFFFFF)
-        py, cc = py_accepts(bytes(b)), c_accepts(tmp, bytes(b))
-        agree += py == cc
-        accepted += py and cc
-        if py != cc:
-            fail("%s: program byte %d changed (checksums fixed): Python %s, libec2t %s"
-                 % (os.path.basename(path), k - start, "accepts" if py else "rejects",
-                    "accepts" if cc else "rejects"))
-    print("%-44s %d/%d agree (%d accepted by both)" % (os.path.basename(path) + " program mutants",
-                                                     agree, count, accepted))
+
+    def variants():
+        for _ in range(count):
+            b = bytearray(data)
+            k = start + rng.randrange(t.nbytes)
+            if rng.random() < 0.5:
+                b[k] ^= 1 << rng.randrange(8)
+            else:
+                b[k] = rng.choice((0, 1, 2, 0x7F, 0x80, 0xFF, rng.randrange(256)))
+            struct.pack_into("<I", b, crc_at, zlib.crc32(bytes(b[start:start + t.nbytes])) & 0xFFFFFFFF)
+            struct.pack_into("<I", b, end, zlib.crc32(bytes(b[:end])) & 0xFFFFFFFF)
+            yield "program byte %d changed (checksums fixed)" % (k - start), bytes(b)
+    agree_on(tmp, os.path.basename(path) + " program mutants", variants())
 
 
 def damaged(tmp, path):

@@ -721,6 +721,10 @@ START_TEST(test_tern_resume_refuses_other_checkpoints)
     ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "1 + 1 epochs"));
     ck_assert_mem_eq(before, mid->param[EC2T_PARAM_WEIGHT]->data, sizeof before);
     ck_assert_status(ec2t_ternarizer_train_checkpointed(tz, tr, ds, ds, 1, 1, NULL, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_ternarizer_train_checkpointed(NULL, tr, ds, ds, 1, 1, ckpt, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_ternarizer_train_checkpointed(tz, tr, ds, ds, 1, 1, ckpt, 1), EC2T_E_INVAL);
+    ck_assert_status(ec2t_ternarizer_train_checkpointed(tz, tr, ds, ds, 1, 1, "/nonexistent-dir/t.ckpt", 0),
+                     EC2T_E_IO);
     /* a plain trainer's checkpoint has no ternarizer state, and the other way round */
     ck_assert_ok(ec2t_trainer_new(plain_net, EC2T_OPT_ADAM, 0, &plain));
     ck_assert_ok(ec2t_trainer_save_checkpoint(plain, plain_ckpt, 0));
