@@ -104,6 +104,8 @@ ec2t_status ec2t__cr_open_mem(ec2t_context *ctx, const void *buf, size_t len, co
                               ec2t__creader **out);
 void ec2t__cr_free(ec2t__creader *r);
 const char *ec2t__cr_what(const ec2t__creader *r);
+/* The size of the file in bytes. */
+size_t ec2t__cr_size(const ec2t__creader *r);
 
 int ec2t__cr_has_key(const ec2t__creader *r, const char *key);
 /* The keys in file order, for readers that look for a family of keys. */

@@ -1515,6 +1515,12 @@ ec2t__cr_free(ec2t__creader *r)
     ec2t__free(r->ctx, r);
 }
 
+size_t
+ec2t__cr_size(const ec2t__creader *r)
+{
+    return r->len;
+}
+
 const char *
 ec2t__cr_what(const ec2t__creader *r)
 {

@@ -12,7 +12,16 @@
  * tensors"); *out is allocated with ec2t__alloc. */
 ec2t_status ec2t__eio_encode_ternary(const ec2t_engine *e, const ec2t__eop *op, uint8_t **out,
                                      size_t *len);
-/* Decode a stream of len bytes into op->tm, for op's m, k and slice. */
+/* What a loader lets the entropy-coded layers of a file of n bytes ask for,
+ * at 12 bytes a weight (masks, index lists, their offsets, a dense copy: the
+ * most a layer can need): a realistic layer codes at least 0.3 bits a weight,
+ * so it needs at most about 320 bytes a file byte, while the coder can pack
+ * 12,288 weights into a byte; so a small hostile file cannot make the engine
+ * allocate gigabytes. */
+#define EC2T__LOAD_BUDGET_FLOOR (INT64_C(64) << 20)
+#define EC2T__LOAD_BUDGET_PER_BYTE 4096
+/* Decode a stream of len bytes into op->tm, for op's m, k and slice, within
+ * e->load_budget (EC2T_E_FORMAT if the layer could need more). */
 ec2t_status ec2t__eio_decode_ternary(ec2t_engine *e, const char *what, const uint8_t *in,
                                      size_t len, ec2t__eop *op);
 /* Whether a conv or dense operation's sizes are in range (m, k >= 1,

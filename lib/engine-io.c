@@ -289,10 +289,17 @@ ec2t__eio_decode_ternary(ec2t_engine *e, const char *what, const uint8_t *in, si
                          ec2t__eop *op)
 {
     int32_t words = (op->k + 63) / 64;
+    int64_t need = (int64_t)op->m * op->k * 12; /* masks, index lists, offsets, dense copy */
     uint64_t *p, *q;
     ec2t_status st = ec2t__tcode_check_length(e->ctx, what, len, op->m, op->k);
     if (st != EC2T_OK)
         return st;
+    if (need > e->load_budget)
+        return ec2t__error(e->ctx, EC2T_E_FORMAT,
+                           "%s: a %d x %d ternary layer coded in %zu bytes could need %lld bytes of "
+                           "memory, more than libec2t lets a file of this size ask for",
+                           what, (int)op->m, (int)op->k, len, (long long)need);
+    e->load_budget -= need;
     p = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *p);
     q = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *q);
     st = p && q ? EC2T_OK : ec2t__nomem(e->ctx, "ternary masks");
@@ -495,6 +502,7 @@ load_from(ec2t_context *ctx, ec2t__creader *r, ec2t_engine **out)
         e->encoding = packed ? EC2T_ENCODING_ENTROPY : EC2T_ENCODING_RAW;
         e->dense_fallback = 1;
         e->float_bits = 32;
+        e->load_budget = EC2T__LOAD_BUDGET_FLOOR + EC2T__LOAD_BUDGET_PER_BYTE * (int64_t)ec2t__cr_size(r);
         st = packed ? ec2t__eio_load_packed(e, r) : load_keyed(e, r);
     }
     if (st == EC2T_OK)

@@ -81,6 +81,7 @@ struct ec2t_engine {
     int64_t dead_channels;
     ec2t__meta *meta;
     int32_t n_meta;
+    int64_t load_budget;     /* while loading: bytes the coded layers may still ask for */
 };
 
 /* How one sample of a value lies in a slot at run time: plane c at c * ps,

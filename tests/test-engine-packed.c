@@ -36,6 +36,15 @@ read_dense_weights(ec2t_engine *e, int n, float *w)
     }
 }
 
+/* LEB128, as the program stores numbers. */
+static void
+put_varint(uint8_t *buf, size_t *n, uint32_t v)
+{
+    for (; v >= 0x80; v >>= 7)
+        buf[(*n)++] = (uint8_t)(0x80 | (v & 0x7F));
+    buf[(*n)++] = (uint8_t)v;
+}
+
 /* A packed file written with the container writer, as libec2t's writer
  * never would: the program bytes, floats of the given dtype (F32 floats or
  * F16 bit patterns; none if n_floats is 0) and coded bytes (none if 0). */
@@ -280,6 +289,45 @@ START_TEST(test_packed_rejects_bad_streams)
 }
 END_TEST
 
+/* A layer of one repeated symbol codes in a few bytes whatever its size: the
+ * loader refuses one that could need more memory than its file may ask for
+ * (64 MiB, plus 4 KiB a file byte), and loads one just within that. */
+START_TEST(test_packed_refuses_layers_too_large_for_their_bytes)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_engine *e = (ec2t_engine *)&ta;
+    const float levels[2] = {0.5f, 0.25f};
+    const int32_t k = 8192;
+    int8_t *sym = malloc((size_t)1024 * k);
+    ck_assert_ptr_nonnull(sym);
+    memset(sym, 1, (size_t)1024 * k);
+    for (int32_t m = 512; m <= 1024; m *= 2) {
+        /* dense k -> m, ternary: n_ops 1, output 1, input k x 1 x 1, kind 2, back 0, flags 2, m, L */
+        uint32_t fields[11] = {1, 1, (uint32_t)k, 1, 1, 2, 0, 2, (uint32_t)m, 0};
+        uint8_t prog[64], *stream = NULL;
+        size_t n = 0, np = 0;
+        ec2t_status st;
+        ck_assert_ok(ec2t__tcode_encode(ctx, sym, m, k, 1, &stream, &n));
+        fields[9] = (uint32_t)n;
+        for (int f = 0; f < 10; f++)
+            put_varint(prog, &np, fields[f]);
+        st = load_packed(ctx, prog, np, levels, 2, EC2T__DT_F32, stream, n, &e);
+        if (m == 512) { /* 4.2 M weights: 50 MB at most */
+            ck_assert_ok(st);
+            ec2t_engine_free(e);
+        } else { /* 8.4 M weights: 100 MB */
+            ck_assert_status(st, EC2T_E_FORMAT);
+            ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "could need"));
+        }
+        ec2t__free(ctx, stream);
+    }
+    free(sym);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 /* Files of the keyed layout with entropy-coded layers (what libec2t wrote for
  * the entropy encoding before the packed layout) still load. */
 START_TEST(test_keyed_layout_with_coded_layers_still_loads)
@@ -333,6 +381,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_packed_rejects_bad_programs);
     tcase_add_test(tc, test_packed_rejects_bad_streams);
     tcase_add_test(tc, test_keyed_layout_with_coded_layers_still_loads);
+    tcase_add_test(tc, test_packed_refuses_layers_too_large_for_their_bytes);
     suite_add_tcase(s, tc);
     return s;
 }
