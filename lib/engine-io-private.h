@@ -27,6 +27,9 @@ ec2t_status ec2t__eio_decode_ternary(ec2t_engine *e, const char *what, const uin
 /* Whether a conv or dense operation's sizes are in range (m, k >= 1,
  * m * k <= 2^34, a ternary one ungrouped); other kinds pass. */
 int ec2t__eio_sizes_ok(const ec2t__eop *op);
+/* Channels of an operation's scale and bias: the input's for an affine
+ * operation, the outputs (m) for conv and dense. */
+int64_t ec2t__eio_channels(const ec2t_engine *e, const ec2t__eop *op);
 /* Whether one sample of a value has a shape a file may hold. */
 int ec2t__eio_shape_ok(int32_t c, int32_t h, int32_t w);
 

@@ -156,8 +156,7 @@ write_op(const ec2t_engine *e, ec2t__cwriter *w, int32_t i, uint8_t **owned)
         st = ec2t__cw_add_array(w, key, EC2T__KV_I32, config, CONFIG_INTS);
     if (op->kind != EC2T__OP_CONV && op->kind != EC2T__OP_DENSE && op->kind != EC2T__OP_AFFINE)
         return st;
-    if (op->kind == EC2T__OP_AFFINE)
-        m[0] = e->values[op->in[0]].c;
+    m[0] = ec2t__eio_channels(e, op);
     if (st == EC2T_OK && op->ternary) {
         float levels[2] = {op->wp, op->wn};
         op_key(key, sizeof key, i, "levels");
@@ -321,6 +320,12 @@ ec2t__eio_sizes_ok(const ec2t__eop *op)
            !(op->ternary && op->groups != 1);
 }
 
+int64_t
+ec2t__eio_channels(const ec2t_engine *e, const ec2t__eop *op)
+{
+    return op->kind == EC2T__OP_AFFINE ? e->values[op->in[0]].c : op->m;
+}
+
 int
 ec2t__eio_shape_ok(int32_t c, int32_t h, int32_t w)
 {
@@ -392,7 +397,7 @@ read_op(ec2t_engine *e, const ec2t__creader *r, int32_t i)
                            what, (int)i, kind);
     if (op->kind != EC2T__OP_CONV && op->kind != EC2T__OP_DENSE && op->kind != EC2T__OP_AFFINE)
         return EC2T_OK;
-    m[0] = op->kind == EC2T__OP_AFFINE ? e->values[op->in[0]].c : op->m;
+    m[0] = ec2t__eio_channels(e, op);
     mk[0] = op->m, mk[1] = op->k;
     if (op->ternary) {
         float levels[2];

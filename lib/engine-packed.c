@@ -80,13 +80,6 @@ weighted(const ec2t__eop *op)
     return op->kind == EC2T__OP_CONV || op->kind == EC2T__OP_DENSE;
 }
 
-/* Channels of an operation's scale and bias. */
-static int64_t
-epilogue_channels(const ec2t_engine *e, const ec2t__eop *op)
-{
-    return op->kind == EC2T__OP_AFFINE ? e->values[op->in[0]].c : op->m;
-}
-
 static int64_t
 float_count(const ec2t_engine *e, const ec2t__eop *op)
 {
@@ -94,7 +87,7 @@ float_count(const ec2t_engine *e, const ec2t__eop *op)
     if (weighted(op))
         n += op->ternary ? 2 : (int64_t)op->m * op->k;
     if (weighted(op) || op->kind == EC2T__OP_AFFINE)
-        n += epilogue_channels(e, op) * ((op->scale != NULL) + (op->bias != NULL));
+        n += ec2t__eio_channels(e, op) * ((op->scale != NULL) + (op->bias != NULL));
     return n;
 }
 
@@ -133,7 +126,7 @@ write_program_op(const ec2t__eop *op, int32_t i, size_t stream_len, uint8_t *buf
 static float *
 append_floats(const ec2t_engine *e, const ec2t__eop *op, float *f32)
 {
-    int64_t c = epilogue_channels(e, op);
+    int64_t c = ec2t__eio_channels(e, op);
     if (weighted(op) && op->ternary) {
         *f32++ = op->wp;
         *f32++ = op->wn;
@@ -290,7 +283,7 @@ read_program_op(ec2t_engine *e, cursor *c, int32_t i, uint32_t *flags)
 {
     ec2t__eop *op = &e->ops[i];
     const ec2t__value *a;
-    int64_t kind = next_varint(c, EC2T__OP_LAST), f;
+    int64_t kind = next_varint(c, EC2T__OP_LAST), f, fan_in;
     if (kind < EC2T__OP_CONV)
         return 0;
     op->kind = (ec2t__opkind)kind;
@@ -317,9 +310,8 @@ read_program_op(ec2t_engine *e, cursor *c, int32_t i, uint32_t *flags)
         static const int32_t lo[6] = {1, 1, 1, 1, 1, 0};
         if (!next_fields(c, dst, lo, 6))
             return 0;
-        op->k = (int32_t)(a->c / op->groups * (int64_t)op->win.kh * op->win.kw > INT32_MAX
-                              ? 0
-                              : a->c / op->groups * op->win.kh * op->win.kw);
+        fan_in = (int64_t)(a->c / op->groups) * op->win.kh * op->win.kw;
+        op->k = fan_in <= INT32_MAX ? (int32_t)fan_in : 0; /* 0: refused as a bad size */
     } else if (op->kind == EC2T__OP_DENSE) {
         int32_t *dst[1] = {&op->m};
         static const int32_t lo[1] = {1};
@@ -366,7 +358,7 @@ static ec2t_status
 read_op_arrays(ec2t_engine *e, const char *what, cursor *c, int32_t i, uint32_t flags)
 {
     ec2t__eop *op = &e->ops[i];
-    int64_t ch = epilogue_channels(e, op);
+    int64_t ch = ec2t__eio_channels(e, op);
     ec2t_status st = EC2T_OK;
     if (weighted(op) && op->ternary) {
         int64_t len = next_varint(c, INT32_MAX);
