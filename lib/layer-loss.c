@@ -4,12 +4,26 @@
 
 #include "net-private.h"
 
-/* l->save: the softmax probabilities of the last forward, (classes, N). */
+/* l->save: the softmax probabilities of the last forward, (classes, N);
+ * then, while a teacher's targets are set (distillation), those at its
+ * temperature. */
 static size_t
 xent_save_bytes(const ec2t_layer *l, int64_t batch)
 {
     const ec2t_layer *in = l->net->layers[l->inputs[0]];
-    return (size_t)(in->c * batch) * sizeof(float);
+    return 2 * (size_t)(in->c * batch) * sizeof(float);
+}
+
+void
+ec2t__softmax_tempered(const float *z, int64_t zs, int32_t k, double t, float *p, int64_t ps)
+{
+    double zmax = z[0], sum = 0;
+    for (int32_t c = 1; c < k; c++)
+        zmax = z[c * zs] > zmax ? z[c * zs] : zmax;
+    for (int32_t c = 0; c < k; c++)
+        sum += exp((z[c * zs] - zmax) / t);
+    for (int32_t c = 0; c < k; c++)
+        p[c * ps] = (float)(exp((z[c * zs] - zmax) / t) / sum);
 }
 
 static void
@@ -44,30 +58,26 @@ xent_forward(ec2t_net *net, ec2t_layer *l)
     l->out[0] = (float)(total / (double)n);
     net->loss = total / (double)n;
     net->correct = correct;
+    for (int64_t s = 0; net->soft_targets && s < n; s++)
+        ec2t__softmax_tempered(z + s, n, k, net->soft_temperature, p + k * n + s, n);
 }
 
 /* With a teacher's softened outputs q: (1 - alpha) (p - y) + alpha T (p_T - q),
- * p_T = softmax(z / T), per sample, averaged over the batch. */
+ * p_T = softmax(z / T) (from the forward pass, after p), per sample,
+ * averaged over the batch. */
 static void
-distill_backward(ec2t_net *net, const ec2t_layer *in, const float *p, float *dz)
+distill_backward(const ec2t_net *net, int32_t k, const float *p, float *dz)
 {
-    const float *z = in->out, *q = net->soft_targets;
+    const float *pt = p + (int64_t)k * net->batch, *q = net->soft_targets;
     const double t = net->soft_temperature, a = net->soft_alpha;
     int64_t n = net->batch;
-    int32_t k = in->c;
-    for (int64_t s = 0; s < n; s++) {
-        double zmax = z[s], sum = 0;
-        for (int32_t c = 1; c < k; c++)
-            zmax = z[c * n + s] > zmax ? z[c * n + s] : zmax;
-        for (int32_t c = 0; c < k; c++)
-            sum += exp((z[c * n + s] - zmax) / t);
+    for (int64_t s = 0; s < n; s++)
         for (int32_t c = 0; c < k; c++) {
-            double pt = exp((z[c * n + s] - zmax) / t) / sum;
+            int64_t i = c * n + s;
             /* the hard term as the plain loss computes it: alpha 0 is that loss exactly */
-            float hard = (p[c * n + s] - (net->labels[s] == c ? 1.0f : 0.0f)) * (1.0f / (float)n);
-            dz[c * n + s] += (float)(1 - a) * hard + (float)(a * t * (pt - q[c * n + s]) / (double)n);
+            float hard = (p[i] - (net->labels[s] == c ? 1.0f : 0.0f)) * (1.0f / (float)n);
+            dz[i] += (float)(1 - a) * hard + (float)(a * t * (pt[i] - q[i]) / (double)n);
         }
-    }
 }
 
 static void
@@ -81,7 +91,7 @@ xent_backward(ec2t_net *net, ec2t_layer *l)
     if (!dz)
         return;
     if (net->soft_targets) {
-        distill_backward(net, in, p, dz);
+        distill_backward(net, in->c, p, dz);
         return;
     }
     for (int32_t c = 0; c < in->c; c++)

@@ -120,6 +120,10 @@ struct ec2t_net {
     float soft_temperature, soft_alpha;
 };
 
+/* softmax(z / t) of k values z[0], z[zs], ..., z[(k-1) zs] into p[0], p[ps],
+ * ... (layer-loss.c; the distillation's targets and its tempered output). */
+void ec2t__softmax_tempered(const float *z, int64_t zs, int32_t k, double t, float *p, int64_t ps);
+
 /* What every layer kind provides. forward/backward cannot fail: everything
  * they touch was sized by the plan. backward reads l->dout and adds into the
  * dout of each input (ec2t__input_grad returns NULL for the network input,

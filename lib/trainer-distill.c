@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Distillation: a teacher network's softened outputs as a second target of
  * the loss (ec2t_trainer_set_teacher; the gradient is in layer-loss.c). */
-#include <math.h>
-
 #include "trainer-private.h"
 
 EC2T_API ec2t_status
@@ -38,23 +36,6 @@ ec2t_trainer_set_teacher(ec2t_trainer *tr, ec2t_net *teacher, double temperature
     return EC2T_OK;
 }
 
-/* softmax(t / T) of each sample's outputs (batch x k, sample-major) into
- * soft, (k, batch) like the network's logits. */
-static void
-soften(const float *t, int64_t batch, int32_t k, double temperature, float *soft)
-{
-    for (int64_t s = 0; s < batch; s++) {
-        const float *ts = t + s * k;
-        double tmax = ts[0], sum = 0;
-        for (int32_t c = 1; c < k; c++)
-            tmax = ts[c] > tmax ? ts[c] : tmax;
-        for (int32_t c = 0; c < k; c++)
-            sum += exp((ts[c] - tmax) / temperature);
-        for (int32_t c = 0; c < k; c++)
-            soft[c * batch + s] = (float)(exp((ts[c] - tmax) / temperature) / sum);
-    }
-}
-
 ec2t_status
 ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch)
 {
@@ -76,7 +57,9 @@ ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch)
     st = ec2t_net_forward(tr->teacher, images, batch, tr->teacher_out, (size_t)(batch * k), 0);
     if (st != EC2T_OK)
         return st;
-    soften(tr->teacher_out, batch, k, tr->temperature, tr->soft);
+    /* the teacher's outputs are sample after sample; the targets, like the logits, class after class */
+    for (int64_t s = 0; s < batch; s++)
+        ec2t__softmax_tempered(tr->teacher_out + s * k, 1, k, tr->temperature, tr->soft + s, batch);
     tr->net->soft_targets = tr->soft;
     tr->net->soft_temperature = (float)tr->temperature;
     tr->net->soft_alpha = (float)tr->alpha;
