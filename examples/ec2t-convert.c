@@ -41,6 +41,15 @@ parse_shape(const char *s, long long *c, long long *h, long long *w)
                : 1;
 }
 
+/* The file name without its directories: where a deployed file came from,
+ * without the converting machine's layout. */
+static const char *
+base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 static int
 ends_with(const char *s, const char *suffix)
 {
@@ -130,7 +139,7 @@ main(int argc, char **argv)
         if (st == EC2T_OK)
             st = ec2t_engine_set_int(engine, EC2T_ENGINE_FLOAT_BITS, float_bits);
         if (st == EC2T_OK)
-            st = ec2t_engine_set_meta(engine, "source", in);
+            st = ec2t_engine_set_meta(engine, "source", base_name(in));
         if (st == EC2T_OK && arch)
             st = ec2t_engine_set_meta(engine, "architecture", arch);
         if (st == EC2T_OK)

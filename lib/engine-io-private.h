@@ -8,10 +8,11 @@
 #include "container-private.h"
 #include "engine-private.h"
 
-/* Entropy-code op's ternary matrix (doc/FORMAT.md, "Entropy-coded ternary
- * tensors"); *out is allocated with ec2t__alloc. */
-ec2t_status ec2t__eio_encode_ternary(const ec2t_engine *e, const ec2t__eop *op, uint8_t **out,
-                                     size_t *len);
+/* The symbols (-1, 0, +1) of a ternary matrix, rows x cols, row-major, in a
+ * new buffer (ec2t__alloc); NULL when out of memory. */
+int8_t *ec2t__eio_symbols(ec2t_context *ctx, const ec2t__tmat *t);
+/* Symbols per kernel slice of a conv or dense operation: kh * kw, or 1. */
+int32_t ec2t__eio_slice(const ec2t__eop *op);
 /* What a loader lets the entropy-coded layers of a file of n bytes ask for,
  * at 12 bytes a weight (masks, index lists, their offsets, a dense copy: the
  * most a layer can need): a realistic layer codes at least 0.3 bits a weight,
@@ -20,8 +21,16 @@ ec2t_status ec2t__eio_encode_ternary(const ec2t_engine *e, const ec2t__eop *op, 
  * allocate gigabytes. */
 #define EC2T__LOAD_BUDGET_FLOOR (INT64_C(64) << 20)
 #define EC2T__LOAD_BUDGET_PER_BYTE 4096
-/* Decode a stream of len bytes into op->tm, for op's m, k and slice, within
+/* Fill the masks (as ec2t__tcode_decode() writes them) of op's m x k ternary
+ * matrix from wherever its symbols are coded. */
+typedef ec2t_status (*ec2t__eio_masks_fn)(void *arg, const ec2t__eop *op, uint64_t *pmask,
+                                          uint64_t *nmask);
+/* Decode op's ternary matrix into op->tm with decode(arg, ...), within
  * e->load_budget (EC2T_E_FORMAT if the layer could need more). */
+ec2t_status ec2t__eio_decode_masks(ec2t_engine *e, const char *what, ec2t__eop *op,
+                                   ec2t__eio_masks_fn decode, void *arg);
+/* Decode a coder-1 stream of len bytes into op->tm, for op's m, k and
+ * slice, within e->load_budget. */
 ec2t_status ec2t__eio_decode_ternary(ec2t_engine *e, const char *what, const uint8_t *in,
                                      size_t len, ec2t__eop *op);
 /* Whether a conv or dense operation's sizes are in range (m, k >= 1,

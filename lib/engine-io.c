@@ -87,9 +87,8 @@ unpack_2b(ec2t_context *ctx, const uint8_t *in, int32_t rows, int32_t cols, ec2t
     return st;
 }
 
-/* Symbols (-1, 0, +1) of a packed matrix, for the entropy coder. */
-static int8_t *
-symbols_of(ec2t_context *ctx, const ec2t__tmat *t)
+int8_t *
+ec2t__eio_symbols(ec2t_context *ctx, const ec2t__tmat *t)
 {
     int8_t *s = ec2t__calloc(ctx, (size_t)t->rows * (size_t)t->cols, 1);
     if (!s)
@@ -103,22 +102,10 @@ symbols_of(ec2t_context *ctx, const ec2t__tmat *t)
     return s;
 }
 
-static int32_t
-slice_of(const ec2t__eop *op)
+int32_t
+ec2t__eio_slice(const ec2t__eop *op)
 {
     return op->kind == EC2T__OP_CONV ? op->win.kh * op->win.kw : 1;
-}
-
-ec2t_status
-ec2t__eio_encode_ternary(const ec2t_engine *e, const ec2t__eop *op, uint8_t **out, size_t *len)
-{
-    int8_t *sym = symbols_of(e->ctx, &op->tm);
-    ec2t_status st;
-    if (!sym)
-        return ec2t__nomem(e->ctx, "ternary symbols");
-    st = ec2t__tcode_encode(e->ctx, sym, op->m, op->k, slice_of(op), out, len);
-    ec2t__free(e->ctx, sym);
-    return st;
 }
 
 /* The ternary tensor of op i in the keyed layout: raw masks (TERNARY_2B).
@@ -284,31 +271,51 @@ read_ternary(ec2t_engine *e, const ec2t__creader *r, int32_t i, ec2t__eop *op)
 }
 
 ec2t_status
-ec2t__eio_decode_ternary(ec2t_engine *e, const char *what, const uint8_t *in, size_t len,
-                         ec2t__eop *op)
+ec2t__eio_decode_masks(ec2t_engine *e, const char *what, ec2t__eop *op, ec2t__eio_masks_fn decode,
+                       void *arg)
 {
     int32_t words = (op->k + 63) / 64;
     int64_t need = (int64_t)op->m * op->k * 12; /* masks, index lists, offsets, dense copy */
     uint64_t *p, *q;
-    ec2t_status st = ec2t__tcode_check_length(e->ctx, what, len, op->m, op->k);
-    if (st != EC2T_OK)
-        return st;
+    ec2t_status st;
     if (need > e->load_budget)
         return ec2t__error(e->ctx, EC2T_E_FORMAT,
-                           "%s: a %d x %d ternary layer coded in %zu bytes could need %lld bytes of "
-                           "memory, more than libec2t lets a file of this size ask for",
-                           what, (int)op->m, (int)op->k, len, (long long)need);
+                           "%s: a %d x %d ternary layer could need %lld bytes of memory, more than "
+                           "libec2t lets a file of this size ask for",
+                           what, (int)op->m, (int)op->k, (long long)need);
     e->load_budget -= need;
     p = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *p);
     q = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *q);
     st = p && q ? EC2T_OK : ec2t__nomem(e->ctx, "ternary masks");
     if (st == EC2T_OK)
-        st = ec2t__tcode_decode(e->ctx, in, len, op->m, op->k, slice_of(op), p, q);
+        st = decode(arg, op, p, q);
     if (st == EC2T_OK)
         st = ec2t__tmat_from_masks(e->ctx, p, q, op->m, op->k, &op->tm);
     ec2t__free(e->ctx, p);
     ec2t__free(e->ctx, q);
     return st;
+}
+
+typedef struct coded_layer {
+    ec2t_context *ctx;
+    const uint8_t *in;
+    size_t len;
+} coded_layer;
+
+static ec2t_status
+decode_coded_layer(void *arg, const ec2t__eop *op, uint64_t *pmask, uint64_t *nmask)
+{
+    const coded_layer *c = arg;
+    return ec2t__tcode_decode(c->ctx, c->in, c->len, op->m, op->k, ec2t__eio_slice(op), pmask, nmask);
+}
+
+ec2t_status
+ec2t__eio_decode_ternary(ec2t_engine *e, const char *what, const uint8_t *in, size_t len,
+                         ec2t__eop *op)
+{
+    coded_layer c = {e->ctx, in, len};
+    ec2t_status st = ec2t__tcode_check_length(e->ctx, what, len, op->m, op->k);
+    return st == EC2T_OK ? ec2t__eio_decode_masks(e, what, op, decode_coded_layer, &c) : st;
 }
 
 int

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* The packed layout of deployable files (doc/FORMAT.md §13.2): the program
- * as one string of varints, every float array in one tensor (F32, or F16 when
- * asked) and every entropy-coded ternary layer in one byte tensor. Three
- * tensors instead of several keys and tensors per operation: the header of a
- * ResNet-20 shrinks from about 10 KB to under 300 bytes. */
+/* The packed layout of deployable files (doc/FORMAT.md §13, "The packed
+ * layout"): the program as one string of varints, and either every float and
+ * every ternary layer in one coder-2 stream (the one-stream form, which
+ * libec2t writes) or, as files of libec2t 0.2's first days hold them, every
+ * float in one tensor (F32 or F16) and every coder-1 layer stream in another
+ * (the split form, still read). A few tensors instead of several keys and
+ * tensors per operation: the header of a ResNet-20 shrinks from about 10 KB
+ * to under 300 bytes. */
 #include <string.h>
 
 #include "engine-io-private.h"
+#include "tstream-private.h"
 
 #define MAX_OPS (1 << 20)
 #define VARINT_MAX 5              /* bytes of a value up to 2^31 - 1 */
@@ -80,19 +84,15 @@ weighted(const ec2t__eop *op)
     return op->kind == EC2T__OP_CONV || op->kind == EC2T__OP_DENSE;
 }
 
-static int64_t
-float_count(const ec2t_engine *e, const ec2t__eop *op)
+/* Whether op takes floats (and symbols) from the stream. */
+static int
+takes_stream(const ec2t__eop *op)
 {
-    int64_t n = 0;
-    if (weighted(op))
-        n += op->ternary ? 2 : (int64_t)op->m * op->k;
-    if (weighted(op) || op->kind == EC2T__OP_AFFINE)
-        n += ec2t__eio_channels(e, op) * ((op->scale != NULL) + (op->bias != NULL));
-    return n;
+    return weighted(op) || op->scale || op->bias;
 }
 
 static void
-write_program_op(const ec2t__eop *op, int32_t i, size_t stream_len, uint8_t *buf, size_t *n)
+write_program_op(const ec2t__eop *op, int32_t i, uint8_t *buf, size_t *n)
 {
     uint32_t flags = (op->relu ? FLAG_RELU : 0) | (op->ternary ? FLAG_TERNARY : 0) |
                      (op->scale ? FLAG_SCALE : 0) | (op->bias ? FLAG_BIAS : 0);
@@ -118,62 +118,65 @@ write_program_op(const ec2t__eop *op, int32_t i, size_t stream_len, uint8_t *buf
     case EC2T__OP_ADD: put_varint(buf, n, (uint32_t)op->stride); break;
     default: break;
     }
-    if (op->ternary)
-        put_varint(buf, n, (uint32_t)stream_len);
 }
 
-/* Append op's floats to f32 in the order of doc/FORMAT.md §13.2. */
-static float *
-append_floats(const ec2t_engine *e, const ec2t__eop *op, float *f32)
-{
-    int64_t c = ec2t__eio_channels(e, op);
-    if (weighted(op) && op->ternary) {
-        *f32++ = op->wp;
-        *f32++ = op->wn;
-    } else if (weighted(op)) {
-        memcpy(f32, op->weight, (size_t)op->m * (size_t)op->k * sizeof *f32);
-        f32 += (int64_t)op->m * op->k;
-    }
-    if (op->scale)
-        memcpy(f32, op->scale, (size_t)c * sizeof *f32), f32 += c;
-    if (op->bias)
-        memcpy(f32, op->bias, (size_t)c * sizeof *f32), f32 += c;
-    return f32;
-}
-
-/* The floats as halves; EC2T_E_INVAL if one is too large for them. */
+/* Floats of a kind into the stream, as bit patterns of e->float_bits bits;
+ * EC2T_E_INVAL if one is too large for 16 bits. */
 static ec2t_status
-to_halves(ec2t_context *ctx, const float *f32, int64_t n, uint16_t *out)
+stream_floats(const ec2t_engine *e, ec2t__tswriter *w, ec2t__fkind kind, const float *f, int64_t n)
 {
     for (int64_t j = 0; j < n; j++) {
-        out[j] = half_of(f32[j]);
-        if ((out[j] & 0x7FFFu) == 0x7C00u && f32[j] == f32[j] && f32[j] - f32[j] == 0)
-            return ec2t__error(ctx, EC2T_E_INVAL,
-                               "ec2t_engine_save: %g is too large for a 16-bit float", (double)f32[j]);
+        uint32_t bits;
+        if (e->float_bits == 16) {
+            bits = half_of(f[j]);
+            if ((bits & 0x7FFFu) == 0x7C00u && f[j] == f[j] && f[j] - f[j] == 0)
+                return ec2t__error(e->ctx, EC2T_E_INVAL,
+                                   "ec2t_engine_save: %g is too large for a 16-bit float", (double)f[j]);
+        } else {
+            memcpy(&bits, &f[j], 4);
+        }
+        ec2t__tsw_floats(w, kind, &bits, 1);
     }
     return EC2T_OK;
 }
 
-/* Entropy-code every ternary layer: lens[i] bytes each, concatenated in *coded. */
+/* What op takes from the stream, in the order of doc/FORMAT.md, "The
+ * one-stream form". */
 static ec2t_status
-code_layers(const ec2t_engine *e, size_t *lens, uint8_t **coded, size_t *total)
+stream_op(const ec2t_engine *e, const ec2t__eop *op, ec2t__tswriter *w)
 {
+    int64_t c = ec2t__eio_channels(e, op);
     ec2t_status st = EC2T_OK;
-    uint8_t **streams = ec2t__calloc(e->ctx, (size_t)e->n_ops, sizeof *streams);
-    *total = 0;
-    if (!streams)
-        return ec2t__nomem(e->ctx, "ternary streams");
-    for (int32_t i = 0; i < e->n_ops && st == EC2T_OK; i++)
-        if (e->ops[i].ternary && (st = ec2t__eio_encode_ternary(e, &e->ops[i], &streams[i], &lens[i])) == EC2T_OK)
-            *total += lens[i];
-    if (st == EC2T_OK && *total > 0 && !(*coded = ec2t__alloc(e->ctx, *total, 64)))
-        st = ec2t__nomem(e->ctx, "ternary streams");
-    for (size_t at = 0, i = 0; i < (size_t)e->n_ops; i++) {
-        if (st == EC2T_OK && streams[i])
-            memcpy(*coded + at, streams[i], lens[i]), at += lens[i];
-        ec2t__free(e->ctx, streams[i]);
+    if (weighted(op) && op->ternary) {
+        const float levels[2] = {op->wp, op->wn};
+        int8_t *sym = NULL;
+        st = stream_floats(e, w, EC2T__FK_LEVEL, levels, 2);
+        if (st == EC2T_OK && !(sym = ec2t__eio_symbols(e->ctx, &op->tm)))
+            st = ec2t__nomem(e->ctx, "ternary symbols");
+        if (st == EC2T_OK)
+            st = ec2t__tsw_ternary(w, sym, op->m, op->k, ec2t__eio_slice(op));
+        ec2t__free(e->ctx, sym);
+    } else if (weighted(op)) {
+        st = stream_floats(e, w, EC2T__FK_WEIGHT, op->weight, (int64_t)op->m * op->k);
     }
-    ec2t__free(e->ctx, streams);
+    if (st == EC2T_OK && op->scale)
+        st = stream_floats(e, w, EC2T__FK_SCALE, op->scale, c);
+    if (st == EC2T_OK && op->bias)
+        st = stream_floats(e, w, EC2T__FK_BIAS, op->bias, c);
+    return st;
+}
+
+/* The whole stream into out, or with out NULL its length only. */
+static ec2t_status
+encode_stream(const ec2t_engine *e, uint8_t *out, size_t *len)
+{
+    ec2t__tswriter *w = NULL;
+    ec2t_status st = ec2t__tsw_new(e->ctx, (int)e->float_bits, out, &w);
+    for (int32_t i = 0; st == EC2T_OK && i < e->n_ops; i++)
+        st = stream_op(e, &e->ops[i], w);
+    if (st == EC2T_OK)
+        *len = ec2t__tsw_finish(w);
+    ec2t__tsw_free(w);
     return st;
 }
 
@@ -181,56 +184,46 @@ ec2t_status
 ec2t__eio_save_packed(const ec2t_engine *e, ec2t__cwriter *w, void *owned[3])
 {
     const ec2t__value *in = &e->values[0];
-    size_t n = 0, coded_len = 0;
-    size_t *lens = ec2t__calloc(e->ctx, (size_t)e->n_ops, sizeof *lens);
+    uint32_t head[5] = {(uint32_t)e->n_ops, (uint32_t)e->output, (uint32_t)in->c, (uint32_t)in->h,
+                        (uint32_t)in->w};
+    size_t n = 0, len = 0;
     uint8_t *prog = ec2t__alloc(e->ctx, 5 * VARINT_MAX + (size_t)e->n_ops * OP_BYTES_MAX, 64);
-    uint8_t *coded = NULL;
-    float *f32 = NULL, *end;
-    int64_t n_floats = 0;
-    ec2t_status st = lens && prog ? EC2T_OK : ec2t__nomem(e->ctx, "engine writer");
+    int has_stream = 0;
+    ec2t_status st = prog ? EC2T_OK : ec2t__nomem(e->ctx, "engine writer");
     owned[0] = prog;
     for (int32_t i = 0; i < e->n_ops; i++)
-        n_floats += float_count(e, &e->ops[i]);
+        has_stream |= takes_stream(&e->ops[i]);
+    if (st != EC2T_OK)
+        return st;
+    for (int k = 0; k < 5; k++)
+        put_varint(prog, &n, head[k]);
+    for (int32_t i = 0; i < e->n_ops; i++)
+        write_program_op(&e->ops[i], i, prog, &n);
+    st = ec2t__cw_add_tensor(w, "engine.program", EC2T__DT_U8, 1, (int64_t[]){(int64_t)n}, prog, n);
+    if (st != EC2T_OK || !has_stream)
+        return st;
+    /* count, then write into a buffer of the exact size (the context's
+     * allocator has no realloc) */
+    st = encode_stream(e, NULL, &len);
+    if (st == EC2T_OK && !(owned[1] = ec2t__alloc(e->ctx, len, 64)))
+        st = ec2t__nomem(e->ctx, "engine stream");
     if (st == EC2T_OK)
-        st = code_layers(e, lens, &coded, &coded_len);
-    owned[1] = coded;
-    if (st == EC2T_OK) {
-        uint32_t head[5] = {(uint32_t)e->n_ops, (uint32_t)e->output, (uint32_t)in->c,
-                            (uint32_t)in->h, (uint32_t)in->w};
-        for (int k = 0; k < 5; k++)
-            put_varint(prog, &n, head[k]);
-        for (int32_t i = 0; i < e->n_ops; i++)
-            write_program_op(&e->ops[i], i, lens[i], prog, &n);
-        st = ec2t__cw_add_tensor(w, "engine.program", EC2T__DT_U8, 1, (int64_t[]){(int64_t)n}, prog, n);
-    }
-    if (st == EC2T_OK && coded_len > 0)
-        st = ec2t__cw_add_tensor(w, "engine.coded", EC2T__DT_U8, 1, (int64_t[]){(int64_t)coded_len},
-                                 coded, coded_len);
-    if (st == EC2T_OK && n_floats > 0) {
-        size_t bytes = (size_t)n_floats * (e->float_bits == 16 ? 2 : 4);
-        f32 = ec2t__alloc(e->ctx, (size_t)n_floats * sizeof *f32, 64);
-        owned[2] = e->float_bits == 16 ? ec2t__alloc(e->ctx, bytes, 64) : f32;
-        st = f32 && owned[2] ? EC2T_OK : ec2t__nomem(e->ctx, "engine floats");
-        end = f32;
-        for (int32_t i = 0; st == EC2T_OK && i < e->n_ops; i++)
-            end = append_floats(e, &e->ops[i], end);
-        if (st == EC2T_OK && e->float_bits == 16)
-            st = to_halves(e->ctx, f32, n_floats, owned[2]);
-        if (st == EC2T_OK)
-            st = ec2t__cw_add_tensor(w, "engine.floats", e->float_bits == 16 ? EC2T__DT_F16 : EC2T__DT_F32,
-                                     1, (int64_t[]){n_floats}, owned[2], bytes);
-        if (owned[2] != f32)
-            ec2t__free(e->ctx, f32);
-    }
-    ec2t__free(e->ctx, lens);
+        st = encode_stream(e, owned[1], &len);
+    if (st == EC2T_OK)
+        st = ec2t__cw_add_tensor(w, "engine.stream", EC2T__DT_U8, 1, (int64_t[]){(int64_t)len}, owned[1],
+                                 len);
     return st;
 }
 
 /* ---- reading ---- */
 
+/* The program, and where its floats and symbols come from: the stream of
+ * the one-stream form (ts), or the floats and coder-1 streams of the split
+ * form. */
 typedef struct cursor {
     const uint8_t *prog;
     size_t n, pos;
+    ec2t__tsreader *ts;
     const float *floats;
     int64_t n_floats, used_floats;
     const uint8_t *coded;
@@ -339,19 +332,59 @@ read_program_op(ec2t_engine *e, cursor *c, int32_t i, uint32_t *flags)
     return 1;
 }
 
-/* The next n floats of the floats tensor, copied (NULL: out of floats or memory). */
+/* The next n floats of a kind, in a new array. */
 static ec2t_status
-take_floats(ec2t_engine *e, const char *what, cursor *c, int32_t i, int64_t n, float **out)
+take_floats(ec2t_engine *e, const char *what, cursor *c, int32_t i, ec2t__fkind kind, int64_t n,
+            float **out)
 {
-    if (n > c->n_floats - c->used_floats)
+    if (!c->ts && n > c->n_floats - c->used_floats)
         return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d needs more floats than the file has",
                            what, (int)i);
     *out = ec2t__alloc(e->ctx, (size_t)n * sizeof **out, 64);
     if (!*out)
         return ec2t__nomem(e->ctx, "engine tensor");
-    memcpy(*out, c->floats + c->used_floats, (size_t)n * sizeof **out);
-    c->used_floats += n;
+    if (!c->ts) {
+        memcpy(*out, c->floats + c->used_floats, (size_t)n * sizeof **out);
+        c->used_floats += n;
+        return EC2T_OK;
+    }
+    for (int64_t j = 0; j < n; j++) {
+        uint32_t bits;
+        ec2t_status st = ec2t__tsr_floats(c->ts, kind, &bits, 1);
+        if (st != EC2T_OK)
+            return st;
+        if (e->float_bits == 16)
+            (*out)[j] = float_of_half((uint16_t)bits);
+        else
+            memcpy(&(*out)[j], &bits, 4);
+    }
     return EC2T_OK;
+}
+
+static ec2t_status
+decode_stream_layer(void *arg, const ec2t__eop *op, uint64_t *pmask, uint64_t *nmask)
+{
+    return ec2t__tsr_ternary(arg, op->m, op->k, ec2t__eio_slice(op), pmask, nmask);
+}
+
+/* op's ternary matrix, from the stream or from the next coder-1 stream. */
+static ec2t_status
+take_ternary(ec2t_engine *e, const char *what, cursor *c, int32_t i)
+{
+    ec2t__eop *op = &e->ops[i];
+    int64_t len;
+    ec2t_status st;
+    if (c->ts) {
+        st = ec2t__tsr_check_layer(c->ts, op->m, op->k);
+        return st == EC2T_OK ? ec2t__eio_decode_masks(e, what, op, decode_stream_layer, c->ts) : st;
+    }
+    len = next_varint(c, INT32_MAX);
+    if (len < 0 || (size_t)len > c->n_coded - c->used_coded)
+        return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d: bad ternary stream length", what,
+                           (int)i);
+    st = ec2t__eio_decode_ternary(e, what, c->coded + c->used_coded, (size_t)len, op);
+    c->used_coded += (size_t)len;
+    return st;
 }
 
 static ec2t_status
@@ -361,27 +394,22 @@ read_op_arrays(ec2t_engine *e, const char *what, cursor *c, int32_t i, uint32_t 
     int64_t ch = ec2t__eio_channels(e, op);
     ec2t_status st = EC2T_OK;
     if (weighted(op) && op->ternary) {
-        int64_t len = next_varint(c, INT32_MAX);
         float *levels = NULL;
-        if (len < 0 || (size_t)len > c->n_coded - c->used_coded)
-            return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d: bad ternary stream length",
-                               what, (int)i);
-        st = take_floats(e, what, c, i, 2, &levels);
+        st = take_floats(e, what, c, i, EC2T__FK_LEVEL, 2, &levels);
         if (st == EC2T_OK && !(levels[0] >= 0 && levels[1] >= 0))
             st = ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d: bad levels", what, (int)i);
         if (st == EC2T_OK) {
             op->wp = levels[0], op->wn = levels[1];
-            st = ec2t__eio_decode_ternary(e, what, c->coded + c->used_coded, (size_t)len, op);
-            c->used_coded += (size_t)len;
+            st = take_ternary(e, what, c, i);
         }
         ec2t__free(e->ctx, levels);
     } else if (weighted(op)) {
-        st = take_floats(e, what, c, i, (int64_t)op->m * op->k, &op->weight);
+        st = take_floats(e, what, c, i, EC2T__FK_WEIGHT, (int64_t)op->m * op->k, &op->weight);
     }
     if (st == EC2T_OK && (flags & FLAG_SCALE))
-        st = take_floats(e, what, c, i, ch, &op->scale);
+        st = take_floats(e, what, c, i, EC2T__FK_SCALE, ch, &op->scale);
     if (st == EC2T_OK && (flags & FLAG_BIAS))
-        st = take_floats(e, what, c, i, ch, &op->bias);
+        st = take_floats(e, what, c, i, EC2T__FK_BIAS, ch, &op->bias);
     return st;
 }
 
@@ -443,7 +471,31 @@ read_program(ec2t_engine *e, const char *what, cursor *c)
     if (c->pos != c->n || c->used_floats != c->n_floats || c->used_coded != c->n_coded)
         return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: the program does not use exactly the bytes and "
                            "floats of the file", what);
-    return EC2T_OK;
+    return c->ts ? ec2t__tsr_finish(c->ts) : EC2T_OK;
+}
+
+static int
+is_bytes(const ec2t__ctensor *t)
+{
+    return !t || (t->dtype == EC2T__DT_U8 && t->ndim == 1);
+}
+
+/* The one-stream form's reader, when the file has engine.stream. */
+static ec2t_status
+open_stream(ec2t_engine *e, const ec2t__creader *r, const char *what, ec2t__tsreader **ts)
+{
+    const ec2t__ctensor *t = ec2t__cr_find_tensor(r, "engine.stream");
+    ec2t_status st;
+    *ts = NULL;
+    if (!t)
+        return EC2T_OK;
+    if (ec2t__cr_find_tensor(r, "engine.floats") || ec2t__cr_find_tensor(r, "engine.coded"))
+        return ec2t__error(e->ctx, EC2T_E_FORMAT,
+                           "%s: engine.stream comes with engine.floats or engine.coded", what);
+    st = ec2t__tsr_new(e->ctx, what, t->data, (size_t)t->nbytes, ts);
+    if (st == EC2T_OK)
+        e->float_bits = ec2t__tsr_float_bits(*ts);
+    return st;
 }
 
 ec2t_status
@@ -452,14 +504,16 @@ ec2t__eio_load_packed(ec2t_engine *e, const ec2t__creader *r)
     const char *what = ec2t__cr_what(r);
     const ec2t__ctensor *prog = ec2t__cr_find_tensor(r, "engine.program");
     const ec2t__ctensor *coded = ec2t__cr_find_tensor(r, "engine.coded");
+    const ec2t__ctensor *stream = ec2t__cr_find_tensor(r, "engine.stream");
     float *floats = NULL;
     cursor c = {0};
     ec2t_status st = EC2T_OK;
-    if (prog->dtype != EC2T__DT_U8 || prog->ndim != 1 ||
-        (coded && (coded->dtype != EC2T__DT_U8 || coded->ndim != 1)))
-        st = ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: engine.program or engine.coded is not a byte string",
-                         what);
+    if (!is_bytes(prog) || !is_bytes(coded) || !is_bytes(stream))
+        st = ec2t__error(e->ctx, EC2T_E_FORMAT,
+                         "%s: engine.program, engine.coded or engine.stream is not a byte string", what);
     if (st == EC2T_OK)
+        st = open_stream(e, r, what, &c.ts);
+    if (st == EC2T_OK && !c.ts)
         st = load_floats(e, r, &floats, &c.n_floats);
     if (st == EC2T_OK) {
         c.prog = prog->data, c.n = (size_t)prog->nbytes;
@@ -467,6 +521,7 @@ ec2t__eio_load_packed(ec2t_engine *e, const ec2t__creader *r)
         c.coded = coded ? coded->data : NULL, c.n_coded = coded ? (size_t)coded->nbytes : 0;
         st = read_program(e, what, &c);
     }
+    ec2t__tsr_free(c.ts);
     ec2t__free(e->ctx, floats);
     return st;
 }

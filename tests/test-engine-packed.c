@@ -10,6 +10,7 @@
 #include "engine-private.h"
 #include "net-private.h"
 #include "tcoder-private.h"
+#include "tstream-private.h"
 #include "test-common.h"
 
 /* One sample through an engine, with a fresh workspace. */
@@ -47,10 +48,12 @@ put_varint(uint8_t *buf, size_t *n, uint32_t v)
 
 /* A packed file written with the container writer, as libec2t's writer
  * never would: the program bytes, floats of the given dtype (F32 floats or
- * F16 bit patterns; none if n_floats is 0) and coded bytes (none if 0). */
+ * F16 bit patterns; none if n_floats is 0), coded bytes (none if 0) and the
+ * one-stream form's stream (none if 0). */
 static uint8_t *
 packed_file(ec2t_context *ctx, const uint8_t *prog, size_t n_prog, const void *floats,
-            int64_t n_floats, ec2t__dtype dtype, const uint8_t *coded, size_t n_coded, size_t *len)
+            int64_t n_floats, ec2t__dtype dtype, const uint8_t *coded, size_t n_coded,
+            const uint8_t *stream, size_t n_stream, size_t *len)
 {
     ec2t__cwriter *w = NULL;
     uint8_t *buf = NULL;
@@ -64,29 +67,51 @@ packed_file(ec2t_context *ctx, const uint8_t *prog, size_t n_prog, const void *f
     if (n_coded > 0)
         ck_assert_ok(ec2t__cw_add_tensor(w, "engine.coded", EC2T__DT_U8, 1, (int64_t[]){(int64_t)n_coded},
                                          coded, n_coded));
+    if (n_stream > 0)
+        ck_assert_ok(ec2t__cw_add_tensor(w, "engine.stream", EC2T__DT_U8, 1,
+                                         (int64_t[]){(int64_t)n_stream}, stream, n_stream));
     ck_assert_ok(ec2t__cw_write_mem(w, &buf, len));
     ec2t__cw_free(w);
     return buf;
+}
+
+/* Load the split form of a packed file (floats, coded) or, with n_stream > 0,
+ * the one-stream form (with the given floats and coded bytes too, if any). */
+static ec2t_status
+load_packed_with(ec2t_context *ctx, const uint8_t *prog, size_t n_prog, const void *floats,
+                 int64_t n_floats, ec2t__dtype dtype, const uint8_t *coded, size_t n_coded,
+                 const uint8_t *stream, size_t n_stream, ec2t_engine **out)
+{
+    size_t len;
+    uint8_t *buf = packed_file(ctx, prog, n_prog, floats, n_floats, dtype, coded, n_coded, stream,
+                               n_stream, &len);
+    ec2t_status st = ec2t_engine_load_mem(ctx, buf, len, 0, out);
+    ec2t__free(ctx, buf);
+    return st;
 }
 
 static ec2t_status
 load_packed(ec2t_context *ctx, const uint8_t *prog, size_t n_prog, const void *floats, int64_t n_floats,
             ec2t__dtype dtype, const uint8_t *coded, size_t n_coded, ec2t_engine **out)
 {
-    size_t len;
-    uint8_t *buf = packed_file(ctx, prog, n_prog, floats, n_floats, dtype, coded, n_coded, &len);
-    ec2t_status st = ec2t_engine_load_mem(ctx, buf, len, 0, out);
-    ec2t__free(ctx, buf);
-    return st;
+    return load_packed_with(ctx, prog, n_prog, floats, n_floats, dtype, coded, n_coded, NULL, 0, out);
 }
 
-START_TEST(test_packed_writer_holds_three_tensors)
+static ec2t_status
+load_stream(ec2t_context *ctx, const uint8_t *prog, size_t n_prog, const uint8_t *stream,
+            size_t n_stream, ec2t_engine **out)
+{
+    return load_packed_with(ctx, prog, n_prog, NULL, 0, EC2T__DT_F32, NULL, 0, stream, n_stream, out);
+}
+
+START_TEST(test_packed_writer_holds_program_and_stream)
 {
     test_alloc ta;
     ec2t_context *ctx = test_context(&ta);
     ec2t_net *net = NULL;
     ec2t_engine *e = NULL, *back = NULL;
     ec2t__creader *r = NULL;
+    const ec2t__ctensor *t;
     const char *raw = test_tmpfile(0, "raw.ec2t"), *packed = test_tmpfile(1, "packed.ec2t");
     float x[144], want[3], got[3];
     int64_t v;
@@ -103,9 +128,12 @@ START_TEST(test_packed_writer_holds_three_tensors)
     ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ENCODING, EC2T_ENCODING_ENTROPY));
     ck_assert_ok(ec2t_engine_save(e, packed, 0));
     ck_assert_ok(ec2t__cr_open_file(ctx, packed, &r));
-    ck_assert_uint_eq(ec2t__cr_tensor_count(r), 2); /* a float network: no coded streams */
+    ck_assert_uint_eq(ec2t__cr_tensor_count(r), 2);
     ck_assert_ptr_nonnull(ec2t__cr_find_tensor(r, "engine.program"));
-    ck_assert_int_eq(ec2t__cr_find_tensor(r, "engine.floats")->dtype, EC2T__DT_F32);
+    t = ec2t__cr_find_tensor(r, "engine.stream");
+    ck_assert_int_eq(t->dtype, EC2T__DT_U8);
+    ck_assert_uint_eq(t->data[0], 2);  /* coder 2 */
+    ck_assert_uint_eq(t->data[1], 32); /* exact floats */
     ck_assert(!ec2t__cr_has_key(r, "ec2t.engine.ops"));
     ec2t__cr_free(r);
     ck_assert_ok(ec2t_engine_load(ctx, packed, 0, &back));
@@ -370,18 +398,166 @@ START_TEST(test_keyed_layout_with_coded_layers_still_loads)
 }
 END_TEST
 
+/* A one-stream file of a dense 4 -> 2 ternary layer (program without stream
+ * length) with levels and symbols from the stream writer: sym, then, if
+ * extra, one float more than the program takes. */
+static uint8_t *
+dense_stream(ec2t_context *ctx, const float levels[2], const int8_t sym[8], int extra, size_t *n)
+{
+    ec2t__tswriter *w = NULL;
+    uint8_t *buf = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        uint32_t bits[3];
+        memcpy(bits, levels, 8);
+        bits[2] = bits[0];
+        ck_assert_ok(ec2t__tsw_new(ctx, 32, buf, &w));
+        ec2t__tsw_floats(w, EC2T__FK_LEVEL, bits, 2);
+        ck_assert_ok(ec2t__tsw_ternary(w, sym, 2, 4, 1));
+        if (extra)
+            ec2t__tsw_floats(w, EC2T__FK_BIAS, bits + 2, 1);
+        *n = ec2t__tsw_finish(w);
+        ec2t__tsw_free(w);
+        if (!buf)
+            buf = ec2t__alloc(ctx, *n + 8, 1); /* room for a byte too many */
+    }
+    return buf;
+}
+
+/* The one-stream form: what the stream holds runs, and a stream of the wrong
+ * length, with a bad header, beside the split form's tensors, or with
+ * negative levels is refused; no corrupted byte crashes the loader. */
+START_TEST(test_stream_rejects_bad_streams)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_engine *e = NULL;
+    const uint8_t prog[] = {1, 1, 4, 1, 1, 2, 0, 2, 2}; /* dense 4 -> 2, ternary, no length */
+    const uint8_t prog_len[] = {1, 1, 4, 1, 1, 2, 0, 2, 2, 5}; /* with a split-form length */
+    const int8_t sym[8] = {1, 0, -1, 0, 0, 0, 1, 1};
+    const float levels[2] = {0.5f, 0.25f}, negative[2] = {0.5f, -0.25f};
+    float got[2], x[4] = {1, 2, 3, 4};
+    size_t n = 0, n_neg = 0, n_extra = 0;
+    uint8_t *stream = dense_stream(ctx, levels, sym, 0, &n);
+    uint8_t *neg = dense_stream(ctx, negative, sym, 0, &n_neg);
+    uint8_t *extra = dense_stream(ctx, levels, sym, 1, &n_extra);
+    ck_assert_ok(load_stream(ctx, prog, sizeof prog, stream, n, &e));
+    run_one(e, x, got, 2);
+    ck_assert_float_eq(got[0], 0.5f * 1 - 0.25f * 3);
+    ck_assert_float_eq(got[1], 0.5f * (3 + 4));
+    ec2t_engine_free(e);
+    e = NULL;
+    for (size_t len = 1; len < n; len++) /* truncated anywhere */
+        ck_assert_status(load_stream(ctx, prog, sizeof prog, stream, len, &e), EC2T_E_FORMAT);
+    stream[n] = 0;
+    ck_assert_status(load_stream(ctx, prog, sizeof prog, stream, n + 1, &e), EC2T_E_FORMAT);
+    ck_assert_status(load_stream(ctx, prog, sizeof prog, extra, n_extra, &e), EC2T_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "left over"));
+    ck_assert_status(load_stream(ctx, prog, sizeof prog, neg, n_neg, &e), EC2T_E_FORMAT);
+    ck_assert_status(load_stream(ctx, prog_len, sizeof prog_len, stream, n, &e), EC2T_E_FORMAT);
+    ck_assert_status(load_packed_with(ctx, prog, sizeof prog, levels, 2, EC2T__DT_F32, NULL, 0, stream,
+                                      n, &e),
+                     EC2T_E_FORMAT); /* the split form's floats beside the stream */
+    for (unsigned v = 0; v < 256; v++) { /* the header bytes */
+        ec2t_status want = v == 2 ? EC2T_OK : v > 2 ? EC2T_E_UNSUPPORTED : EC2T_E_FORMAT;
+        uint8_t keep = stream[0];
+        stream[0] = (uint8_t)v;
+        ck_assert_status(load_stream(ctx, prog, sizeof prog, stream, n, &e), want);
+        ec2t_engine_free(e);
+        e = NULL;
+        stream[0] = keep;
+        keep = stream[1];
+        stream[1] = (uint8_t)v;
+        ck_assert_status(load_stream(ctx, prog, sizeof prog, stream, n, &e),
+                         v == 32 ? EC2T_OK : EC2T_E_FORMAT);
+        ec2t_engine_free(e);
+        e = NULL;
+        stream[1] = keep;
+    }
+    for (size_t bit = 16; bit < 8 * n; bit++) { /* any other bit: refused, or another valid layer */
+        ec2t_status st;
+        stream[bit / 8] ^= (uint8_t)(1u << bit % 8);
+        st = load_stream(ctx, prog, sizeof prog, stream, n, &e);
+        ck_assert_msg(st == EC2T_OK || st == EC2T_E_FORMAT, "bit %zu: status %d", bit, (int)st);
+        ec2t_engine_free(e);
+        e = NULL;
+        stream[bit / 8] ^= (uint8_t)(1u << bit % 8);
+    }
+    ec2t__free(ctx, stream);
+    ec2t__free(ctx, neg);
+    ec2t__free(ctx, extra);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* A layer of zeros codes in a few hundred bytes however large: the loader
+ * refuses one too large for its stream's bytes before allocating anything,
+ * and one that could need more memory than its file may ask for, and loads
+ * what the encoder wrote. */
+START_TEST(test_stream_refuses_layers_too_large_for_their_bytes)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_engine *e = NULL;
+    const int32_t k = 8192;
+    int8_t *sym = calloc((size_t)2048 * k, 1);
+    ck_assert_ptr_nonnull(sym);
+    for (int32_t m = 512; m <= 2048; m *= 4) {
+        /* dense k -> m, ternary: n_ops 1, output 1, input k x 1 x 1, kind 2, back 0, flags 2, m */
+        const uint32_t fields[9] = {1, 1, (uint32_t)k, 1, 1, 2, 0, 2, (uint32_t)m};
+        const float levels[2] = {0.5f, 0.25f};
+        uint32_t bits[2];
+        uint8_t prog[64], *stream = NULL;
+        ec2t__tswriter *w = NULL;
+        size_t n = 0, np = 0;
+        ec2t_status st;
+        memcpy(bits, levels, sizeof bits);
+        for (int f = 0; f < 9; f++)
+            put_varint(prog, &np, fields[f]);
+        for (int pass = 0; pass < 2; pass++) {
+            ck_assert_ok(ec2t__tsw_new(ctx, 32, stream, &w));
+            ec2t__tsw_floats(w, EC2T__FK_LEVEL, bits, 2);
+            ck_assert_ok(ec2t__tsw_ternary(w, sym, m, k, 1));
+            n = ec2t__tsw_finish(w);
+            ec2t__tsw_free(w);
+            if (!stream)
+                stream = ec2t__alloc(ctx, n, 1);
+        }
+        st = load_stream(ctx, prog, np, stream, n, &e);
+        if (m == 512) { /* 4.2 M zeros: about 920 bytes, 50 MB at most */
+            ck_assert_ok(st);
+            ec2t_engine_free(e);
+            e = NULL;
+            /* the same stream cut to a quarter cannot hold the layer */
+            ck_assert_status(load_stream(ctx, prog, np, stream, n / 4, &e), EC2T_E_FORMAT);
+            ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "cannot fit"));
+        } else { /* 16.8 M zeros: 200 MB */
+            ck_assert_status(st, EC2T_E_FORMAT);
+            ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "could need"));
+        }
+        ck_assert_ptr_null(e);
+        ec2t__free(ctx, stream);
+    }
+    free(sym);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
     Suite *s = suite_create("engine-packed");
     TCase *tc = tcase_create("core");
-    tcase_add_test(tc, test_packed_writer_holds_three_tensors);
+    tcase_add_test(tc, test_packed_writer_holds_program_and_stream);
     tcase_add_test(tc, test_packed_half_floats_round_to_nearest_even);
     tcase_add_test(tc, test_packed_half_floats_decode);
     tcase_add_test(tc, test_packed_rejects_bad_programs);
     tcase_add_test(tc, test_packed_rejects_bad_streams);
     tcase_add_test(tc, test_keyed_layout_with_coded_layers_still_loads);
     tcase_add_test(tc, test_packed_refuses_layers_too_large_for_their_bytes);
+    tcase_add_test(tc, test_stream_rejects_bad_streams);
+    tcase_add_test(tc, test_stream_refuses_layers_too_large_for_their_bytes);
     suite_add_tcase(s, tc);
     return s;
 }
