@@ -485,13 +485,17 @@ def _ternary(c, i, op):
     return _decode_stream(t.data, i, op)
 
 
+def _slice(op):
+    """The slice S of a ternary layer: a kernel, or 1 for dense."""
+    return op.cfg["kh"] * op.cfg["kw"] if op.kind == "conv" else 1
+
+
 def _decode_stream(data, i, op):
     """The symbols of an entropy-coded ternary layer, m rows of k."""
-    slice_ = op.cfg["kh"] * op.cfg["kw"] if op.kind == "conv" else 1
     if len(data) >= 2 and data[0] > ec2t_tcoder.VERSION:
         raise UnsupportedError("operation %d: a stream of coder %d" % (i, data[0]))
     try:
-        return ec2t_tcoder.decode(data, op.cfg["m"], op.cfg["k"], slice_)
+        return ec2t_tcoder.decode(data, op.cfg["m"], op.cfg["k"], _slice(op))
     except ec2t_tcoder.TcoderError as e:
         raise FormatError("operation %d: %s" % (i, e)) from None
 
@@ -555,12 +559,15 @@ INT32_MAX = 2 ** 31 - 1
 
 
 class _Program:
-    """A cursor over the program bytes, the floats and the coded streams."""
+    """A cursor over the program bytes, and over the floats and the coded
+    streams (engine.floats, engine.coded) or the one stream (engine.stream, a
+    coder-2 ec2t_tcoder.ProgramDecoder, or None)."""
 
-    def __init__(self, prog, floats, coded):
+    def __init__(self, prog, floats, coded, stream):
         self.prog, self.pos = prog, 0
         self.floats, self.used_floats = floats, 0
         self.coded, self.used_coded = coded, 0
+        self.stream = stream
 
     def varint(self, what, lo=0, hi=INT32_MAX):
         """A minimal LEB128 number of at most 5 bytes, in [lo, hi]."""
@@ -579,17 +586,44 @@ class _Program:
                 return v
         raise FormatError("program: %s is missing or longer than 5 bytes" % what)
 
-    def take_floats(self, n, i):
+    def take_floats(self, n, i, kind):
+        """The next n floats, of coder 2's kind (ec2t_tcoder.KIND_*) in the one stream."""
+        if self.stream is not None:
+            try:
+                return [self.stream.float(kind) for _ in range(n)]
+            except ec2t_tcoder.TcoderError as e:
+                raise FormatError("operation %d: engine.stream: %s" % (i, e)) from None
         if n > len(self.floats) - self.used_floats:
             raise FormatError("operation %d needs more floats than engine.floats holds" % i)
         self.used_floats += n
         return self.floats[self.used_floats - n:self.used_floats]
 
-    def take_stream(self, n, i):
-        if n > len(self.coded) - self.used_coded:
-            raise FormatError("operation %d: its ternary stream runs past engine.coded" % i)
-        self.used_coded += n
-        return self.coded[self.used_coded - n:self.used_coded]
+    def take_symbols(self, i, op):
+        """The symbols of a ternary conv or dense: the next ones of the one
+        stream, or a stream of engine.coded whose length the program gives."""
+        if self.stream is None:
+            n = self.varint("operation %d stream length" % i)
+            if n > len(self.coded) - self.used_coded:
+                raise FormatError("operation %d: its ternary stream runs past engine.coded" % i)
+            self.used_coded += n
+            return _decode_stream(self.coded[self.used_coded - n:self.used_coded], i, op)
+        try:
+            return self.stream.layer(op.cfg["m"], op.cfg["k"], _slice(op))
+        except ec2t_tcoder.TcoderError as e:
+            raise FormatError("operation %d: engine.stream: %s" % (i, e)) from None
+
+    def finish(self):
+        if self.pos != len(self.prog):
+            raise FormatError("%d bytes of engine.program follow the last operation"
+                              % (len(self.prog) - self.pos))
+        if self.stream is not None:
+            try:
+                self.stream.finish()
+            except ec2t_tcoder.TcoderError as e:
+                raise FormatError("engine.stream does not end after the last operation: %s"
+                                  % e) from None
+        elif self.used_floats != len(self.floats) or self.used_coded != len(self.coded):
+            raise FormatError("the program does not use exactly the floats and coded bytes of the file")
 
 
 def _packed_op(p, i, shapes):
@@ -629,18 +663,17 @@ def _packed_op(p, i, shapes):
     shapes.append(shape)
     channels = a[0] if kind == "affine" else cfg["m"]
     if kind in ("conv", "dense") and cfg["ternary"]:
-        length = p.varint(what % "stream length")
-        op.levels = tuple(p.take_floats(2, i))
+        op.levels = tuple(p.take_floats(2, i, ec2t_tcoder.KIND_LEVEL))
         if not (op.levels[0] >= 0 and op.levels[1] >= 0):
             raise FormatError("operation %d: levels must be two floats >= 0, not %r" % (i, op.levels))
-        op.tern = _decode_stream(p.take_stream(length, i), i, op)
+        op.tern = p.take_symbols(i, op)
     elif kind in ("conv", "dense"):
-        w = p.take_floats(cfg["m"] * cfg["k"], i)
+        w = p.take_floats(cfg["m"] * cfg["k"], i, ec2t_tcoder.KIND_WEIGHT)
         op.weight = [w[r * cfg["k"]:(r + 1) * cfg["k"]] for r in range(cfg["m"])]
     if flags & FLAG_SCALE:
-        op.scale = p.take_floats(channels, i)
+        op.scale = p.take_floats(channels, i, ec2t_tcoder.KIND_SCALE)
     if flags & FLAG_BIAS:
-        op.bias = p.take_floats(channels, i)
+        op.bias = p.take_floats(channels, i, ec2t_tcoder.KIND_BIAS)
     return op
 
 
@@ -660,12 +693,30 @@ def _byte_string(c, name, required):
     return t.data
 
 
+def _one_stream(c):
+    """The coder-2 decoder of engine.stream (the one-stream form), or None."""
+    if "engine.stream" not in c.tensors:
+        return None
+    for name in ("engine.floats", "engine.coded"):
+        if name in c.tensors:
+            raise FormatError("the file holds both engine.stream and %s" % name)
+    data = _byte_string(c, "engine.stream", True)
+    if len(data) >= 3 and data[0] > ec2t_tcoder.PROGRAM_VERSION:
+        raise UnsupportedError("engine.stream is of coder %d (this reader knows %d)"
+                               % (data[0], ec2t_tcoder.PROGRAM_VERSION))
+    try:
+        return ec2t_tcoder.ProgramDecoder(data)
+    except ec2t_tcoder.TcoderError as e:
+        raise FormatError("engine.stream: %s" % e) from None
+
+
 def _packed_model(c):
     t = c.tensors.get("engine.floats")
     if t is not None and (t.dtype not in (DT_F32, DT_F16) or len(t.dims) != 1):
         raise FormatError("engine.floats is %r, not an F32 or F16 vector" % t)
     floats = t.values() if t is not None else []
-    p = _Program(_byte_string(c, "engine.program", True), floats, _byte_string(c, "engine.coded", False))
+    p = _Program(_byte_string(c, "engine.program", True), floats, _byte_string(c, "engine.coded", False),
+                 _one_stream(c))
     n_ops = p.varint("the number of operations", 1, MAX_OPS)
     model = Model()
     model.output = p.varint("the output", 0, n_ops)
@@ -673,8 +724,7 @@ def _packed_model(c):
     if not _shape_ok(model.shapes[0]):
         raise FormatError("the input has an out-of-range shape %r" % (model.shapes[0],))
     model.ops = [_packed_op(p, i, model.shapes) for i in range(n_ops)]
-    if p.pos != len(p.prog) or p.used_floats != len(p.floats) or p.used_coded != len(p.coded):
-        raise FormatError("the program does not use exactly the bytes and floats of the file")
+    p.finish()
     return model
 
 

@@ -5,20 +5,26 @@ doc/FORMAT.md) against libec2t:
 
 - the authors' ResNet-20 (spars64), converted by ec2t-convert with raw
   ternary tensors (the keyed layout) and entropy-coded ones (the packed
-  layout, 32-bit and 16-bit floats): the reader's logits for tests/data's
-  inputs match those of ec2t-deploy within 1e-3, and PyTorch's within 1e-3
-  (0.5 with 16-bit floats);
+  layout's one-stream form, 32-bit and 16-bit floats): the reader's logits
+  for tests/data's inputs match those of ec2t-deploy within 1e-3, and
+  PyTorch's within 1e-3 (0.5 with 16-bit floats);
 - the small networks of sample-nets, which use every operation kind (grouped
   and strided convolutions, option-A shortcuts, padded pools, flatten, an
   unfoldable batchnorm): the reader's outputs match the C engine's;
+- the packed layout's split form (engine.floats and coder-1 streams in
+  engine.coded), which libec2t reads but no longer writes: the one-stream
+  files rewritten in it (the streams coded by TCODER_TOOL) are accepted by both readers and read as the same program;
 - damaged files: the reader and ec2t-deploy accept and reject the same ones,
   among byte flips of the header with the header checksum recomputed (so
   that the schema checks of section 13, not the checksum, decide), and both
-  reject truncations, flipped data bytes and a newer version; and among
-  changed bytes of the packed layout's program, with its checksum and the
-  header's recomputed.
+  reject truncations, flipped data bytes and a newer version; among changed
+  bytes of the packed layout's program and of its stream, with their
+  checksums and the header's recomputed; and among files that mix the
+  forms, or hold a stream of another coder or float_bits, a stream cut short
+  or with a byte left over, a stream where the program needs none, or a
+  ternary layer too large for its stream.
 
-usage: ec2t-reader-test.py EC2T_CONVERT EC2T_DEPLOY SAMPLE_NETS DOC_DIR DATA_DIR
+usage: ec2t-reader-test.py EC2T_CONVERT EC2T_DEPLOY SAMPLE_NETS DOC_DIR DATA_DIR TCODER_TOOL
 Needs NumPy to run the programs; exits 77 (skipped) without it.
 """
 import os
@@ -30,7 +36,7 @@ import tempfile
 import time
 import zlib
 
-CONVERT, DEPLOY, SAMPLE_NETS, DOC_DIR, DATA_DIR = sys.argv[1:6]
+CONVERT, DEPLOY, SAMPLE_NETS, DOC_DIR, DATA_DIR, TCODER_TOOL = sys.argv[1:7]
 sys.path.insert(0, DOC_DIR)
 import ec2t_reader  # noqa: E402
 
@@ -87,8 +93,8 @@ def resnet(tmp):
     inputs = np.load(os.path.join(RESNET, "inputs.npy"))
     torch_logits = np.load(os.path.join(RESNET, "resnet20_ec2t_spars64.logits.npy"))
     # (encoding, float bits, the layout's tensors, tolerance against PyTorch)
-    for enc, bits, tensors, tol in (("raw", 32, 18, 1e-3), ("entropy", 32, 3, 1e-3),
-                                    ("entropy", 16, 3, 0.5)):
+    for enc, bits, tensors, tol in (("raw", 32, 18, 1e-3), ("entropy", 32, 2, 1e-3),
+                                    ("entropy", 16, 2, 0.5)):
         what = "resnet20 %s %d-bit" % (enc, bits)
         path = os.path.join(tmp, "resnet20-%s-%d.ec2t" % (enc, bits))
         subprocess.run([CONVERT, "--arch", "resnet20", "--encoding", enc, "--float-bits", str(bits),
@@ -98,9 +104,9 @@ def resnet(tmp):
         container = ec2t_reader.read_container(read(path))
         model = ec2t_reader.model_from_container(container)
         ternary = sum(op.tern is not None for op in model.ops)
-        # raw: a TERNARY_2B tensor per ternary layer; entropy: the packed layout's three
+        # raw: a TERNARY_2B tensor per ternary layer; entropy: engine.program and engine.stream
         found = sum(n.endswith(".tern") for n in container.tensors) if enc == "raw" else len(container.tensors)
-        if ternary != 18 or found != tensors or ("engine.program" in container.tensors) != (enc != "raw"):
+        if ternary != 18 or found != tensors or ("engine.stream" in container.tensors) != (enc != "raw"):
             fail("%s: %d ternary layers and %d tensors, expected 18 and %d" % (what, ternary, found, tensors))
         logits = ec2t_reader.run(model, inputs)
         print("%s: %d ops, read and run in %.1f s" % (what, len(model.ops), time.time() - t0))
@@ -172,13 +178,14 @@ def mutants(tmp, path, count, seed):
     return end
 
 
-def program_mutants(tmp, path, count, seed):
-    """Bytes of engine.program changed, its checksum and the header's
-    recomputed (so that the program's own rules decide): both readers agree."""
+def tensor_mutants(tmp, path, name, count, seed):
+    """Bytes of tensor name (engine.program, engine.stream) changed, its
+    checksum and the header's recomputed (so that the rules of the program
+    and the stream decide): both readers agree."""
     data = read(path)
     c, ends, end = header_walk(data)
-    t = c.tensors["engine.program"]
-    crc_at = ends[list(c.tensors).index("engine.program")] - 4
+    t = c.tensors[name]
+    crc_at = ends[list(c.tensors).index(name)] - 4
     start = c.data_start + t.offset
     rng = random.Random(seed)
 
@@ -192,8 +199,149 @@ def program_mutants(tmp, path, count, seed):
                 b[k] = rng.choice((0, 1, 2, 0x7F, 0x80, 0xFF, rng.randrange(256)))
             struct.pack_into("<I", b, crc_at, zlib.crc32(bytes(b[start:start + t.nbytes])) & 0xFFFFFFFF)
             struct.pack_into("<I", b, end, zlib.crc32(bytes(b[:end])) & 0xFFFFFFFF)
-            yield "program byte %d changed (checksums fixed)" % (k - start), bytes(b)
-    agree_on(tmp, os.path.basename(path) + " program mutants", variants())
+            yield "%s byte %d changed (checksums fixed)" % (name, k - start), bytes(b)
+    agree_on(tmp, "%s %s mutants" % (os.path.basename(path), name[len("engine."):]), variants())
+
+
+# ---- the packed layout's two forms ----
+
+def varints(*values):
+    out = bytearray()
+    for v in values:
+        while v >= 0x80:
+            out.append(v & 0x7F | 0x80)
+            v >>= 7
+        out.append(v)
+    return bytes(out)
+
+
+# the geometry fields of each kind in engine.program
+GEOMETRY = {"conv": ("m", "groups", "kh", "kw", "stride", "pad"), "dense": ("m",),
+            "maxpool": ("kh", "stride", "pad"), "avgpool": ("kh", "stride", "pad"), "add": ("add_stride",)}
+
+
+def program_of(model, lengths):
+    """The engine.program of a Model; lengths maps each ternary operation to
+    the length of its stream in the split form, and is empty for the one-stream form."""
+    out = varints(len(model.ops), model.output, *model.shapes[0])
+    for i, op in enumerate(model.ops):
+        c = op.cfg
+        flags = ((ec2t_reader.FLAG_RELU if c["relu"] else 0)
+                 | (ec2t_reader.FLAG_TERNARY if c["ternary"] else 0)
+                 | (ec2t_reader.FLAG_SCALE if op.scale is not None else 0)
+                 | (ec2t_reader.FLAG_BIAS if op.bias is not None else 0))
+        out += varints(ec2t_reader.PACKED_KINDS.index(op.kind), *(i - v for v in op.inputs), flags,
+                       *(c[f] for f in GEOMETRY.get(op.kind, ())))
+        if i in lengths:
+            out += varints(lengths[i])
+    return out
+
+
+def coded_layer(tmp, op):
+    """The coder-1 stream of a ternary operation, by libec2t's encoder."""
+    src, dst = os.path.join(tmp, "layer.sym"), os.path.join(tmp, "layer.bin")
+    with open(src, "wb") as f:
+        f.write(bytes(s & 0xFF for row in op.tern for s in row))
+    subprocess.run([TCODER_TOOL, "encode", str(op.cfg["m"]), str(op.cfg["k"]),
+                    str(ec2t_reader._slice(op)), src, dst], check=True)
+    return read(dst)
+
+
+def container(keys, tensors):
+    """A container (sections 2 to 6) of STRING keys (a dict) and rank-1
+    tensors (name, dtype, element count, bytes), aligned to 64."""
+    def text(t):
+        return struct.pack("<Q", len(t.encode())) + t.encode()
+    head = b"EC2T" + struct.pack("<IQQ", 1, len(tensors), len(keys))
+    for k, v in keys.items():
+        head += text(k) + struct.pack("<I", ec2t_reader.STRING) + text(v)
+    data = b""
+    for name, dtype, n, raw in tensors:
+        data += b"\0" * (-len(data) % 64)
+        head += text(name) + struct.pack("<IQIQQI", 1, n, dtype, len(data), len(raw), zlib.crc32(raw))
+        data += raw
+    head += struct.pack("<I", zlib.crc32(head))
+    return head + b"\0" * (-len(head) % 64) + data
+
+
+def rewrite(c, tensors):
+    """Container c with tensors (name: (dtype, count, bytes), or None to
+    remove it) replaced or added."""
+    keys = {k: v.value for k, v in c.keys.items() if v.type == ec2t_reader.STRING}
+    have = {t.name: (t.dtype, t.numel, t.data) for t in c.tensors.values()}
+    have.update(tensors)
+    return container(keys, [(name,) + t for name, t in have.items() if t is not None])
+
+
+def u8(raw):
+    return (ec2t_reader.DT_U8, len(raw), raw)
+
+
+def split_form(tmp, c, model):
+    """The one-stream file c (read as model) in the split form: engine.floats
+    of the stream's float_bits, and coder-1 streams in engine.coded."""
+    lengths, coded, floats = {}, b"", []
+    for i, op in enumerate(model.ops):
+        if op.tern is not None:
+            layer = coded_layer(tmp, op)
+            lengths[i] = len(layer)
+            coded += layer
+        floats += op.levels or [x for row in op.weight or () for x in row]
+        floats += (op.scale or []) + (op.bias or [])
+    dtype, code = ((ec2t_reader.DT_F32, "f") if c.tensors["engine.stream"].data[1] == 32
+                   else (ec2t_reader.DT_F16, "e"))
+    packed = struct.pack("<%d%s" % (len(floats), code), *floats)
+    return rewrite(c, {"engine.program": u8(program_of(model, lengths)), "engine.stream": None,
+                       "engine.floats": (dtype, len(floats), packed),
+                       "engine.coded": u8(coded) if coded else None})
+
+
+def forms(tmp, path):
+    """A one-stream file rewritten in the split form: both readers accept it
+    and Python reads the same program. Mixed forms, streams of other coders
+    or float_bits, short streams, and streams where none is needed: both
+    readers agree."""
+    name = os.path.basename(path)
+    c = ec2t_reader.read_container(read(path))
+    model = ec2t_reader.model_from_container(c)
+    if program_of(model, {}) != c.tensors["engine.program"].data:
+        fail("%s: the program rewritten from the model differs" % name)
+    split = split_form(tmp, c, model)
+    py, cc = py_accepts(split), c_accepts(tmp, split)
+    if not py or not cc:
+        fail("%s in the split form: rejected by %s" % (name, "libec2t" if py else "Python"))
+    elif [vars(op) for op in ec2t_reader.load_model(split).ops] != [vars(op) for op in model.ops]:
+        fail("%s in the split form: Python reads another program" % name)
+
+    def with_stream(s):
+        return rewrite(c, {"engine.stream": u8(s)})
+    stream = c.tensors["engine.stream"].data
+    variants = [("with engine.floats too", rewrite(c, {"engine.floats": (ec2t_reader.DT_F32, 1, bytes(4))})),
+                ("with engine.coded too", rewrite(c, {"engine.coded": u8(b"\1\0")}))]
+    variants += [("coder %d" % b, with_stream(bytes([b]) + stream[1:])) for b in (0, 1, 3, 255)]
+    variants += [("float_bits %d" % b, with_stream(stream[:1] + bytes([b]) + stream[2:]))
+                 for b in (0, 8, 48 - stream[1], 64)]
+    variants += [("stream of %d bytes" % n, with_stream(stream[:n])) for n in (1, 2, 3)]
+    variants += [("stream without its last byte", with_stream(stream[:-1])),
+                 ("a byte after the stream", with_stream(stream + b"\0"))]
+    # a program of one relu needs no stream; the smallest valid one (no bins) is 02 20 00
+    relu = u8(varints(1, 1, 1, 1, 1, 4, 0, 0))
+    variants += [("a relu with the stream %s" % s.hex(),
+                  rewrite(c, {"engine.program": relu, "engine.stream": u8(s)}))
+                 for s in (b"\2\x20\0", b"\2\x10\0", b"\2\x20\1")]
+    # 2^24 symbols cannot fit in 102 bytes: the symbol limit, before any decoding
+    dense = u8(varints(1, 1, 4096, 1, 1, 2, 0, ec2t_reader.FLAG_TERNARY, 4096))
+    variants.append(("a 4096 x 4096 ternary dense in 102 bytes",
+                     rewrite(c, {"engine.program": dense, "engine.stream": u8(b"\2\x20" + bytes(100))})))
+    agree_on(tmp, name + " forms", variants)
+    for b in (3, 255):
+        try:
+            ec2t_reader.load_model(with_stream(bytes([b]) + stream[1:]))
+            fail("%s: a stream of coder %d is accepted" % (name, b))
+        except ec2t_reader.UnsupportedError:
+            pass
+        except ec2t_reader.FormatError:
+            fail("%s: a stream of coder %d is not reported as a newer coder" % (name, b))
 
 
 def damaged(tmp, path):
@@ -224,7 +372,11 @@ def main():
         for name in ("cnn.raw.ec2t", "cnn.entropy.ec2t", "gapnet.raw.ec2t"):
             damaged(tmp, os.path.join(tmp, name))
         for name in ("cnn.entropy.ec2t", "gapnet.entropy.ec2t", "mlp.entropy.ec2t"):
-            program_mutants(tmp, os.path.join(tmp, name), 100, len(name))
+            tensor_mutants(tmp, os.path.join(tmp, name), "engine.program", 100, len(name))
+            tensor_mutants(tmp, os.path.join(tmp, name), "engine.stream", 100, len(name))
+        for name in ("cnn.entropy.ec2t", "gapnet.entropy.ec2t", "mlp.entropy.ec2t",
+                     "resnet20-entropy-32.ec2t", "resnet20-entropy-16.ec2t"):
+            forms(tmp, os.path.join(tmp, name))
     print("%d failures, %.1f s" % (failures, time.time() - t0))
     sys.exit(1 if failures else 0)
 

@@ -14,6 +14,7 @@
 
 #include "safetensors-private.h"
 #include "tcoder-private.h"
+#include "tstream-private.h"
 
 /* ---- helpers ---- */
 
@@ -230,6 +231,58 @@ START_TEST(test_tcoder_exact_bytes)
     ck_assert_int_eq(memcmp(buf, example_stream, len), 0);
     expect_decodes_to(ctx, buf, len, example_sym, 2, 18, 9);
     ec2t__free(ctx, buf);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* Coder 2's example of doc/FORMAT.md: 16-bit levels 0.5 and 0.25 (0x3800,
+ * 0x3400), the example layer, then the biases 1 and -2 (0x3c00, 0xc000). The
+ * bytes came from a Python encoder written from the spec alone, so this pins
+ * two independent readings of it to each other. */
+static const uint32_t example2_levels[2] = {0x3800, 0x3400}, example2_biases[2] = {0x3c00, 0xc000};
+static const uint8_t example2_stream[] = {0x02, 0x10, 0x37, 0xff, 0xb5, 0x79, 0x3a, 0x25,
+                                          0x45, 0x16, 0x0c, 0xa2, 0x92, 0x85, 0x9c, 0x46};
+
+START_TEST(test_tstream_exact_bytes)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    uint8_t buf[sizeof example2_stream];
+    uint64_t p[2], q[2];
+    uint32_t got[4];
+    ec2t__tswriter *w = NULL;
+    ec2t__tsreader *r = NULL;
+    ck_assert_ok(ec2t__tsw_new(ctx, 16, NULL, &w)); /* counting */
+    ec2t__tsw_floats(w, EC2T__FK_LEVEL, example2_levels, 2);
+    ck_assert_ok(ec2t__tsw_ternary(w, example_sym, 2, 18, 9));
+    ec2t__tsw_floats(w, EC2T__FK_BIAS, example2_biases, 2);
+    ck_assert_uint_eq(ec2t__tsw_finish(w), sizeof example2_stream);
+    ec2t__tsw_free(w);
+    ck_assert_ok(ec2t__tsw_new(ctx, 16, buf, &w));
+    ec2t__tsw_floats(w, EC2T__FK_LEVEL, example2_levels, 2);
+    ck_assert_ok(ec2t__tsw_ternary(w, example_sym, 2, 18, 9));
+    ec2t__tsw_floats(w, EC2T__FK_BIAS, example2_biases, 2);
+    ck_assert_uint_eq(ec2t__tsw_finish(w), sizeof example2_stream);
+    ec2t__tsw_free(w);
+    ck_assert_int_eq(memcmp(buf, example2_stream, sizeof buf), 0);
+    ck_assert_ok(ec2t__tsr_new(ctx, "example", buf, sizeof buf, &r));
+    ck_assert_int_eq(ec2t__tsr_float_bits(r), 16);
+    ck_assert_ok(ec2t__tsr_floats(r, EC2T__FK_LEVEL, got, 2));
+    ck_assert_ok(ec2t__tsr_ternary(r, 2, 18, 9, p, q));
+    ck_assert_ok(ec2t__tsr_floats(r, EC2T__FK_BIAS, got + 2, 2));
+    ck_assert_ok(ec2t__tsr_finish(r));
+    ec2t__tsr_free(r);
+    ck_assert_uint_eq(got[0], 0x3800);
+    ck_assert_uint_eq(got[1], 0x3400);
+    ck_assert_uint_eq(got[2], 0x3c00);
+    ck_assert_uint_eq(got[3], 0xc000);
+    for (int m = 0; m < 2; m++)
+        for (int k = 0; k < 18; k++) {
+            int s = example_sym[m * 18 + k];
+            ck_assert_int_eq((int)(p[m] >> k & 1), s > 0);
+            ck_assert_int_eq((int)(q[m] >> k & 1), s < 0);
+        }
     ec2t_context_free(ctx);
     ck_assert_int_eq(ta.live, 0);
 }
@@ -669,6 +722,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_tcoder_length_bound_is_tight_and_safe);
     tcase_add_test(tc, test_tcoder_bad_arguments);
     tcase_add_test(tc, test_tcoder_allocation_failures);
+    tcase_add_test(tc, test_tstream_exact_bytes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,7 +6,7 @@ usage: make-corpus.py BUILD_DIR OUT_DIR
 
 BUILD_DIR is a build with the examples and tests (tests/sample-nets,
 tests/tcoder-tool, examples/ec2t-convert); OUT_DIR receives one folder per
-target (container, model, engine, safetensors, npy, tcoder):
+target (container, model, engine, safetensors, npy, tcoder, tstream):
 
 - model and deployable files of the small networks of tests/sample-nets
   (every layer kind and operation; raw and entropy-coded ternary tensors),
@@ -18,6 +18,7 @@ target (container, model, engine, safetensors, npy, tcoder):
   versions 1.0, 2.0 and 3.0;
 - streams of the entropy coder for random layers of many shapes, each behind
   the three bytes that make fuzz-tcoder choose that shape.
+- for fuzz-tstream, four plan bytes and a coder-2 header before random bytes.
 
 Standard library only; deterministic.
 """
@@ -32,7 +33,7 @@ import tempfile
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(SRC, "tests", "data", "resnet20-cifar10")
-TARGETS = ("container", "model", "engine", "safetensors", "npy", "tcoder")
+TARGETS = ("container", "model", "engine", "safetensors", "npy", "tcoder", "tstream")
 
 
 def put(out, target, name, data):
@@ -141,6 +142,15 @@ def tcoder_streams(build, out, tmp):
         put(out, "tcoder", "layer%02d.bin" % i, bytes([rows - 1, slice_ - 1, q - 1]) + read(dst))
 
 
+def tstream_seeds(out):
+    """Plan bytes and random stream bodies: the fuzzer finds valid ends itself
+    (coder 2's range decoder accepts any bytes until its end checks)."""
+    rng = random.Random(7)
+    for i in range(8):
+        body = bytes([2, rng.choice((16, 32))]) + bytes(rng.randrange(256) for _ in range(rng.randrange(3, 200)))
+        put(out, "tstream", "stream%02d.bin" % i, bytes(rng.randrange(256) for _ in range(4)) + body)
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: make-corpus.py BUILD_DIR OUT_DIR")
@@ -154,6 +164,7 @@ def main():
         tcoder_streams(build, out, tmp)
     small_safetensors(out)
     small_npy(out)
+    tstream_seeds(out)
     for t in TARGETS:
         print("%-12s %3d seeds" % (t, len(os.listdir(os.path.join(out, t)))))
 
