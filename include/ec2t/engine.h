@@ -161,8 +161,8 @@ EC2T_API ec2t_status ec2t_engine_get_meta(const ec2t_engine *engine, const char 
  * @brief Save as a deployable .ec2t file (doc/FORMAT.md §13), atomically.  METHOD: ec2t_engine
  *
  * With EC2T_ENGINE_ENCODING ENTROPY (the default) the file is in the packed
- * layout, the smallest: ternary layers entropy-coded, floats in 32 or 16 bits
- * (EC2T_ENGINE_FLOAT_BITS). With RAW it is in the keyed layout: ternary
+ * layout, the smallest: the ternary layers and the floats (in 32 or 16 bits,
+ * EC2T_ENGINE_FLOAT_BITS) entropy-coded in one stream. With RAW it is in the keyed layout: ternary
  * layers as 2-bit masks and floats in 32 bits, each array aligned for mmap.
  * A failed save leaves an existing file as it was.
  * @param engine the engine.
