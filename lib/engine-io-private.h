@@ -43,9 +43,9 @@ int64_t ec2t__eio_channels(const ec2t_engine *e, const ec2t__eop *op);
 int ec2t__eio_shape_ok(int32_t c, int32_t h, int32_t w);
 
 /* The packed layout: add its tensors to a writer that holds the common keys;
- * the bytes handed to the writer are returned in owned[0..2] (free them after
- * the write). */
-ec2t_status ec2t__eio_save_packed(const ec2t_engine *e, ec2t__cwriter *w, void *owned[3]);
+ * the bytes handed to the writer (the program, the stream) are returned in
+ * owned[0..1] (free them after the write). */
+ec2t_status ec2t__eio_save_packed(const ec2t_engine *e, ec2t__cwriter *w, void *owned[2]);
 /* Read the packed layout into e (which has only ctx set). */
 ec2t_status ec2t__eio_load_packed(ec2t_engine *e, const ec2t__creader *r);
 

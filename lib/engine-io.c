@@ -195,7 +195,7 @@ ec2t_engine_save(const ec2t_engine *e, const char *path, uint32_t flags)
 {
     ec2t__cwriter *w = NULL;
     uint8_t **owned = NULL;
-    void *packed[3] = {NULL, NULL, NULL};
+    void *packed[2] = {NULL, NULL};
     int keyed;
     char key[96];
     ec2t_status st;
@@ -222,7 +222,7 @@ ec2t_engine_save(const ec2t_engine *e, const char *path, uint32_t flags)
     ec2t__cw_free(w);
     for (int32_t i = 0; owned && i < e->n_ops; i++)
         ec2t__free(e->ctx, owned[i]);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 2; i++)
         ec2t__free(e->ctx, packed[i]);
     ec2t__free(e->ctx, owned);
     return st;

@@ -181,7 +181,7 @@ encode_stream(const ec2t_engine *e, uint8_t *out, size_t *len)
 }
 
 ec2t_status
-ec2t__eio_save_packed(const ec2t_engine *e, ec2t__cwriter *w, void *owned[3])
+ec2t__eio_save_packed(const ec2t_engine *e, ec2t__cwriter *w, void *owned[2])
 {
     const ec2t__value *in = &e->values[0];
     uint32_t head[5] = {(uint32_t)e->n_ops, (uint32_t)e->output, (uint32_t)in->c, (uint32_t)in->h,
