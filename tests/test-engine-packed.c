@@ -544,6 +544,61 @@ START_TEST(test_stream_refuses_layers_too_large_for_their_bytes)
 }
 END_TEST
 
+/* Saving and loading the one-stream form under allocation failure: for
+ * every k, the k-th allocation fails, the call returns EC2T_E_NOMEM, nothing
+ * leaks and the file saved before is untouched. */
+START_TEST(test_stream_save_load_alloc_fail)
+{
+    const uint8_t prog[] = {1, 1, 4, 1, 1, 2, 0, 14, 2}; /* dense 4 -> 2, ternary, scale, bias */
+    const int8_t sym[8] = {1, 0, -1, 0, 0, 0, 1, 1};
+    const char *file = test_tmpfile(0, "alloc.ec2t");
+    long k;
+    for (k = 0;; k++) {
+        test_alloc ta;
+        ec2t_context *ctx = test_context(&ta);
+        ec2t_engine *e = NULL, *back = NULL;
+        ec2t__tswriter *w = NULL;
+        uint8_t buf[64];
+        const uint32_t levels[2] = {0x3f000000, 0x3e800000}, scale[2] = {0x3f800000, 0x40000000};
+        const uint32_t bias[2] = {0xbf800000, 0x3f000000};
+        size_t n;
+        long live;
+        ec2t_status st;
+        ck_assert_ok(ec2t__tsw_new(ctx, 32, buf, &w));
+        ec2t__tsw_floats(w, EC2T__FK_LEVEL, levels, 2);
+        ck_assert_ok(ec2t__tsw_ternary(w, sym, 2, 4, 1));
+        ec2t__tsw_floats(w, EC2T__FK_SCALE, scale, 2);
+        ec2t__tsw_floats(w, EC2T__FK_BIAS, bias, 2);
+        n = ec2t__tsw_finish(w);
+        ec2t__tsw_free(w);
+        ck_assert_uint_le(n, sizeof buf);
+        ck_assert_ok(load_stream(ctx, prog, sizeof prog, buf, n, &e));
+        if (k == 0)
+            ck_assert_ok(ec2t_engine_save(e, file, 0));
+        live = ta.live;
+        ta.fail_at = ta.calls + k;
+        st = ec2t_engine_save(e, file, 0);
+        if (st == EC2T_OK)
+            st = ec2t_engine_load(ctx, file, 0, &back);
+        ta.fail_at = -1;
+        ec2t_engine_free(back);
+        ck_assert_msg(ta.live == live, "%ld blocks leaked when allocation %ld failed", ta.live - live, k);
+        ck_assert_ok(ec2t_engine_load(ctx, file, 0, &back)); /* the file is whole */
+        ec2t_engine_free(back);
+        ec2t_engine_free(e);
+        ec2t_context_free(ctx);
+        ck_assert_int_eq(ta.live, 0);
+        if (ta.failures == 0) {
+            ck_assert_ok(st);
+            break;
+        }
+        ck_assert_msg(st == EC2T_E_NOMEM, "allocation %ld failed but the status was %s", k,
+                      ec2t_status_string(st));
+    }
+    ck_assert_int_gt(k, 8); /* the writer, symbols, stream, reader, masks, ... */
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
@@ -558,6 +613,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_packed_refuses_layers_too_large_for_their_bytes);
     tcase_add_test(tc, test_stream_rejects_bad_streams);
     tcase_add_test(tc, test_stream_refuses_layers_too_large_for_their_bytes);
+    tcase_add_test(tc, test_stream_save_load_alloc_fail);
     suite_add_tcase(s, tc);
     return s;
 }
