@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "context-private.h"
+
 #define TC_PROB_ONE 65536u  /* probabilities are in units of 2^-16 */
 #define TC_PROB_HALF 32768u /* every context starts at one half */
 #define TC_FAST_SHIFT 5     /* coder 1's only rate, and coder 2's fast one */
@@ -392,5 +394,24 @@ tc_decode_rows(tc_dec *d, tc_model *m, int8_t *x, int32_t rows, int32_t cols, ui
     }
     return rows;
 }
+
+/* ---- in tcoder.c, for both coders ---- */
+
+/* A layer's shape (all at least 1, cols a multiple of slice, rows * cols
+ * addressable) and its symbols (each -1, 0 or +1): EC2T_E_INVAL naming who. */
+ec2t_status ec2t__tcode_check_shape(ec2t_context *ctx, const char *who, int32_t rows, int32_t cols,
+                                    int32_t slice);
+ec2t_status ec2t__tcode_check_symbols(ec2t_context *ctx, const char *who, const int8_t *sym,
+                                      int32_t rows, int32_t cols);
+/* Decode one layer (of a checked shape) with d and m into its masks: fresh
+ * activities, m's probabilities kept. EC2T_E_FORMAT naming who if the stream
+ * ends first, EC2T_E_NOMEM. */
+ec2t_status ec2t__tc_decode_layer(ec2t_context *ctx, const char *who, tc_dec *d, tc_model *m,
+                                  int32_t rows, int32_t cols, int32_t slice, uint64_t *pmask,
+                                  uint64_t *nmask);
+/* The end checks after the last bin of a stream with header bytes before
+ * the coded ones: EC2T_E_FORMAT naming who unless it ends as the encoder
+ * ends it. */
+ec2t_status ec2t__tc_end(ec2t_context *ctx, const char *who, const tc_dec *d, size_t header);
 
 #endif /* EC2T_TCODER_CORE_PRIVATE_H */

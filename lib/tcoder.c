@@ -42,10 +42,10 @@ encode_pass(const int8_t *sym, int32_t rows, int32_t cols, int32_t slice, uint16
     return e.n;
 }
 
-/* ---- argument checks ---- */
+/* ---- what both coders use ---- */
 
-static ec2t_status
-check_shape(ec2t_context *ctx, const char *who, int32_t rows, int32_t cols, int32_t slice)
+ec2t_status
+ec2t__tcode_check_shape(ec2t_context *ctx, const char *who, int32_t rows, int32_t cols, int32_t slice)
 {
     if (rows < 1 || cols < 1 || slice < 1 || cols % slice != 0)
         return ec2t__error(ctx, EC2T_E_INVAL,
@@ -58,16 +58,15 @@ check_shape(ec2t_context *ctx, const char *who, int32_t rows, int32_t cols, int3
     return EC2T_OK;
 }
 
-static ec2t_status
-check_symbols(ec2t_context *ctx, const int8_t *sym, int32_t rows, int32_t cols)
+ec2t_status
+ec2t__tcode_check_symbols(ec2t_context *ctx, const char *who, const int8_t *sym, int32_t rows,
+                          int32_t cols)
 {
     size_t n = (size_t)rows * (size_t)cols;
     for (size_t i = 0; i < n; i++)
         if (sym[i] < -1 || sym[i] > 1)
-            return ec2t__error(ctx, EC2T_E_INVAL,
-                               "ternary encoder: symbol %d at row %zu, column %zu is not "
-                               "-1, 0 or 1",
-                               (int)sym[i], i / (size_t)cols, i % (size_t)cols);
+            return ec2t__error(ctx, EC2T_E_INVAL, "%s: symbol %d at row %zu, column %zu is not -1, 0 or 1",
+                               who, (int)sym[i], i / (size_t)cols, i % (size_t)cols);
     return EC2T_OK;
 }
 
@@ -79,10 +78,45 @@ check_encode_args(ec2t_context *ctx, const int8_t *sym, int32_t rows, int32_t co
         return EC2T_E_INVAL;
     if (!sym)
         return ec2t__error(ctx, EC2T_E_INVAL, "ternary encoder: symbols are NULL");
-    st = check_shape(ctx, "ternary encoder", rows, cols, slice);
+    st = ec2t__tcode_check_shape(ctx, "ternary encoder", rows, cols, slice);
     if (st == EC2T_OK)
-        st = check_symbols(ctx, sym, rows, cols);
+        st = ec2t__tcode_check_symbols(ctx, "ternary encoder", sym, rows, cols);
     return st;
+}
+
+ec2t_status
+ec2t__tc_decode_layer(ec2t_context *ctx, const char *who, tc_dec *d, tc_model *m, int32_t rows,
+                      int32_t cols, int32_t slice, uint64_t *pmask, uint64_t *nmask)
+{
+    /* the slice columns' activities, then one row of symbols */
+    int32_t n_slices = cols / slice, r;
+    size_t act_bytes = (size_t)n_slices * sizeof(uint16_t);
+    uint8_t *scratch;
+    if (act_bytes > SIZE_MAX - (size_t)cols)
+        return ec2t__error(ctx, EC2T_E_INVAL, "%s: %d columns are too many", who, (int)cols);
+    scratch = ec2t__alloc(ctx, act_bytes + (size_t)cols, sizeof(uint16_t));
+    if (!scratch)
+        return ec2t__nomem(ctx, "ternary decoder state");
+    tc_model_layer(m, (uint16_t *)(void *)scratch, n_slices, slice);
+    r = tc_decode_rows(d, m, (int8_t *)(scratch + act_bytes), rows, cols, pmask, nmask);
+    ec2t__free(ctx, scratch);
+    if (r < rows)
+        return ec2t__error(ctx, EC2T_E_FORMAT, "%s: truncated (the stream ends inside row %d of %d)",
+                           who, (int)r, (int)rows);
+    return EC2T_OK;
+}
+
+ec2t_status
+ec2t__tc_end(ec2t_context *ctx, const char *who, const tc_dec *d, size_t header)
+{
+    int end = tc_dec_end(d);
+    if (end == 0)
+        return ec2t__error(ctx, EC2T_E_FORMAT, "%s: %zu bytes of %zu left over after the last bin", who,
+                           d->len + TC_PAD_BYTES - d->pos, d->len + header);
+    if (end < 0)
+        return ec2t__error(ctx, EC2T_E_FORMAT, "%s: corrupt (the final state is not the encoder's)",
+                           who);
+    return EC2T_OK;
 }
 
 /* ---- encoder API ---- */
@@ -162,27 +196,6 @@ dec_start(ec2t_context *ctx, tc_dec *d, const uint8_t *in, size_t len)
     return EC2T_OK;
 }
 
-static ec2t_status
-decode_rows(ec2t_context *ctx, tc_dec *d, tc_model *m, int8_t *x, int32_t rows, int32_t cols,
-            uint64_t *pmask, uint64_t *nmask)
-{
-    int32_t r = tc_decode_rows(d, m, x, rows, cols, pmask, nmask);
-    int end;
-    if (r < rows)
-        return ec2t__error(ctx, EC2T_E_FORMAT,
-                           "ternary stream: truncated (%zu bytes end inside row %d of %d)",
-                           d->len + 1, (int)r, (int)rows);
-    end = tc_dec_end(d);
-    if (end == 0)
-        return ec2t__error(ctx, EC2T_E_FORMAT,
-                           "ternary stream: %zu bytes of %zu left over after the last symbol",
-                           d->len + TC_PAD_BYTES - d->pos, d->len + 1);
-    if (end < 0)
-        return ec2t__error(ctx, EC2T_E_FORMAT,
-                           "ternary stream: corrupt (the final state is not the encoder's)");
-    return EC2T_OK;
-}
-
 ec2t_status
 ec2t__tcode_check_length(ec2t_context *ctx, const char *who, size_t len, int32_t rows, int32_t cols)
 {
@@ -201,9 +214,6 @@ ec2t_status
 ec2t__tcode_decode(ec2t_context *ctx, const uint8_t *in, size_t len, int32_t rows, int32_t cols,
                    int32_t slice, uint64_t *pmask, uint64_t *nmask)
 {
-    int32_t n_slices;
-    size_t act_bytes;
-    uint8_t *scratch;
     tc_model m;
     tc_dec d;
     ec2t_status st;
@@ -211,26 +221,14 @@ ec2t__tcode_decode(ec2t_context *ctx, const uint8_t *in, size_t len, int32_t row
         return EC2T_E_INVAL;
     if ((!in && len > 0) || !pmask || !nmask)
         return ec2t__error(ctx, EC2T_E_INVAL, "ternary decoder: a buffer is NULL");
-    st = check_shape(ctx, "ternary decoder", rows, cols, slice);
+    st = ec2t__tcode_check_shape(ctx, "ternary decoder", rows, cols, slice);
     if (st == EC2T_OK)
         st = ec2t__tcode_check_length(ctx, "ternary stream", len, rows, cols);
+    if (st == EC2T_OK)
+        st = dec_start(ctx, &d, in, len);
     if (st != EC2T_OK)
         return st;
-    st = dec_start(ctx, &d, in, len);
-    if (st != EC2T_OK)
-        return st;
-    /* the slice columns' activities, then one row of symbols */
-    n_slices = cols / slice;
-    act_bytes = (size_t)n_slices * sizeof(uint16_t);
-    if (act_bytes > SIZE_MAX - (size_t)cols)
-        return ec2t__error(ctx, EC2T_E_INVAL, "ternary decoder: %d columns are too many",
-                           (int)cols);
-    scratch = ec2t__alloc(ctx, act_bytes + (size_t)cols, sizeof(uint16_t));
-    if (!scratch)
-        return ec2t__nomem(ctx, "ternary decoder state");
     tc_model_init(&m, 0);
-    tc_model_layer(&m, (uint16_t *)(void *)scratch, n_slices, slice);
-    st = decode_rows(ctx, &d, &m, (int8_t *)(scratch + act_bytes), rows, cols, pmask, nmask);
-    ec2t__free(ctx, scratch);
-    return st;
+    st = ec2t__tc_decode_layer(ctx, "ternary stream", &d, &m, rows, cols, slice, pmask, nmask);
+    return st == EC2T_OK ? ec2t__tc_end(ctx, "ternary stream", &d, 1) : st;
 }

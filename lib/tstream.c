@@ -97,17 +97,12 @@ ec2t__tsw_floats(ec2t__tswriter *w, ec2t__fkind kind, const uint32_t *bits, int6
 ec2t_status
 ec2t__tsw_ternary(ec2t__tswriter *w, const int8_t *sym, int32_t rows, int32_t cols, int32_t slice)
 {
-    size_t n;
     uint16_t *act;
-    if (rows < 1 || cols < 1 || slice < 1 || cols % slice != 0 ||
-        ec2t__mul_size((size_t)rows, (size_t)cols) == 0)
-        return ec2t__error(w->ctx, EC2T_E_INVAL, "stream writer: bad layer shape %d x %d, slices of %d",
-                           (int)rows, (int)cols, (int)slice);
-    n = (size_t)rows * (size_t)cols;
-    for (size_t i = 0; i < n; i++)
-        if (sym[i] < -1 || sym[i] > 1)
-            return ec2t__error(w->ctx, EC2T_E_INVAL, "stream writer: symbol %d is not -1, 0 or 1",
-                               (int)sym[i]);
+    ec2t_status st = ec2t__tcode_check_shape(w->ctx, "stream writer", rows, cols, slice);
+    if (st == EC2T_OK)
+        st = ec2t__tcode_check_symbols(w->ctx, "stream writer", sym, rows, cols);
+    if (st != EC2T_OK)
+        return st;
     act = ec2t__alloc(w->ctx, (size_t)(cols / slice) * sizeof *act, sizeof *act);
     if (!act)
         return ec2t__nomem(w->ctx, "stream writer state");
@@ -172,13 +167,6 @@ ec2t__tsr_float_bits(const ec2t__tsreader *r)
     return r->float_bits;
 }
 
-static ec2t_status
-truncated(ec2t__tsreader *r, const char *inside)
-{
-    return ec2t__error(r->ctx, EC2T_E_FORMAT, "%s: truncated (%zu bytes end inside %s)", r->who,
-                       r->dec.len + HEADER_BYTES, inside);
-}
-
 ec2t_status
 ec2t__tsr_floats(ec2t__tsreader *r, ec2t__fkind kind, uint32_t *bits, int64_t n)
 {
@@ -195,7 +183,8 @@ ec2t__tsr_floats(ec2t__tsreader *r, ec2t__fkind kind, uint32_t *bits, int64_t n)
         bits[j] = (uint32_t)sign << (f->man_bits + f->exp_bits) |
                   (node - (1u << f->exp_bits)) << f->man_bits | man;
         if (r->dec.overrun)
-            return truncated(r, "the floats");
+            return ec2t__error(r->ctx, EC2T_E_FORMAT, "%s: truncated (the stream ends inside the floats)",
+                               r->who);
     }
     return EC2T_OK;
 }
@@ -218,40 +207,19 @@ ec2t_status
 ec2t__tsr_ternary(ec2t__tsreader *r, int32_t rows, int32_t cols, int32_t slice, uint64_t *pmask,
                   uint64_t *nmask)
 {
-    int32_t n_slices;
-    size_t act_bytes;
-    uint8_t *scratch;
     ec2t_status st = ec2t__tsr_check_layer(r, rows, cols);
-    if (st != EC2T_OK)
-        return st;
-    if (rows < 1 || cols < 1 || slice < 1 || cols % slice != 0)
-        return ec2t__error(r->ctx, EC2T_E_INVAL, "stream reader: bad layer shape %d x %d, slices of %d",
-                           (int)rows, (int)cols, (int)slice);
-    n_slices = cols / slice;
-    act_bytes = (size_t)n_slices * sizeof(uint16_t);
-    scratch = ec2t__alloc(r->ctx, act_bytes + (size_t)cols, sizeof(uint16_t));
-    if (!scratch)
-        return ec2t__nomem(r->ctx, "stream reader state");
-    tc_model_layer(&r->tm, (uint16_t *)(void *)scratch, n_slices, slice);
-    if (tc_decode_rows(&r->dec, &r->tm, (int8_t *)(scratch + act_bytes), rows, cols, pmask, nmask) < rows)
-        st = truncated(r, "a ternary layer");
+    if (st == EC2T_OK)
+        st = ec2t__tcode_check_shape(r->ctx, r->who, rows, cols, slice);
+    if (st == EC2T_OK)
+        st = ec2t__tc_decode_layer(r->ctx, r->who, &r->dec, &r->tm, rows, cols, slice, pmask, nmask);
     r->symbols += (uint64_t)rows * (uint64_t)cols;
-    ec2t__free(r->ctx, scratch);
     return st;
 }
 
 ec2t_status
 ec2t__tsr_finish(ec2t__tsreader *r)
 {
-    int end = tc_dec_end(&r->dec);
-    if (end == 0)
-        return ec2t__error(r->ctx, EC2T_E_FORMAT,
-                           "%s: %zu bytes of %zu left over after the last float and symbol", r->who,
-                           r->dec.len + TC_PAD_BYTES - r->dec.pos, r->dec.len + HEADER_BYTES);
-    if (end < 0)
-        return ec2t__error(r->ctx, EC2T_E_FORMAT, "%s: corrupt (the final state is not the encoder's)",
-                           r->who);
-    return EC2T_OK;
+    return ec2t__tc_end(r->ctx, r->who, &r->dec, HEADER_BYTES);
 }
 
 void
