@@ -19,11 +19,12 @@ typedef struct setting {
     const char *model;
     long long epochs, limit, val, finetune, epochs_a, epochs_b;
     double phi, target, distill;
+    int cosine; /* EC2T's rates follow a cosine over phases A and B (else constant) */
 } setting;
 
 /* full: measured 94.28 % at 85 % zeros, 47,000 bytes (doc/PERFORMANCE.md) */
-static const setting FULL = {"resnet20", 40, 0, 5000, 0, 8, 3, 0.5, 0.85, 0.5};
-static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 0.92, 0};
+static const setting FULL = {"resnet20", 40, 0, 5000, 0, 8, 3, 0.5, 0.85, 0.5, 0};
+static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 0.92, 0, 0};
 
 static void
 usage(void)
@@ -51,6 +52,8 @@ usage(void)
            "  --distill A           weight of the float super-network as a teacher during\n"
            "                        EC2T (distillation at temperature 4; full %.2g, quick %.2g;\n"
            "                        0 is off)\n"
+           "  --schedule S          EC2T's learning rates: constant (the reference's way) or\n"
+           "                        cosine, one decay over phases A and B (full %s, quick %s)\n"
            "  --seed S              seed (default 1)\n"
            "  --threads T           threads (default: all cores)\n"
            "  -h, --help            this text\n\n"
@@ -58,7 +61,8 @@ usage(void)
            "accuracy, file_bytes, ...), sparsity, compression and the file names.\n",
            EX_DEFAULT_FASHION_DIR, FULL.epochs, QUICK.epochs, QUICK.limit, FULL.val, QUICK.val,
            FULL.phi, FULL.finetune, QUICK.finetune, FULL.epochs_a, QUICK.epochs_a, FULL.epochs_b,
-           QUICK.epochs_b, FULL.target, QUICK.target, FULL.distill, QUICK.distill);
+           QUICK.epochs_b, FULL.target, QUICK.target, FULL.distill, QUICK.distill,
+           ex_tern_schedules[FULL.cosine], ex_tern_schedules[QUICK.cosine]);
 }
 
 typedef struct options {
@@ -72,7 +76,7 @@ static int
 parse(int argc, char **argv, options *o)
 {
     /* -1: the setting's default, resolved once --quick is known */
-    setting given = {NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    setting given = {NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
     *o = (options){.out = "ec2t-demo-out", .data = "fashion-mnist", .seed = 1, .threads = -1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -116,6 +120,8 @@ parse(int argc, char **argv, options *o)
             bad = ex_parse_real(v, 0.01, 0.999, &given.target);
         } else if (!strcmp(a, "--distill")) {
             bad = ex_parse_real(v, 0, 1, &given.distill);
+        } else if (!strcmp(a, "--schedule")) {
+            bad = ex_parse_tern_schedule(v, &given.cosine);
         } else if (!strcmp(a, "--seed")) {
             bad = ex_parse_int(v, 0, 1LL << 62, &o->seed);
         } else if (!strcmp(a, "--threads")) {
@@ -139,6 +145,7 @@ parse(int argc, char **argv, options *o)
     TAKE(epochs_b, -1);
     TAKE(target, -1);
     TAKE(distill, -1);
+    TAKE(cosine, -1);
 #undef TAKE
     if (o->s.epochs_a + o->s.epochs_b < 1)
         return ex_usage_error(PROG, "EC2T needs at least one epoch (--epochs-a, --epochs-b)");
@@ -328,8 +335,8 @@ ternarize(demo *d)
     char detail[96];
     ec2t_status st;
     int r;
-    snprintf(detail, sizeof detail, "%lld + %lld epochs, steering to %.0f%% zeros", d->o.s.epochs_a,
-             d->o.s.epochs_b, 100 * d->o.s.target);
+    snprintf(detail, sizeof detail, "%lld + %lld epochs, steering to %.0f%% zeros, %s rates",
+             d->o.s.epochs_a, d->o.s.epochs_b, 100 * d->o.s.target, ex_tern_schedules[d->o.s.cosine]);
     stage(d, 3, "EC2T ternarization (phases A and B): ", detail);
     if ((r = reuse(d, d->path_tern, &d->tern)) != 0)
         return r < 0;
@@ -341,6 +348,7 @@ ternarize(demo *d)
     recipe.augment = 1;
     recipe.teacher = d->super;
     recipe.distill = d->o.s.distill;
+    recipe.anneal_epochs = d->o.s.cosine ? d->o.s.epochs_a + d->o.s.epochs_b : 0;
     /* an interrupted stage goes on from its last epoch with --resume, else starts afresh */
     if (!d->o.resume)
         remove(d->path_ckpt);

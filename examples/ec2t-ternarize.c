@@ -24,6 +24,8 @@ usage(void)
            "  --lr X                Adam learning rate of the full-precision parameters (1e-4)\n"
            "  --lr-shadow X         of the shadow weights (1e-4)\n"
            "  --lr-centroids X      of w_p and w_n (1e-5)\n"
+           "  --schedule S          the rates: constant (default, the reference's way) or\n"
+           "                        cosine, one decay over both phases\n"
            "  --init-scale S        initial w_p = S max W, w_n = S |min W| (default 0.3)\n"
            "  --kmeans              initial centroids by 1-D k-means instead\n"
            "  --compat-sign         the reference code's sign for dL/dw_n\n"
@@ -50,7 +52,7 @@ typedef struct options {
     const char *in, *out, *data, *teacher, *checkpoint;
     double gamma, target_sparsity, lr, lr_shadow, lr_cent, init_scale, distill, temperature;
     long long target_bytes, epochs_a, epochs_b, batch, limit, val, seed, threads;
-    int kmeans, compat, augment, quiet;
+    int kmeans, compat, augment, quiet, cosine;
 } options;
 
 static int
@@ -106,6 +108,8 @@ parse(int argc, char **argv, options *o)
             bad = ex_parse_real(v, 1e-12, 10, &o->lr_shadow);
         } else if (!strcmp(a, "--lr-centroids")) {
             bad = ex_parse_real(v, 1e-12, 10, &o->lr_cent);
+        } else if (!strcmp(a, "--schedule")) {
+            bad = ex_parse_tern_schedule(v, &o->cosine);
         } else if (!strcmp(a, "--init-scale")) {
             bad = ex_parse_real(v, 1e-6, 1, &o->init_scale);
         } else if (!strcmp(a, "--distill")) {
@@ -195,7 +199,8 @@ main(int argc, char **argv)
                               .batch = o.batch, .seed = o.seed, .kmeans = o.kmeans,
                               .compat_sign = o.compat, .augment = o.augment,
                               .teacher = teacher, .distill = o.distill,
-                              .temperature = o.temperature};
+                              .temperature = o.temperature,
+                              .anneal_epochs = o.cosine ? o.epochs_a + o.epochs_b : 0};
     if ((st = ex_tern_setup(net, &recipe, &tz, &tr)) != EC2T_OK) {
         rc = ex_fail_status(PROG, ctx, "setup", st);
         goto out;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Training recipes shared by the example programs (see ex-train.h). */
 #include <stdio.h>
+#include <string.h>
 
 #include "ex-train.h"
 
@@ -89,6 +90,17 @@ ex_tern_defaults(ex_tern_recipe *r)
                           .init_scale = 0.3, .batch = 128, .seed = 1, .temperature = 4};
 }
 
+const char *const ex_tern_schedules[2] = {"constant", "cosine"};
+
+int
+ex_parse_tern_schedule(const char *s, int *cosine)
+{
+    for (int i = 0; i < 2; i++)
+        if (!strcmp(s, ex_tern_schedules[i]))
+            return *cosine = i, 0;
+    return 1;
+}
+
 ec2t_status
 ex_tern_setup(ec2t_net *net, const ex_tern_recipe *r, ec2t_ternarizer **tzp, ec2t_trainer **trp)
 {
@@ -124,6 +136,10 @@ ex_tern_setup(ec2t_net *net, const ex_tern_recipe *r, ec2t_ternarizer **tzp, ec2
         st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SEED, r->seed);
     if (st == EC2T_OK)
         st = ec2t_trainer_set_int(tr, EC2T_TRAIN_AUGMENT, r->augment);
+    if (st == EC2T_OK && r->anneal_epochs > 0)
+        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, EC2T_SCHED_COSINE);
+    if (st == EC2T_OK && r->anneal_epochs > 0)
+        st = ec2t_trainer_set_int(tr, EC2T_TRAIN_EPOCHS, r->anneal_epochs);
     if (st == EC2T_OK && r->teacher && r->distill > 0)
         st = ec2t_trainer_set_teacher(tr, r->teacher, r->temperature, r->distill);
     if (st == EC2T_OK)
@@ -167,8 +183,16 @@ typedef struct tern_run {
     ex_progress bar;
     ec2t_net *net;
     int quiet;
-    double t0;
+    double t0, lr; /* lr: the schedule's factor in the epoch that ran */
 } tern_run;
+
+static int
+on_tern_step(void *user, const ec2t_trainer *tr)
+{
+    tern_run *r = user;
+    ec2t_trainer_get_double(tr, EC2T_TRAIN_CURRENT_LR, &r->lr);
+    return on_step(&r->bar, tr);
+}
 
 static int
 on_tern_epoch(void *user, const ec2t_ternarizer *tz, int32_t phase, int32_t epoch, double acc)
@@ -179,8 +203,9 @@ on_tern_epoch(void *user, const ec2t_ternarizer *tz, int32_t phase, int32_t epoc
     ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_SPARSITY, &s);
     ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_ENTROPY, &h);
     ec2t_ternarizer_get_double(tz, EC2T_TERN_CURRENT_GAMMA, &g);
-    printf("phase %c epoch %3d  val acc %6.2f%%  sparsity %6.2f%%  %.3f bits/weight  gamma %.4f  %6.0fs\n",
-           phase == 1 ? 'A' : 'B', (int)epoch, 100 * acc, 100 * s, h, g, ex_now() - r->t0);
+    printf("phase %c epoch %3d  val acc %6.2f%%  sparsity %6.2f%%  %.3f bits/weight  gamma %.4f  "
+           "lr x%.3f  %6.0fs\n",
+           phase == 1 ? 'A' : 'B', (int)epoch, 100 * acc, 100 * s, h, g, r->lr, ex_now() - r->t0);
     if (!r->quiet)
         ex_tern_print_layers(tz, r->net);
     ex_progress_begin(&r->bar, phase == 1 ? "phase A" : "phase B");
@@ -194,7 +219,7 @@ ex_tern_run(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_net *net, ec2t_dataset *
 {
     tern_run r = {.net = net, .quiet = quiet, .t0 = ex_now()};
     ec2t_status st;
-    ec2t_trainer_set_progress(tr, on_step, &r.bar);
+    ec2t_trainer_set_progress(tr, on_tern_step, &r);
     ec2t_ternarizer_set_progress(tz, on_tern_epoch, &r);
     ex_progress_begin(&r.bar, epochs_a > 0 ? "phase A" : "phase B");
     if (checkpoint)

@@ -44,12 +44,20 @@ typedef struct ex_tern_recipe {
     int kmeans, compat_sign, augment;
     ec2t_net *teacher;         /* distil from it (borrowed), or NULL */
     double distill, temperature; /* its weight alpha and temperature T */
+    long long anneal_epochs;   /* > 0: every rate follows one cosine over these
+                                  epochs (phases A and B together); 0: constant */
 } ex_tern_recipe;
 
 /* The reference's defaults (gamma 0.15, no target, rates 1e-4/1e-4/1e-5,
- * init scale 0.3, batch 128, seed 1, augmentation chosen by the caller; no
- * teacher, and T = 4 for one). */
+ * constant, init scale 0.3, batch 128, seed 1, augmentation chosen by the
+ * caller; no teacher, and T = 4 for one). */
 void ex_tern_defaults(ex_tern_recipe *r);
+
+/* The names of --schedule for EC2T's rates: "constant" (0) or "cosine" (1). */
+extern const char *const ex_tern_schedules[2];
+
+/* Parse a --schedule value into *cosine; non-zero if it is neither name. */
+int ex_parse_tern_schedule(const char *s, int *cosine);
 
 /* Create the ternarizer and its Adam trainer for net and attach them. */
 ec2t_status ex_tern_setup(ec2t_net *net, const ex_tern_recipe *r, ec2t_ternarizer **tz,

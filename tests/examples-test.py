@@ -85,6 +85,7 @@ def main():
         check("apt-get install dataset-fashion-mnist" in p.stderr,
               "ec2t-demo without data does not name the package: " + p.stderr)
         run("ec2t-demo", "--val", "0", expect=2)
+        run("ec2t-demo", "--schedule", "linear", expect=2)
 
         out = os.path.join(tmp, "demo")
         small = ["--quick", "--data", spec, "--out", out, "--model", "resnet8", "--epochs", "2",
@@ -121,14 +122,18 @@ def main():
             check(float(sc.get("macs_growth", 0)) > 1.5, "ec2t-scale did not grow the network")
             run("ec2t-scale", os.path.join(out, "small.ec2tm"), sup, "--grid", "1.4:x", expect=2)
             tern = os.path.join(tmp, "t.ec2tm")
-            tz = keys(run("ec2t-ternarize", sup, tern, "--data", spec, "--epochs", "1",
-                          "--retrain-epochs", "0", "--quiet", "--target-sparsity", "0.8",
-                          "--val", "64", "--distill", "0.5").stdout)
+            p = run("ec2t-ternarize", sup, tern, "--data", spec, "--epochs", "1",
+                    "--retrain-epochs", "0", "--quiet", "--target-sparsity", "0.8",
+                    "--val", "64", "--distill", "0.5")
+            tz = keys(p.stdout)
             check(0.6 < float(tz.get("sparsity", 0)) < 1, "ec2t-ternarize: sparsity " + str(tz.get("sparsity")))
-            # stopped after its first epoch, ec2t-ternarize --checkpoint goes on from there
+            check("lr x1.000" in p.stdout, "ec2t-ternarize: the rates are not constant by default")
+            # stopped after its first epoch, ec2t-ternarize --checkpoint goes on from there,
+            # its cosine over the 3 epochs of both phases too (factors 1, 0.75, 0.25)
             ckpt = os.path.join(tmp, "t.ckpt")
             args = [os.path.join(BIN, "ec2t-ternarize"), sup, tern, "--data", spec, "--epochs", "2",
-                    "--retrain-epochs", "1", "--quiet", "--val", "64", "--checkpoint", ckpt]
+                    "--retrain-epochs", "1", "--quiet", "--val", "64", "--checkpoint", ckpt,
+                    "--schedule", "cosine"]
             proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             for line in proc.stdout:
                 if line.startswith("phase A epoch   1"):
@@ -139,6 +144,9 @@ def main():
             p = run("ec2t-ternarize", *args[1:])
             check("phase A epoch   1" not in p.stdout and "phase A epoch   2" in p.stdout
                   and "phase B epoch   1" in p.stdout, "ec2t-ternarize did not go on after epoch 1: " + p.stdout)
+            lr = {l[:17]: l.split(" lr x")[1].split()[0] for l in p.stdout.splitlines() if " lr x" in l}
+            check(lr.get("phase A epoch   2") == "0.750" and lr.get("phase B epoch   1") == "0.250",
+                  "ec2t-ternarize --schedule cosine: rate factors " + str(lr))
             check(not os.path.exists(ckpt), "ec2t-ternarize left its finished checkpoint behind")
             p = run("ec2t-ternarize", sup, tern, "--data", spec, "--distill", "0.5", "--teacher",
                     os.path.join(tmp, "missing.ec2tm"), expect=1)
