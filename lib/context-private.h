@@ -21,6 +21,7 @@ struct ec2t_context {
     int log_level;
     int threads;
     int64_t seed;
+    int64_t load_limit; /* EC2T_CTX_LOAD_LIMIT, 0 = none */
     /* Guards errmsg/errcode: handles of one context may fail on several threads. */
     pthread_mutex_t err_lock;
     ec2t_status errcode;

@@ -194,6 +194,7 @@ ec2t_context_param_bounds(ec2t_context_param param, int64_t *lo, int64_t *hi)
     case EC2T_CTX_THREADS: l = 1; h = 1024; break;
     case EC2T_CTX_SEED: l = INT64_MIN; h = INT64_MAX; break;
     case EC2T_CTX_LOG_LEVEL: l = 0; h = EC2T_LOG_DEBUG; break;
+    case EC2T_CTX_LOAD_LIMIT: l = 0; h = INT64_MAX; break;
     default: return EC2T_E_UNSUPPORTED;
     }
     *lo = l;
@@ -218,6 +219,7 @@ ec2t_context_set_int(ec2t_context *ctx, ec2t_context_param param, int64_t value)
     case EC2T_CTX_THREADS: ctx->threads = (int)value; break;
     case EC2T_CTX_SEED: ctx->seed = value; break;
     case EC2T_CTX_LOG_LEVEL: ctx->log_level = (int)value; break;
+    case EC2T_CTX_LOAD_LIMIT: ctx->load_limit = value; break;
     }
     return EC2T_OK;
 }
@@ -231,6 +233,7 @@ ec2t_context_get_int(const ec2t_context *ctx, ec2t_context_param param, int64_t 
     case EC2T_CTX_THREADS: *value = ctx->threads; return EC2T_OK;
     case EC2T_CTX_SEED: *value = ctx->seed; return EC2T_OK;
     case EC2T_CTX_LOG_LEVEL: *value = ctx->log_level; return EC2T_OK;
+    case EC2T_CTX_LOAD_LIMIT: *value = ctx->load_limit; return EC2T_OK;
     }
     return EC2T_E_UNSUPPORTED;
 }

@@ -26,7 +26,8 @@ int32_t ec2t__eio_slice(const ec2t__eop *op);
 typedef ec2t_status (*ec2t__eio_masks_fn)(void *arg, const ec2t__eop *op, uint64_t *pmask,
                                           uint64_t *nmask);
 /* Decode op's ternary matrix into op->tm with decode(arg, ...), within
- * e->load_budget (EC2T_E_FORMAT if the layer could need more). */
+ * e->load_budget (EC2T_E_FORMAT if the layer could need more, EC2T_E_NOMEM
+ * when that budget is the caller's EC2T_CTX_LOAD_LIMIT). */
 ec2t_status ec2t__eio_decode_masks(ec2t_engine *e, const char *what, ec2t__eop *op,
                                    ec2t__eio_masks_fn decode, void *arg);
 /* Decode a coder-1 stream of len bytes into op->tm, for op's m, k and

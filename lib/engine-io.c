@@ -279,10 +279,13 @@ ec2t__eio_decode_masks(ec2t_engine *e, const char *what, ec2t__eop *op, ec2t__ei
     uint64_t *p, *q;
     ec2t_status st;
     if (need > e->load_budget)
-        return ec2t__error(e->ctx, EC2T_E_FORMAT,
+        return ec2t__error(e->ctx, e->load_budget_caller ? EC2T_E_NOMEM : EC2T_E_FORMAT,
                            "%s: a %d x %d ternary layer could need %lld bytes of memory, more than "
-                           "libec2t lets a file of this size ask for",
-                           what, (int)op->m, (int)op->k, (long long)need);
+                           "%s (%lld bytes left)",
+                           what, (int)op->m, (int)op->k, (long long)need,
+                           e->load_budget_caller ? "the context's EC2T_CTX_LOAD_LIMIT"
+                                                 : "libec2t lets a file of this size ask for",
+                           (long long)e->load_budget);
     e->load_budget -= need;
     p = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *p);
     q = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *q);
@@ -515,6 +518,10 @@ load_from(ec2t_context *ctx, ec2t__creader *r, ec2t_engine **out)
         e->dense_fallback = 1;
         e->float_bits = 32;
         e->load_budget = EC2T__LOAD_BUDGET_FLOOR + EC2T__LOAD_BUDGET_PER_BYTE * (int64_t)ec2t__cr_size(r);
+        if (ctx->load_limit > 0 && ctx->load_limit < e->load_budget) {
+            e->load_budget = ctx->load_limit;
+            e->load_budget_caller = 1;
+        }
         st = packed ? ec2t__eio_load_packed(e, r) : load_keyed(e, r);
     }
     if (st == EC2T_OK)

@@ -82,6 +82,7 @@ struct ec2t_engine {
     ec2t__meta *meta;
     int32_t n_meta;
     int64_t load_budget;     /* while loading: bytes the coded layers may still ask for */
+    int load_budget_caller;  /* 1: that budget is the caller's EC2T_CTX_LOAD_LIMIT */
 };
 
 /* How one sample of a value lies in a slot at run time: plane c at c * ps,

@@ -107,6 +107,13 @@ START_TEST(test_context_options)
     ck_assert_status(ec2t_context_param_bounds(EC2T_CTX_THREADS, NULL, &hi), EC2T_E_INVAL);
     ck_assert_status(ec2t_context_param_bounds((ec2t_context_param)0, &lo, &hi),
                      EC2T_E_UNSUPPORTED);
+    ck_assert_ok(ec2t_context_param_bounds(EC2T_CTX_LOAD_LIMIT, &lo, &hi));
+    ck_assert_int_eq(lo, 0);
+    ck_assert_int_eq(hi, INT64_MAX);
+    ck_assert_status(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, -1), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, INT64_C(1) << 40));
+    ck_assert_ok(ec2t_context_get_int(ctx, EC2T_CTX_LOAD_LIMIT, &v));
+    ck_assert_int_eq(v, INT64_C(1) << 40);
     ec2t_context_free(ctx);
 }
 END_TEST

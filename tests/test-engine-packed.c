@@ -544,35 +544,75 @@ START_TEST(test_stream_refuses_layers_too_large_for_their_bytes)
 }
 END_TEST
 
+/* A dense 4 -> 2 ternary layer with scale and bias in the one-stream form:
+ * the program in prog, the stream in buf (returns its length). */
+static const uint8_t SMALL_PROG[] = {1, 1, 4, 1, 1, 2, 0, 14, 2}; /* dense 4 -> 2, ternary, scale, bias */
+
+static size_t
+small_stream(ec2t_context *ctx, uint8_t *buf, size_t cap)
+{
+    const int8_t sym[8] = {1, 0, -1, 0, 0, 0, 1, 1};
+    const uint32_t levels[2] = {0x3f000000, 0x3e800000}, scale[2] = {0x3f800000, 0x40000000};
+    const uint32_t bias[2] = {0xbf800000, 0x3f000000};
+    ec2t__tswriter *w = NULL;
+    size_t n;
+    ck_assert_ok(ec2t__tsw_new(ctx, 32, buf, &w));
+    ec2t__tsw_floats(w, EC2T__FK_LEVEL, levels, 2);
+    ck_assert_ok(ec2t__tsw_ternary(w, sym, 2, 4, 1));
+    ec2t__tsw_floats(w, EC2T__FK_SCALE, scale, 2);
+    ec2t__tsw_floats(w, EC2T__FK_BIAS, bias, 2);
+    n = ec2t__tsw_finish(w);
+    ec2t__tsw_free(w);
+    ck_assert_uint_le(n, cap);
+    return n;
+}
+
+/* EC2T_CTX_LOAD_LIMIT: the 2 x 4 layer may need 96 bytes; a limit of 95
+ * refuses it with EC2T_E_NOMEM before any mask is allocated, 96 lets it
+ * load, and a limit above libec2t's own rule does not lift that rule. */
+START_TEST(test_stream_load_limit)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_engine *e = NULL;
+    uint8_t buf[64];
+    size_t n = small_stream(ctx, buf, sizeof buf);
+    int64_t v = -1;
+    ck_assert_ok(ec2t_context_get_int(ctx, EC2T_CTX_LOAD_LIMIT, &v));
+    ck_assert_int_eq(v, 0);
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 95));
+    ck_assert_status(load_stream(ctx, SMALL_PROG, sizeof SMALL_PROG, buf, n, &e), EC2T_E_NOMEM);
+    ck_assert_ptr_null(e);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "EC2T_CTX_LOAD_LIMIT"));
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "96 bytes"));
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 96));
+    ck_assert_ok(load_stream(ctx, SMALL_PROG, sizeof SMALL_PROG, buf, n, &e));
+    ec2t_engine_free(e);
+    e = NULL;
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 0));
+    ck_assert_ok(load_stream(ctx, SMALL_PROG, sizeof SMALL_PROG, buf, n, &e));
+    ec2t_engine_free(e);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 /* Saving and loading the one-stream form under allocation failure: for
  * every k, the k-th allocation fails, the call returns EC2T_E_NOMEM, nothing
  * leaks and the file saved before is untouched. */
 START_TEST(test_stream_save_load_alloc_fail)
 {
-    const uint8_t prog[] = {1, 1, 4, 1, 1, 2, 0, 14, 2}; /* dense 4 -> 2, ternary, scale, bias */
-    const int8_t sym[8] = {1, 0, -1, 0, 0, 0, 1, 1};
     const char *file = test_tmpfile(0, "alloc.ec2t");
     long k;
     for (k = 0;; k++) {
         test_alloc ta;
         ec2t_context *ctx = test_context(&ta);
         ec2t_engine *e = NULL, *back = NULL;
-        ec2t__tswriter *w = NULL;
         uint8_t buf[64];
-        const uint32_t levels[2] = {0x3f000000, 0x3e800000}, scale[2] = {0x3f800000, 0x40000000};
-        const uint32_t bias[2] = {0xbf800000, 0x3f000000};
-        size_t n;
+        size_t n = small_stream(ctx, buf, sizeof buf);
         long live;
         ec2t_status st;
-        ck_assert_ok(ec2t__tsw_new(ctx, 32, buf, &w));
-        ec2t__tsw_floats(w, EC2T__FK_LEVEL, levels, 2);
-        ck_assert_ok(ec2t__tsw_ternary(w, sym, 2, 4, 1));
-        ec2t__tsw_floats(w, EC2T__FK_SCALE, scale, 2);
-        ec2t__tsw_floats(w, EC2T__FK_BIAS, bias, 2);
-        n = ec2t__tsw_finish(w);
-        ec2t__tsw_free(w);
-        ck_assert_uint_le(n, sizeof buf);
-        ck_assert_ok(load_stream(ctx, prog, sizeof prog, buf, n, &e));
+        ck_assert_ok(load_stream(ctx, SMALL_PROG, sizeof SMALL_PROG, buf, n, &e));
         if (k == 0)
             ck_assert_ok(ec2t_engine_save(e, file, 0));
         live = ta.live;
@@ -613,6 +653,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_packed_refuses_layers_too_large_for_their_bytes);
     tcase_add_test(tc, test_stream_rejects_bad_streams);
     tcase_add_test(tc, test_stream_refuses_layers_too_large_for_their_bytes);
+    tcase_add_test(tc, test_stream_load_limit);
     tcase_add_test(tc, test_stream_save_load_alloc_fail);
     suite_add_tcase(s, tc);
     return s;

@@ -70,7 +70,7 @@ extern "C" {
 typedef enum ec2t_status {
     EC2T_OK = 0,               /**< success */
     EC2T_E_INVAL = -1,         /**< invalid argument (NULL handle, bad shape, bad value) */
-    EC2T_E_NOMEM = -2,         /**< the allocator returned NULL */
+    EC2T_E_NOMEM = -2,         /**< the allocator returned NULL, or EC2T_CTX_LOAD_LIMIT was reached */
     EC2T_E_IO = -3,            /**< a file could not be opened, read, written or renamed */
     EC2T_E_FORMAT = -4,        /**< a file or buffer is malformed, truncated or inconsistent */
     EC2T_E_UNSUPPORTED = -5,   /**< valid, but not supported by this build or version */
@@ -152,7 +152,18 @@ typedef enum ec2t_context_param {
     /** int: default seed of the handles made from this context (any int64; default 0x5eed). */
     EC2T_CTX_SEED = 2,
     /** int: highest ec2t_log_level passed to the log handler (0 to 4; default EC2T_LOG_WARN). */
-    EC2T_CTX_LOG_LEVEL = 3
+    EC2T_CTX_LOG_LEVEL = 3,
+    /**
+     * int: most bytes of memory the ternary layers of one deployable file may
+     * ask for while ec2t_engine_load() or ec2t_engine_load_mem() decodes them,
+     * counted as 12 bytes per weight, which bounds the masks, index lists and
+     * any dense copy (0 to INT64_MAX; default 0, libec2t's own rule alone:
+     * 64 MiB plus 4,096 bytes for every byte of the file). A smaller limit
+     * wins over the rule; a file that needs more is refused with
+     * EC2T_E_NOMEM before its layers are allocated. For services that load
+     * files they did not write. Since 0.2.
+     */
+    EC2T_CTX_LOAD_LIMIT = 4
 } ec2t_context_param;
 
 /**

@@ -181,7 +181,9 @@ EC2T_API ec2t_status ec2t_engine_save(const ec2t_engine *engine, const char *pat
  * @param[out] out the engine; NULL on failure.
  * @return EC2T_OK, EC2T_E_IO, EC2T_E_FORMAT (anything malformed, truncated,
  *         inconsistent or failing its checksum; the message says what),
- *         EC2T_E_UNSUPPORTED (a newer format), EC2T_E_INVAL or EC2T_E_NOMEM.
+ *         EC2T_E_UNSUPPORTED (a newer format), EC2T_E_INVAL or EC2T_E_NOMEM
+ *         (also when the file's ternary layers need more memory than the
+ *         context's EC2T_CTX_LOAD_LIMIT allows; the message says how much).
  */
 EC2T_API ec2t_status ec2t_engine_load(ec2t_context *ctx, const char *path, uint32_t flags,
                                       ec2t_engine **out) EC2T_WARN_UNUSED;
