@@ -154,14 +154,17 @@ typedef enum ec2t_context_param {
     /** int: highest ec2t_log_level passed to the log handler (0 to 4; default EC2T_LOG_WARN). */
     EC2T_CTX_LOG_LEVEL = 3,
     /**
-     * int: most bytes of memory the ternary layers of one deployable file may
-     * ask for while ec2t_engine_load() or ec2t_engine_load_mem() decodes them,
-     * counted as 12 bytes per weight, which bounds the masks, index lists and
-     * any dense copy (0 to INT64_MAX; default 0, libec2t's own rule alone:
-     * 64 MiB plus 4,096 bytes for every byte of the file). A smaller limit
-     * wins over the rule; a file that needs more is refused with
-     * EC2T_E_NOMEM before its layers are allocated. For services that load
-     * files they did not write. Since 0.2.
+     * int: most bytes of memory the entropy-coded ternary layers of one
+     * deployable file may ask for while ec2t_engine_load() or
+     * ec2t_engine_load_mem() decodes them, counted as 12 bytes per weight,
+     * which bounds the masks, index lists and any dense copy (0 to
+     * INT64_MAX; default 0, libec2t's own rule alone: 64 MiB plus 4,096
+     * bytes for every byte of the file). A smaller limit wins over the rule;
+     * a file that needs more is refused with EC2T_E_NOMEM before its layers
+     * are allocated. Coded layers are the part of a file whose memory its
+     * size does not bound (about 12,000 weights a byte at most); the rest
+     * takes memory in proportion to its bytes. For services that load files
+     * they did not write. Since 0.2.
      */
     EC2T_CTX_LOAD_LIMIT = 4
 } ec2t_context_param;
