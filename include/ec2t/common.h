@@ -164,7 +164,8 @@ typedef enum ec2t_context_param {
      * are allocated. Coded layers are the part of a file whose memory its
      * size does not bound (about 12,000 weights a byte at most); the rest
      * takes memory in proportion to its bytes. For services that load files
-     * they did not write. Since 0.2.
+     * they did not write. A library older than this option answers
+     * EC2T_E_UNSUPPORTED for it (ec2t_context_param_bounds() tells).
      */
     EC2T_CTX_LOAD_LIMIT = 4
 } ec2t_context_param;
