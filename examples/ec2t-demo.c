@@ -22,7 +22,7 @@ typedef struct setting {
     int cosine; /* EC2T's rates follow a cosine over phases A and B (else constant) */
 } setting;
 
-/* full: measured 94.28 % at 85 % zeros, 47,000 bytes (doc/PERFORMANCE.md) */
+/* full: measured 94.28 % at 85 % zeros, 44,515 bytes (doc/PERFORMANCE.md) */
 static const setting FULL = {"resnet20", 40, 0, 5000, 0, 8, 3, 0.5, 0.85, 0.5, 0};
 static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 0.92, 0, 0};
 
