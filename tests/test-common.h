@@ -26,6 +26,12 @@ void *test_alloc_fn(void *user, size_t size, size_t align);
 void test_release_fn(void *user, void *ptr);
 /* A context on a fresh test_alloc that never fails. */
 ec2t_context *test_context(test_alloc *ta);
+/* The end of one pass of an allocation-failure loop (the pass made its k-th
+ * allocation fail): 1 when no allocation failed, after checking that the
+ * call then succeeded, so the loop is done; else 0, after checking that the
+ * call returned EC2T_E_NOMEM (or EC2T_OK too, with ok_too, for a call that
+ * may recover from a failed allocation). what names the scenario. */
+int test_alloc_pass_done(const test_alloc *ta, ec2t_status st, const char *what, long k, int ok_too);
 
 /* Path of a file in tests/data (EC2T_TEST_DATA, set by meson). */
 const char *test_data_path(const char *name);

@@ -44,6 +44,19 @@ test_context(test_alloc *ta)
     return ctx;
 }
 
+int
+test_alloc_pass_done(const test_alloc *ta, ec2t_status st, const char *what, long k, int ok_too)
+{
+    if (ta->failures == 0) {
+        ck_assert_msg(st == EC2T_OK, "%s: failed (%s) without an allocation failure", what,
+                      ec2t_status_string(st));
+        return 1;
+    }
+    ck_assert_msg(st == EC2T_E_NOMEM || (ok_too && st == EC2T_OK),
+                  "%s: allocation %ld failed but the status was %s", what, k, ec2t_status_string(st));
+    return 0;
+}
+
 const char *
 test_data_path(const char *name)
 {
