@@ -18,13 +18,13 @@ static const char *const PROG = "ec2t-demo";
 typedef struct setting {
     const char *model;
     long long epochs, limit, val, finetune, epochs_a, epochs_b;
-    double phi, target, distill;
+    double phi, finetune_lr, target, distill;
     int cosine; /* EC2T's rates follow a cosine over phases A and B (else constant) */
 } setting;
 
 /* full: measured 94.28 % at 85 % zeros, 44,515 bytes (doc/PERFORMANCE.md) */
-static const setting FULL = {"resnet20", 40, 0, 5000, 0, 8, 3, 0.5, 0.85, 0.5, 0};
-static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 0.92, 0, 0};
+static const setting FULL = {"resnet20", 40, 0, 5000, 0, 8, 3, 0.5, 0.02, 0.85, 0.5, 0};
+static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 0.02, 0.92, 0, 0};
 
 static void
 usage(void)
@@ -46,6 +46,8 @@ usage(void)
            "  --val N               images held out of the training set for validation (%lld, %lld)\n"
            "  --phi F               scaling coefficient, work grows about 2^F (default %.1f)\n"
            "  --finetune N          float epochs of the super-network (full %lld, quick %lld)\n"
+           "  --finetune-lr X       their starting learning rate, SGD with a cosine decay\n"
+           "                        (default %.2g)\n"
            "  --epochs-a N          EC2T phase-A epochs (full %lld, quick %lld)\n"
            "  --epochs-b N          EC2T phase-B epochs (full %lld, quick %lld)\n"
            "  --target-sparsity S   zeros EC2T steers to (full %.2f, quick %.2f)\n"
@@ -60,7 +62,7 @@ usage(void)
            "Ends with 'key: value' lines for the three models (small_, super_, ternary_\n"
            "accuracy, file_bytes, ...), sparsity, compression and the file names.\n",
            EX_DEFAULT_FASHION_DIR, FULL.epochs, QUICK.epochs, QUICK.limit, FULL.val, QUICK.val,
-           FULL.phi, FULL.finetune, QUICK.finetune, FULL.epochs_a, QUICK.epochs_a, FULL.epochs_b,
+           FULL.phi, FULL.finetune, QUICK.finetune, FULL.finetune_lr, FULL.epochs_a, QUICK.epochs_a, FULL.epochs_b,
            QUICK.epochs_b, FULL.target, QUICK.target, FULL.distill, QUICK.distill,
            ex_tern_schedules[FULL.cosine], ex_tern_schedules[QUICK.cosine]);
 }
@@ -76,7 +78,7 @@ static int
 parse(int argc, char **argv, options *o)
 {
     /* -1: the setting's default, resolved once --quick is known */
-    setting given = {NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    setting given = {NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
     *o = (options){.out = "ec2t-demo-out", .data = "fashion-mnist", .seed = 1, .threads = -1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -112,6 +114,8 @@ parse(int argc, char **argv, options *o)
             bad = ex_parse_real(v, 0, 8, &given.phi);
         } else if (!strcmp(a, "--finetune")) {
             bad = ex_parse_int(v, 0, 100000, &given.finetune);
+        } else if (!strcmp(a, "--finetune-lr")) {
+            bad = ex_parse_real(v, 1e-9, 10, &given.finetune_lr);
         } else if (!strcmp(a, "--epochs-a")) {
             bad = ex_parse_int(v, 0, 100000, &given.epochs_a);
         } else if (!strcmp(a, "--epochs-b")) {
@@ -141,6 +145,7 @@ parse(int argc, char **argv, options *o)
     TAKE(val, -1);
     TAKE(phi, -1);
     TAKE(finetune, -1);
+    TAKE(finetune_lr, -1);
     TAKE(epochs_a, -1);
     TAKE(epochs_b, -1);
     TAKE(target, -1);
@@ -279,7 +284,8 @@ scale(demo *d)
     char detail[64];
     ec2t_status st;
     int r;
-    snprintf(detail, sizeof detail, "phi %.2f, then %lld float epoch(s)", d->o.s.phi, d->o.s.finetune);
+    snprintf(detail, sizeof detail, "phi %.2f, then %lld float epoch(s) from lr %g", d->o.s.phi,
+             d->o.s.finetune, d->o.s.finetune_lr);
     stage(d, 2, "scaling into a super-network: ", detail);
     if ((r = reuse(d, d->path_super, &d->super)) != 0)
         return r < 0;
@@ -300,7 +306,7 @@ scale(demo *d)
            (long long)ec2t_net_trainable_count(d->small), (long long)ec2t_net_trainable_count(d->super),
            (long long)ec2t_net_macs(d->small), (long long)ec2t_net_macs(d->super));
     if (d->o.s.finetune > 0) {
-        ex_float_recipe recipe = {.lr = 0.02, .wd = 5e-4, .schedule = EC2T_SCHED_COSINE,
+        ex_float_recipe recipe = {.lr = d->o.s.finetune_lr, .wd = 5e-4, .schedule = EC2T_SCHED_COSINE,
                                   .epochs = d->o.s.finetune, .batch = 128, .seed = d->o.seed,
                                   .augment = 1};
         st = ec2t_net_evaluate(d->small, d->val, 256, 0, NULL, &watch[0]);

@@ -86,12 +86,15 @@ def main():
               "ec2t-demo without data does not name the package: " + p.stderr)
         run("ec2t-demo", "--val", "0", expect=2)
         run("ec2t-demo", "--schedule", "linear", expect=2)
+        run("ec2t-demo", "--finetune-lr", "0", expect=2)
 
         out = os.path.join(tmp, "demo")
         small = ["--quick", "--data", spec, "--out", out, "--model", "resnet8", "--epochs", "2",
-                 "--limit", "500", "--val", "100", "--finetune", "1", "--epochs-a", "1",
+                 "--limit", "500", "--val", "100", "--finetune", "1", "--finetune-lr", "0.01", "--epochs-a", "1",
                  "--epochs-b", "1", "--threads", "1", "--target-sparsity", "0.7"]
-        first = keys(run("ec2t-demo", *small).stdout)
+        p = run("ec2t-demo", *small)
+        check("then 1 float epoch(s) from lr 0.01" in p.stdout, "ec2t-demo ignored --finetune-lr")
+        first = keys(p.stdout)
         for f in ("small.ec2tm", "super.ec2tm", "ternary.ec2tm", "model.ec2t", "report.svg"):
             check(os.path.exists(os.path.join(out, f)), f"ec2t-demo did not write {f}")
         check(not [f for f in os.listdir(out) if f.endswith(".tmp")], "ec2t-demo left temporary files")
