@@ -38,7 +38,8 @@ usage(void)
            "                        (default ec2t-demo-out)\n"
            "  --data SPEC           fashion-mnist[:DIR] (default, DIR %s)\n"
            "  --resume              reuse the stage files already in DIR, and go on with an\n"
-           "                        interrupted EC2T stage from its last epoch\n"
+           "                        interrupted training of the small network or EC2T\n"
+           "                        stage from its last epoch\n"
            "  --base MODEL          start from this trained float model instead of training one\n"
            "  --model NAME          small network: resnet20 (default) or resnetN, N = 6k+2\n"
            "  --epochs N            epochs of the small network (full %lld, quick %lld)\n"
@@ -168,7 +169,8 @@ typedef struct demo {
     ec2t_dataset *train, *val, *test;
     ec2t_net *small, *super, *tern;
     char path_small[4096], path_super[4096], path_tern[4096], path_ec2t[4096], path_svg[4096];
-    char path_ckpt[4096]; /* the EC2T stage after its last finished epoch */
+    char path_ckpt[4096];       /* the EC2T stage after its last finished epoch */
+    char path_small_ckpt[4096]; /* the same for the small network's training */
     demo_row rows[3];
     demo_layer *layers;
     int n_layers;
@@ -214,6 +216,21 @@ reuse(demo *d, const char *path, ec2t_net **net)
     return 1;
 }
 
+/* An interrupted stage goes on from its checkpoint with --resume, else starts
+ * afresh: 1 if there is a checkpoint to load. */
+static int
+resume_from(demo *d, const char *checkpoint)
+{
+    if (!d->o.resume) {
+        remove(checkpoint);
+        return 0;
+    }
+    if (access(checkpoint, R_OK) != 0)
+        return 0;
+    printf("going on from %s\n", checkpoint);
+    return 1;
+}
+
 static int
 load_data(demo *d)
 {
@@ -234,6 +251,7 @@ train_small(demo *d)
                               .epochs = d->o.s.epochs, .batch = 128, .seed = d->o.seed, .augment = 1};
     ex_train_result res;
     ec2t_trainer *tr = NULL;
+    int64_t done = 0;
     int32_t c, h, w;
     ec2t_status st;
     int r;
@@ -257,11 +275,18 @@ train_small(demo *d)
         st = ec2t_trainer_new(d->small, EC2T_OPT_SGD, 0, &tr);
     if (st == EC2T_OK)
         st = ex_float_configure(tr, &recipe);
+    if (st == EC2T_OK && resume_from(d, d->path_small_ckpt))
+        st = ec2t_trainer_load_checkpoint(tr, d->path_small_ckpt, 0);
     if (st == EC2T_OK)
-        st = ex_train_epochs(tr, d->small, d->train, d->val, 0, recipe.epochs, 0, NULL, NULL, NULL, &res);
+        st = ec2t_trainer_get_int(tr, EC2T_TRAIN_EPOCH, &done);
+    if (st == EC2T_OK)
+        st = ex_train_epochs(tr, d->small, d->train, d->val, done, recipe.epochs, 0,
+                             d->path_small_ckpt, NULL, NULL, &res);
     ec2t_trainer_free(tr);
     if (st == EC2T_OK)
         st = ec2t_net_save(d->small, d->path_small, 0);
+    if (st == EC2T_OK)
+        remove(d->path_small_ckpt); /* the stage's file holds it all now */
     return st == EC2T_OK ? 0 : fail(d, "small network", st);
 }
 
@@ -355,11 +380,7 @@ ternarize(demo *d)
     recipe.teacher = d->super;
     recipe.distill = d->o.s.distill;
     recipe.anneal_epochs = d->o.s.cosine ? d->o.s.epochs_a + d->o.s.epochs_b : 0;
-    /* an interrupted stage goes on from its last epoch with --resume, else starts afresh */
-    if (!d->o.resume)
-        remove(d->path_ckpt);
-    else if (access(d->path_ckpt, R_OK) == 0)
-        printf("going on from %s\n", d->path_ckpt);
+    resume_from(d, d->path_ckpt); /* ex_tern_run loads it */
     st = ex_tern_setup(d->tern, &recipe, &tz, &tr);
     if (st == EC2T_OK)
         st = ex_tern_run(tz, tr, d->tern, d->train, d->val, d->o.s.epochs_a, d->o.s.epochs_b, 1,
@@ -533,6 +554,7 @@ main(int argc, char **argv)
     snprintf(d.path_super, sizeof d.path_super, "%s/super.ec2tm", d.o.out);
     snprintf(d.path_tern, sizeof d.path_tern, "%s/ternary.ec2tm", d.o.out);
     snprintf(d.path_ckpt, sizeof d.path_ckpt, "%s/ec2t.ckpt", d.o.out);
+    snprintf(d.path_small_ckpt, sizeof d.path_small_ckpt, "%s/small.ckpt", d.o.out);
     snprintf(d.path_ec2t, sizeof d.path_ec2t, "%s/model.ec2t", d.o.out);
     snprintf(d.path_svg, sizeof d.path_svg, "%s/report.svg", d.o.out);
     if (ec2t_context_new(&d.ctx) != EC2T_OK)

@@ -118,6 +118,17 @@ def main():
             check(again.stdout.count("reusing ") == 3, "--resume did not reuse the three stage files")
             check(keys(again.stdout).get("ternary_accuracy") == first["ternary_accuracy"],
                   "--resume changed the result")
+            # an interrupted training of the small network goes on from its checkpoint
+            out2 = os.path.join(tmp, "demo2")
+            os.makedirs(out2)
+            ckpt = os.path.join(out2, "small.ckpt")
+            run("ec2t-train", "--model", "resnet8", "--data", spec, "--epochs", "1", "--limit", "500",
+                "--quiet", "--checkpoint", ckpt, "--out", os.path.join(tmp, "r8.ec2tm"))
+            p = run("ec2t-demo", *[out2 if a == out else a for a in small], "--resume")
+            stage1 = p.stdout.split("[1/5")[-1].split("[2/5")[0]
+            check("going on from " + ckpt in stage1 and "epoch   1 " not in stage1
+                  and "epoch   2 " in stage1, "ec2t-demo --resume did not go on from small.ckpt: " + stage1)
+            check(not os.path.exists(ckpt), "ec2t-demo left small.ckpt behind")
 
             # the single steps on the same data
             sup = os.path.join(tmp, "s.ec2tm")
