@@ -63,8 +63,9 @@ usage(void)
            "Ends with 'key: value' lines for the three models (small_, super_, ternary_\n"
            "accuracy, file_bytes, ...), sparsity, compression and the file names.\n",
            EX_DEFAULT_FASHION_DIR, FULL.epochs, QUICK.epochs, QUICK.limit, FULL.val, QUICK.val,
-           FULL.phi, FULL.finetune, QUICK.finetune, FULL.finetune_lr, FULL.epochs_a, QUICK.epochs_a, FULL.epochs_b,
-           QUICK.epochs_b, FULL.target, QUICK.target, FULL.distill, QUICK.distill,
+           FULL.phi, FULL.finetune, QUICK.finetune, FULL.finetune_lr, FULL.epochs_a,
+           QUICK.epochs_a, FULL.epochs_b, QUICK.epochs_b, FULL.target, QUICK.target, FULL.distill,
+           QUICK.distill,
            ex_tern_schedules[FULL.cosine], ex_tern_schedules[QUICK.cosine]);
 }
 
@@ -331,9 +332,9 @@ scale(demo *d)
            (long long)ec2t_net_trainable_count(d->small), (long long)ec2t_net_trainable_count(d->super),
            (long long)ec2t_net_macs(d->small), (long long)ec2t_net_macs(d->super));
     if (d->o.s.finetune > 0) {
-        ex_float_recipe recipe = {.lr = d->o.s.finetune_lr, .wd = 5e-4, .schedule = EC2T_SCHED_COSINE,
-                                  .epochs = d->o.s.finetune, .batch = 128, .seed = d->o.seed,
-                                  .augment = 1};
+        ex_float_recipe recipe = {.lr = d->o.s.finetune_lr, .wd = 5e-4,
+                                  .schedule = EC2T_SCHED_COSINE, .epochs = d->o.s.finetune,
+                                  .batch = 128, .seed = d->o.seed, .augment = 1};
         st = ec2t_net_evaluate(d->small, d->val, 256, 0, NULL, &watch[0]);
         if (st == EC2T_OK)
             st = ec2t_trainer_new(d->super, EC2T_OPT_SGD, 0, &tr);

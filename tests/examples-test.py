@@ -90,8 +90,8 @@ def main():
 
         out = os.path.join(tmp, "demo")
         small = ["--quick", "--data", spec, "--out", out, "--model", "resnet8", "--epochs", "2",
-                 "--limit", "500", "--val", "100", "--finetune", "1", "--finetune-lr", "0.01", "--epochs-a", "1",
-                 "--epochs-b", "1", "--threads", "1", "--target-sparsity", "0.7"]
+                 "--limit", "500", "--val", "100", "--finetune", "1", "--finetune-lr", "0.01",
+                 "--epochs-a", "1", "--epochs-b", "1", "--threads", "1", "--target-sparsity", "0.7"]
         p = run("ec2t-demo", *small)
         check("then 1 float epoch(s) from lr 0.01" in p.stdout, "ec2t-demo ignored --finetune-lr")
         first = keys(p.stdout)
