@@ -122,7 +122,6 @@ main(int argc, char **argv)
     ex_float_recipe recipe;
     ex_train_result res;
     char err[1024];
-    int64_t done = 0;
     ec2t_status st;
     int rc = 1;
 
@@ -172,13 +171,12 @@ main(int argc, char **argv)
         rc = ex_fail_status(PROG, ctx, "setup", st);
         goto out;
     }
-    ec2t_trainer_get_int(tr, EC2T_TRAIN_EPOCH, &done);
     if (!o.quiet)
         printf("%s: %s on %s, %lld training and %lld test images, %lld parameters, %d thread(s)\n",
                PROG, o.model, o.data, (long long)ec2t_dataset_size(train),
                (long long)ec2t_dataset_size(test), (long long)ec2t_net_trainable_count(net),
                (int)o.threads);
-    st = ex_train_epochs(tr, net, train, test, done, o.epochs, o.quiet, o.checkpoint, NULL, NULL,
+    st = ex_train_epochs(tr, net, train, test, o.epochs, o.quiet, o.checkpoint, NULL, NULL,
                          &res);
     if (st == EC2T_OK && res.epochs_run == 0)
         st = ec2t_net_evaluate(net, test, 256, 0, &res.val_loss, &res.val_acc);

@@ -48,12 +48,13 @@ on_step(void *user, const ec2t_trainer *tr)
 
 ec2t_status
 ex_train_epochs(ec2t_trainer *tr, ec2t_net *net, ec2t_dataset *train, ec2t_dataset *val,
-                long long first, long long epochs, int quiet, const char *checkpoint,
+                long long epochs, int quiet, const char *checkpoint,
                 ex_epoch_fn fn, void *user, ex_train_result *res)
 {
     ex_progress bar;
     double t0 = ex_now();
-    ec2t_status st = EC2T_OK;
+    int64_t first = 0;
+    ec2t_status st = ec2t_trainer_get_int(tr, EC2T_TRAIN_EPOCH, &first);
     *res = (ex_train_result){0};
     ec2t_trainer_set_progress(tr, on_step, &bar);
     for (long long e = first; e < epochs && st == EC2T_OK; e++) {

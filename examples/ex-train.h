@@ -29,10 +29,11 @@ typedef struct ex_train_result {
     long long epochs_run, images;
 } ex_train_result;
 
-/* Train epochs first+1 .. epochs: a progress bar per epoch, a line per
- * epoch unless quiet, a checkpoint after each if asked, then fn. */
+/* Train from the trainer's epoch (past 0 after a loaded checkpoint) up to
+ * epochs: a progress bar per epoch, a line per epoch unless quiet, a
+ * checkpoint after each if asked, then fn. */
 ec2t_status ex_train_epochs(ec2t_trainer *tr, ec2t_net *net, ec2t_dataset *train,
-                            ec2t_dataset *val, long long first, long long epochs, int quiet,
+                            ec2t_dataset *val, long long epochs, int quiet,
                             const char *checkpoint, ex_epoch_fn fn, void *user,
                             ex_train_result *res);
 
