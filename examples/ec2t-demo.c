@@ -39,8 +39,8 @@ usage(void)
            "                        (default ec2t-demo-out)\n"
            "  --data SPEC           fashion-mnist[:DIR] (default, DIR %s)\n"
            "  --resume              reuse the stage files already in DIR, and go on with an\n"
-           "                        interrupted training of the small network or EC2T\n"
-           "                        stage from its last epoch\n"
+           "                        interrupted training (small network, fine-tuning or\n"
+           "                        EC2T) from its last finished epoch\n"
            "  --base MODEL          start from this trained float model instead of training one\n"
            "  --model NAME          small network: resnet20 (default) or resnetN, N = 6k+2\n"
            "  --epochs N            epochs of the small network (full %lld, quick %lld)\n"
@@ -173,6 +173,7 @@ typedef struct demo {
     char path_small[4096], path_super[4096], path_tern[4096], path_ec2t[4096], path_svg[4096];
     char path_ckpt[4096];       /* the EC2T stage after its last finished epoch */
     char path_small_ckpt[4096]; /* the same for the small network's training */
+    char path_super_ckpt[4096]; /* and for the super-network's float fine-tuning */
     demo_row rows[3];
     demo_layer *layers;
     int n_layers;
@@ -298,6 +299,24 @@ on_finetune_epoch(void *user, long long epoch, double acc)
     return 0;
 }
 
+/* Whether the fine-tuned super-network passed the small network on the validation set. */
+static void
+report_finetune(demo *d, const double watch[2], int64_t resumed_at)
+{
+    char counted[80] = "";
+    d->finetune_pass = (long long)watch[1];
+    if (resumed_at > 0)
+        snprintf(counted, sizeof counted, " (counted from epoch %lld, where --resume went on)",
+                 (long long)resumed_at + 1);
+    if (d->finetune_pass > 0)
+        printf("small network: %.2f%% on validation; the super-network passed it after %lld "
+               "epoch(s)%s\n", 100 * watch[0], d->finetune_pass, counted);
+    else
+        printf("small network: %.2f%% on validation; the super-network did not pass it in %lld "
+               "epoch(s)%s%s\n", 100 * watch[0], d->o.s.finetune, counted,
+               d->o.base ? " (a --base model may have trained on the validation images)" : "");
+}
+
 static int
 scale(demo *d)
 {
@@ -305,6 +324,7 @@ scale(demo *d)
     ec2t_trainer *tr = NULL;
     ex_train_result res;
     double watch[2] = {0, 0}; /* the small network's validation accuracy, the epoch that passed it */
+    int64_t resumed_at = 0;
     char detail[64];
     ec2t_status st;
     int r;
@@ -338,21 +358,22 @@ scale(demo *d)
             st = ec2t_trainer_new(d->super, EC2T_OPT_SGD, 0, &tr);
         if (st == EC2T_OK)
             st = ex_float_configure(tr, &recipe);
+        /* the scaling above is deterministic, so the checkpoint fits the network it made */
+        if (st == EC2T_OK && resume_from(d, d->path_super_ckpt))
+            st = ec2t_trainer_load_checkpoint(tr, d->path_super_ckpt, 0);
         if (st == EC2T_OK)
-            st = ex_train_epochs(tr, d->super, d->train, d->val, recipe.epochs, 0, NULL,
-                                 on_finetune_epoch, watch, &res);
+            st = ec2t_trainer_get_int(tr, EC2T_TRAIN_EPOCH, &resumed_at);
+        if (st == EC2T_OK)
+            st = ex_train_epochs(tr, d->super, d->train, d->val, recipe.epochs, 0,
+                                 d->path_super_ckpt, on_finetune_epoch, watch, &res);
         ec2t_trainer_free(tr);
-        d->finetune_pass = (long long)watch[1];
-        if (d->finetune_pass > 0)
-            printf("small network: %.2f%% on validation; the super-network passed it after %lld "
-                   "epoch(s)\n", 100 * watch[0], d->finetune_pass);
-        else
-            printf("small network: %.2f%% on validation; the super-network did not pass it in %lld "
-                   "epoch(s)%s\n", 100 * watch[0], d->o.s.finetune,
-                   d->o.base ? " (a --base model may have trained on the validation images)" : "");
+        if (st == EC2T_OK)
+            report_finetune(d, watch, resumed_at);
     }
     if (st == EC2T_OK)
         st = ec2t_net_save(d->super, d->path_super, 0);
+    if (st == EC2T_OK)
+        remove(d->path_super_ckpt); /* the stage's file holds it all now */
     return st == EC2T_OK ? 0 : fail(d, "super-network", st);
 }
 
@@ -554,6 +575,7 @@ main(int argc, char **argv)
     snprintf(d.path_tern, sizeof d.path_tern, "%s/ternary.ec2tm", d.o.out);
     snprintf(d.path_ckpt, sizeof d.path_ckpt, "%s/ec2t.ckpt", d.o.out);
     snprintf(d.path_small_ckpt, sizeof d.path_small_ckpt, "%s/small.ckpt", d.o.out);
+    snprintf(d.path_super_ckpt, sizeof d.path_super_ckpt, "%s/super.ckpt", d.o.out);
     snprintf(d.path_ec2t, sizeof d.path_ec2t, "%s/model.ec2t", d.o.out);
     snprintf(d.path_svg, sizeof d.path_svg, "%s/report.svg", d.o.out);
     if (ec2t_context_new(&d.ctx) != EC2T_OK)

@@ -10,6 +10,7 @@ Standard library only, so it runs under any Python 3.
 import gzip
 import os
 import random
+import shutil
 import struct
 import subprocess
 import sys
@@ -28,6 +29,20 @@ def run(prog, *args, expect=0):
         failures.append(f"{prog} {' '.join(map(str, args))}: exit {p.returncode}, wanted {expect}\n"
                         f"stdout: {p.stdout[-2000:]}\nstderr: {p.stderr[-2000:]}")
     return p
+
+
+def run_until(prog, *args, line, after=""):
+    """Run prog and kill it at the first output line starting with `line` that
+    comes after the text `after`, as a machine restart would stop a long run."""
+    proc = subprocess.Popen([os.path.join(BIN, prog)] + [str(a) for a in args],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    seen = not after
+    for text in proc.stdout:
+        seen = seen or after in text
+        if seen and text.startswith(line):
+            proc.kill()
+            break
+    proc.wait()
 
 
 def keys(text):
@@ -129,6 +144,21 @@ def main():
             check("going on from " + ckpt in stage1 and "epoch   1 " not in stage1
                   and "epoch   2 " in stage1, "ec2t-demo --resume did not go on from small.ckpt: " + stage1)
             check(not os.path.exists(ckpt), "ec2t-demo left small.ckpt behind")
+            # and so does its fine-tuning of the super-network, stopped after its first epoch
+            out3 = os.path.join(tmp, "demo3")
+            shutil.copytree(out2, out3)
+            for f in ("super.ec2tm", "ternary.ec2tm", "model.ec2t"):
+                os.remove(os.path.join(out3, f))
+            ckpt = os.path.join(out3, "super.ckpt")
+            args3 = [out3 if a == out else a for a in small] + ["--resume", "--finetune", "2"]
+            run_until("ec2t-demo", *args3, line="epoch   1 ", after="[2/5")
+            check(os.path.exists(ckpt), "ec2t-demo wrote no super.ckpt during the fine-tuning")
+            p = run("ec2t-demo", *args3)
+            stage2 = p.stdout.split("[2/5")[-1].split("[3/5")[0]
+            check("going on from " + ckpt in stage2 and "epoch   1 " not in stage2
+                  and "epoch   2 " in stage2 and "counted from epoch 2" in stage2,
+                  "ec2t-demo --resume did not go on from super.ckpt: " + stage2)
+            check(not os.path.exists(ckpt), "ec2t-demo left super.ckpt behind")
 
             # the single steps on the same data
             sup = os.path.join(tmp, "s.ec2tm")
@@ -145,17 +175,11 @@ def main():
             # stopped after its first epoch, ec2t-ternarize --checkpoint goes on from there,
             # its cosine over the 3 epochs of both phases too (factors 1, 0.75, 0.25)
             ckpt = os.path.join(tmp, "t.ckpt")
-            args = [os.path.join(BIN, "ec2t-ternarize"), sup, tern, "--data", spec, "--epochs", "2",
-                    "--retrain-epochs", "1", "--quiet", "--val", "64", "--checkpoint", ckpt,
-                    "--schedule", "cosine"]
-            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            for line in proc.stdout:
-                if line.startswith("phase A epoch   1"):
-                    proc.kill()
-                    break
-            proc.wait()
+            args = [sup, tern, "--data", spec, "--epochs", "2", "--retrain-epochs", "1", "--quiet",
+                    "--val", "64", "--checkpoint", ckpt, "--schedule", "cosine"]
+            run_until("ec2t-ternarize", *args, line="phase A epoch   1")
             check(os.path.exists(ckpt), "ec2t-ternarize --checkpoint: no checkpoint after the first epoch")
-            p = run("ec2t-ternarize", *args[1:])
+            p = run("ec2t-ternarize", *args)
             check("phase A epoch   1" not in p.stdout and "phase A epoch   2" in p.stdout
                   and "phase B epoch   1" in p.stdout, "ec2t-ternarize did not go on after epoch 1: " + p.stdout)
             lr = {l[:17]: l.split(" lr x")[1].split()[0] for l in p.stdout.splitlines() if " lr x" in l}
