@@ -280,8 +280,8 @@ train_small(demo *d)
     if (st == EC2T_OK && resume_from(d, d->path_small_ckpt))
         st = ec2t_trainer_load_checkpoint(tr, d->path_small_ckpt, 0);
     if (st == EC2T_OK)
-        st = ex_train_epochs(tr, d->small, d->train, d->val, recipe.epochs, 0, d->path_small_ckpt,
-                             NULL, NULL, &res);
+        st = ex_train_epochs(tr, d->small, d->train, d->val, recipe.epochs, "val",
+                             d->path_small_ckpt, NULL, NULL, &res);
     ec2t_trainer_free(tr);
     if (st == EC2T_OK)
         st = ec2t_net_save(d->small, d->path_small, 0);
@@ -364,7 +364,7 @@ scale(demo *d)
         if (st == EC2T_OK)
             st = ec2t_trainer_get_int(tr, EC2T_TRAIN_EPOCH, &resumed_at);
         if (st == EC2T_OK)
-            st = ex_train_epochs(tr, d->super, d->train, d->val, recipe.epochs, 0,
+            st = ex_train_epochs(tr, d->super, d->train, d->val, recipe.epochs, "val",
                                  d->path_super_ckpt, on_finetune_epoch, watch, &res);
         ec2t_trainer_free(tr);
         if (st == EC2T_OK)

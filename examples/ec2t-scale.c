@@ -273,7 +273,8 @@ main(int argc, char **argv)
         if (st == EC2T_OK)
             st = ex_float_configure(tr, &recipe);
         if (st == EC2T_OK)
-            st = ex_train_epochs(tr, big, train, test, o.finetune, 0, NULL, on_epoch, &watch, &res);
+            st = ex_train_epochs(tr, big, train, test, o.finetune, "test", NULL, on_epoch, &watch,
+                                 &res);
         if (st != EC2T_OK) {
             rc = ex_fail_status(PROG, ctx, "fine-tuning", st);
             goto out;

@@ -176,8 +176,8 @@ main(int argc, char **argv)
                PROG, o.model, o.data, (long long)ec2t_dataset_size(train),
                (long long)ec2t_dataset_size(test), (long long)ec2t_net_trainable_count(net),
                (int)o.threads);
-    st = ex_train_epochs(tr, net, train, test, o.epochs, o.quiet, o.checkpoint, NULL, NULL,
-                         &res);
+    st = ex_train_epochs(tr, net, train, test, o.epochs, o.quiet ? NULL : "test", o.checkpoint,
+                         NULL, NULL, &res);
     if (st == EC2T_OK && res.epochs_run == 0)
         st = ec2t_net_evaluate(net, test, 256, 0, &res.val_loss, &res.val_acc);
     if (st != EC2T_OK) {

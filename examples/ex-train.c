@@ -48,7 +48,7 @@ on_step(void *user, const ec2t_trainer *tr)
 
 ec2t_status
 ex_train_epochs(ec2t_trainer *tr, ec2t_net *net, ec2t_dataset *train, ec2t_dataset *val,
-                long long epochs, int quiet, const char *checkpoint,
+                long long epochs, const char *val_name, const char *checkpoint,
                 ex_epoch_fn fn, void *user, ex_train_result *res)
 {
     ex_progress bar;
@@ -72,9 +72,9 @@ ex_train_epochs(ec2t_trainer *tr, ec2t_net *net, ec2t_dataset *train, ec2t_datas
             st = ec2t_trainer_save_checkpoint(tr, checkpoint, 0);
         if (st != EC2T_OK)
             break;
-        if (!quiet)
-            printf("epoch %3lld  train loss %.4f acc %6.2f%%  test loss %.4f acc %6.2f%%  %6.0fs\n",
-                   e + 1, res->train_loss, 100 * res->train_acc, res->val_loss,
+        if (val_name)
+            printf("epoch %3lld  train loss %.4f acc %6.2f%%  %s loss %.4f acc %6.2f%%  %6.0fs\n",
+                   e + 1, res->train_loss, 100 * res->train_acc, val_name, res->val_loss,
                    100 * res->val_acc, ex_now() - t0);
         if (fn && fn(user, e + 1, res->val_acc))
             break;

@@ -30,10 +30,11 @@ typedef struct ex_train_result {
 } ex_train_result;
 
 /* Train from the trainer's epoch (past 0 after a loaded checkpoint) up to
- * epochs: a progress bar per epoch, a line per epoch unless quiet, a
- * checkpoint after each if asked, then fn. */
+ * epochs: a progress bar per epoch, a line per epoch naming the held-out set
+ * val as val_name ("test", "val"; NULL prints none), a checkpoint after each
+ * if asked, then fn. */
 ec2t_status ex_train_epochs(ec2t_trainer *tr, ec2t_net *net, ec2t_dataset *train,
-                            ec2t_dataset *val, long long epochs, int quiet,
+                            ec2t_dataset *val, long long epochs, const char *val_name,
                             const char *checkpoint, ex_epoch_fn fn, void *user,
                             ex_train_result *res);
 

@@ -109,6 +109,8 @@ def main():
                  "--epochs-a", "1", "--epochs-b", "1", "--threads", "1", "--target-sparsity", "0.7"]
         p = run("ec2t-demo", *small)
         check("then 1 float epoch(s) from lr 0.01" in p.stdout, "ec2t-demo ignored --finetune-lr")
+        check("  val loss " in p.stdout and "test loss" not in p.stdout,
+              "ec2t-demo's epoch lines do not say they measure the validation images")
         first = keys(p.stdout)
         for f in ("small.ec2tm", "super.ec2tm", "ternary.ec2tm", "model.ec2t", "report.svg"):
             check(os.path.exists(os.path.join(out, f)), f"ec2t-demo did not write {f}")
