@@ -3,6 +3,7 @@
  * network, scale it into a super-network (function-preserving), ternarize
  * that with EC2T, compile and save the .ec2t file, load it in the engine and
  * compare the three models side by side. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,7 +63,9 @@ usage(void)
            "  --threads T           threads (default: all cores)\n"
            "  -h, --help            this text\n\n"
            "Ends with 'key: value' lines for the three models (small_, super_, ternary_\n"
-           "accuracy, file_bytes, ...), sparsity, compression and the file names.\n",
+           "accuracy, file_bytes, ...), sparsity, compression, accuracy_gain (ternary\n"
+           "against small, in points) with accuracy_stderr (one standard error of an\n"
+           "accuracy on this test set) and the file names.\n",
            EX_DEFAULT_FASHION_DIR, FULL.epochs, QUICK.epochs, QUICK.limit, FULL.val, QUICK.val,
            FULL.phi, FULL.finetune, QUICK.finetune, FULL.finetune_lr, FULL.epochs_a,
            QUICK.epochs_a, FULL.epochs_b, QUICK.epochs_b, FULL.target, QUICK.target, FULL.distill,
@@ -529,6 +532,10 @@ static int
 report(demo *d)
 {
     const demo_row *s = &d->rows[0], *t = &d->rows[2];
+    /* one standard error of an accuracy measured on these test images: single
+     * runs that differ by less than about twice this are not told apart */
+    double n_test = (double)ec2t_dataset_size(d->test);
+    double stderr_pts = 100 * sqrt(t->accuracy * (1 - t->accuracy) / n_test);
     ec2t_status st;
     stage(d, 5, "measuring the float models on the test set", NULL);
     st = float_row(d, d->small, "small float network", d->path_small, &d->rows[0]);
@@ -538,9 +545,11 @@ report(demo *d)
         return fail(d, "measuring", st);
     printf("\n");
     demo_print_table(stdout, d->rows, 3);
-    printf("(file bytes: .ec2tm model files for the float networks, the .ec2t file for the\n"
+    printf("(test acc: on %.0f test images, one standard error about %.2f points;\n"
+           " file bytes: .ec2tm model files for the float networks, the .ec2t file for the\n"
            " ternary one; zeros: share of the ternarized weights; adds and mults per image\n"
-           " as ec2t_report counts them; latency: the engine, batch 1, median)\n\n");
+           " as ec2t_report counts them; latency: the engine, batch 1, median)\n\n",
+           n_test, stderr_pts);
     if (demo_write_svg(d->path_svg, d->rows, 3, d->layers, d->n_layers, d->o.s.target) != 0)
         return ex_fail(PROG, "%s: cannot write the chart", d->path_svg);
     for (int i = 0; i < 3; i++) {
@@ -551,11 +560,11 @@ report(demo *d)
                key[i], 100 * r->accuracy, key[i], r->file_bytes, key[i], r->params, key[i], r->adds,
                key[i], r->mults, key[i], r->latency_ms);
     }
-    printf("sparsity: %.4f\ncompression: %.2f\naccuracy_gain: %.2f\nfinetune_epochs_to_pass: %lld\n"
-           "model: %s\nchart: %s\nwall_seconds: %.1f\n",
+    printf("sparsity: %.4f\ncompression: %.2f\naccuracy_gain: %.2f\naccuracy_stderr: %.2f\n"
+           "finetune_epochs_to_pass: %lld\nmodel: %s\nchart: %s\nwall_seconds: %.1f\n",
            t->sparsity, (double)s->file_bytes / (double)t->file_bytes,
-           100 * (t->accuracy - s->accuracy), d->finetune_pass, d->path_ec2t, d->path_svg,
-           ex_now() - d->t0);
+           100 * (t->accuracy - s->accuracy), stderr_pts, d->finetune_pass, d->path_ec2t,
+           d->path_svg, ex_now() - d->t0);
     return 0;
 }
 

@@ -8,6 +8,7 @@ usage: examples-test.py BINDIR
 Standard library only, so it runs under any Python 3.
 """
 import gzip
+import math
 import os
 import random
 import shutil
@@ -126,6 +127,9 @@ def main():
             check(0.5 < float(first["sparsity"]) < 1, "sparsity out of range: " + first["sparsity"])
             check(int(first["super_params"]) > int(first["small_params"]), "the super-network is not larger")
             check(float(first["small_accuracy"]) > 30, "the small network learned nothing")
+            acc = float(first["ternary_accuracy"]) / 100
+            check(abs(float(first["accuracy_stderr"]) - 100 * math.sqrt(acc * (1 - acc) / 200)) < 0.01,
+                  "accuracy_stderr is not the standard error on the 200 test images")
             # what the demo measured is what a user gets from the saved file
             dep = keys(run("ec2t-deploy", os.path.join(out, "model.ec2t"), "--data", spec).stdout)
             check(dep.get("test_accuracy") == first["ternary_accuracy"],
