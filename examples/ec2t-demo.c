@@ -250,6 +250,20 @@ load_data(demo *d)
     return 0;
 }
 
+/* A float training that goes on from its checkpoint with --resume and
+ * writes it after every epoch, measured on the validation images. */
+static ec2t_status
+train_resumable(demo *d, ec2t_trainer *tr, ec2t_net *net, long long epochs, const char *checkpoint,
+                ex_epoch_fn fn, void *user, ex_train_result *res)
+{
+    ec2t_status st = EC2T_OK;
+    if (resume_from(d, checkpoint))
+        st = ec2t_trainer_load_checkpoint(tr, checkpoint, 0);
+    if (st == EC2T_OK)
+        st = ex_train_epochs(tr, net, d->train, d->val, epochs, "val", checkpoint, fn, user, res);
+    return st;
+}
+
 static int
 train_small(demo *d)
 {
@@ -280,11 +294,8 @@ train_small(demo *d)
         st = ec2t_trainer_new(d->small, EC2T_OPT_SGD, 0, &tr);
     if (st == EC2T_OK)
         st = ex_float_configure(tr, &recipe);
-    if (st == EC2T_OK && resume_from(d, d->path_small_ckpt))
-        st = ec2t_trainer_load_checkpoint(tr, d->path_small_ckpt, 0);
     if (st == EC2T_OK)
-        st = ex_train_epochs(tr, d->small, d->train, d->val, recipe.epochs, "val",
-                             d->path_small_ckpt, NULL, NULL, &res);
+        st = train_resumable(d, tr, d->small, recipe.epochs, d->path_small_ckpt, NULL, NULL, &res);
     ec2t_trainer_free(tr);
     if (st == EC2T_OK)
         st = ec2t_net_save(d->small, d->path_small, 0);
@@ -304,13 +315,13 @@ on_finetune_epoch(void *user, long long epoch, double acc)
 
 /* Whether the fine-tuned super-network passed the small network on the validation set. */
 static void
-report_finetune(demo *d, const double watch[2], int64_t resumed_at)
+report_finetune(demo *d, const double watch[2], long long resumed_at)
 {
     char counted[80] = "";
     d->finetune_pass = (long long)watch[1];
     if (resumed_at > 0)
         snprintf(counted, sizeof counted, " (counted from epoch %lld, where --resume went on)",
-                 (long long)resumed_at + 1);
+                 resumed_at + 1);
     if (d->finetune_pass > 0)
         printf("small network: %.2f%% on validation; the super-network passed it after %lld "
                "epoch(s)%s\n", 100 * watch[0], d->finetune_pass, counted);
@@ -327,7 +338,6 @@ scale(demo *d)
     ec2t_trainer *tr = NULL;
     ex_train_result res;
     double watch[2] = {0, 0}; /* the small network's validation accuracy, the epoch that passed it */
-    int64_t resumed_at = 0;
     char detail[64];
     ec2t_status st;
     int r;
@@ -362,16 +372,12 @@ scale(demo *d)
         if (st == EC2T_OK)
             st = ex_float_configure(tr, &recipe);
         /* the scaling above is deterministic, so the checkpoint fits the network it made */
-        if (st == EC2T_OK && resume_from(d, d->path_super_ckpt))
-            st = ec2t_trainer_load_checkpoint(tr, d->path_super_ckpt, 0);
         if (st == EC2T_OK)
-            st = ec2t_trainer_get_int(tr, EC2T_TRAIN_EPOCH, &resumed_at);
-        if (st == EC2T_OK)
-            st = ex_train_epochs(tr, d->super, d->train, d->val, recipe.epochs, "val",
-                                 d->path_super_ckpt, on_finetune_epoch, watch, &res);
+            st = train_resumable(d, tr, d->super, recipe.epochs, d->path_super_ckpt,
+                                 on_finetune_epoch, watch, &res);
         ec2t_trainer_free(tr);
         if (st == EC2T_OK)
-            report_finetune(d, watch, resumed_at);
+            report_finetune(d, watch, res.first_epoch);
     }
     if (st == EC2T_OK)
         st = ec2t_net_save(d->super, d->path_super, 0);

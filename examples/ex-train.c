@@ -55,7 +55,7 @@ ex_train_epochs(ec2t_trainer *tr, ec2t_net *net, ec2t_dataset *train, ec2t_datas
     double t0 = ex_now();
     int64_t first = 0;
     ec2t_status st = ec2t_trainer_get_int(tr, EC2T_TRAIN_EPOCH, &first);
-    *res = (ex_train_result){0};
+    *res = (ex_train_result){.first_epoch = first};
     ec2t_trainer_set_progress(tr, on_step, &bar);
     for (long long e = first; e < epochs && st == EC2T_OK; e++) {
         char label[64];

@@ -26,6 +26,7 @@ typedef int (*ex_epoch_fn)(void *user, long long epoch, double val_acc);
 
 typedef struct ex_train_result {
     double train_loss, train_acc, val_loss, val_acc, seconds;
+    long long first_epoch; /* epochs done before this run: past 0 after a loaded checkpoint */
     long long epochs_run, images;
 } ex_train_result;
 
