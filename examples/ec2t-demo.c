@@ -65,7 +65,9 @@ usage(void)
            "Ends with 'key: value' lines for the three models (small_, super_, ternary_\n"
            "accuracy, file_bytes, ...), sparsity, compression, accuracy_gain (ternary\n"
            "against small, in points) with accuracy_stderr (one standard error of an\n"
-           "accuracy on this test set) and the file names.\n",
+           "accuracy on this test set), paired_only_small and paired_only_ternary (test\n"
+           "images only that model gets right) with paired_p (exact sign test of the two),\n"
+           "and the file names.\n",
            EX_DEFAULT_FASHION_DIR, FULL.epochs, QUICK.epochs, QUICK.limit, FULL.val, QUICK.val,
            FULL.phi, FULL.finetune, QUICK.finetune, FULL.finetune_lr, FULL.epochs_a,
            QUICK.epochs_a, FULL.epochs_b, QUICK.epochs_b, FULL.target, QUICK.target, FULL.distill,
@@ -181,6 +183,7 @@ typedef struct demo {
     demo_layer *layers;
     int n_layers;
     long long finetune_pass; /* first fine-tuning epoch past the small network, 0 if none */
+    uint8_t *right[2];       /* per test image, 1 where the small / the ternary engine is right */
     double t0;
 } demo;
 
@@ -194,6 +197,8 @@ demo_free(demo *d)
     ec2t_dataset_free(d->val);
     ec2t_dataset_free(d->test);
     free(d->layers);
+    free(d->right[0]);
+    free(d->right[1]);
     ec2t_context_free(d->ctx);
 }
 
@@ -244,6 +249,9 @@ load_data(demo *d)
     if (ex_load_data(d->ctx, d->o.data, 1, &d->train, &d->test, err, sizeof err) ||
         ex_split_train(d->ctx, &d->train, d->o.s.val, d->o.s.limit, &d->val, err, sizeof err))
         return ex_fail(PROG, "%s", err);
+    for (int i = 0; i < 2; i++)
+        if (!(d->right[i] = calloc((size_t)ec2t_dataset_size(d->test) + 1, 1)))
+            return ex_fail(PROG, "out of memory");
     printf("%s: %lld training, %lld validation and %lld test images, %lld thread(s)\n",
            d->o.data, (long long)ec2t_dataset_size(d->train), (long long)ec2t_dataset_size(d->val),
            (long long)ec2t_dataset_size(d->test), d->o.threads);
@@ -483,11 +491,15 @@ latency(ec2t_engine *e, double *ms)
     return st;
 }
 
-/* A float model's row: its file, its accuracy in the library, its engine latency. */
+/* A float model's row: its file, its accuracy in the library, its engine
+ * latency; and, if `right` is not NULL, which test images its engine gets right. */
 static ec2t_status
-float_row(demo *d, ec2t_net *net, const char *name, const char *path, demo_row *row)
+float_row(demo *d, ec2t_net *net, const char *name, const char *path, demo_row *row,
+          uint8_t *right)
 {
     ec2t_engine *e = NULL;
+    ex_runner r = {0};
+    double engine_accuracy;
     ec2t_status st = count(d, net, row, 0);
     row->name = name;
     row->file_bytes = ex_file_size(path);
@@ -498,6 +510,11 @@ float_row(demo *d, ec2t_net *net, const char *name, const char *path, demo_row *
         st = ec2t_engine_compile(net, 0, &e);
     if (st == EC2T_OK)
         st = latency(e, &row->latency_ms);
+    if (st == EC2T_OK && right)
+        st = ex_runner_init(&r, e, 256);
+    if (st == EC2T_OK && right)
+        st = ex_runner_accuracy(&r, d->test, &engine_accuracy, right);
+    ex_runner_free(&r);
     ec2t_engine_free(e);
     return st;
 }
@@ -522,7 +539,7 @@ deploy(demo *d)
     if (st == EC2T_OK)
         st = ex_runner_init(&r, loaded, 256);
     if (st == EC2T_OK)
-        st = ex_runner_accuracy(&r, d->test, &row->accuracy);
+        st = ex_runner_accuracy(&r, d->test, &row->accuracy, d->right[1]);
     ex_runner_free(&r);
     if (st == EC2T_OK)
         st = latency(loaded, &row->latency_ms);
@@ -534,6 +551,19 @@ deploy(demo *d)
     return st == EC2T_OK ? 0 : fail(d, d->path_ec2t, st);
 }
 
+/* Two-sided exact sign test (McNemar's test on the discordant pairs): the
+ * chance of a split at least this uneven of a + b images that only one of two
+ * equally good models gets right. */
+static double
+sign_test_p(long long a, long long b)
+{
+    long long n = a + b, k = a < b ? a : b;
+    double p = 0;
+    for (long long i = 0; i <= k; i++)
+        p += exp(lgamma(n + 1.0) - lgamma(i + 1.0) - lgamma(n - i + 1.0) - (double)n * log(2.0));
+    return 2 * p < 1 ? 2 * p : 1;
+}
+
 static int
 report(demo *d)
 {
@@ -542,13 +572,17 @@ report(demo *d)
      * runs that differ by less than about twice this are not told apart */
     double n_test = (double)ec2t_dataset_size(d->test);
     double stderr_pts = 100 * sqrt(t->accuracy * (1 - t->accuracy) / n_test);
+    long long only[2] = {0, 0}; /* test images only the small / only the ternary gets right */
     ec2t_status st;
     stage(d, 5, "measuring the float models on the test set", NULL);
-    st = float_row(d, d->small, "small float network", d->path_small, &d->rows[0]);
+    st = float_row(d, d->small, "small float network", d->path_small, &d->rows[0], d->right[0]);
     if (st == EC2T_OK)
-        st = float_row(d, d->super, "float super-network", d->path_super, &d->rows[1]);
+        st = float_row(d, d->super, "float super-network", d->path_super, &d->rows[1], NULL);
     if (st != EC2T_OK)
         return fail(d, "measuring", st);
+    for (int64_t i = 0; i < (int64_t)n_test; i++)
+        if (d->right[0][i] != d->right[1][i])
+            only[d->right[1][i]]++;
     printf("\n");
     demo_print_table(stdout, d->rows, 3);
     printf("(test acc: on %.0f test images, one standard error about %.2f points;\n"
@@ -556,6 +590,10 @@ report(demo *d)
            " ternary one; zeros: share of the ternarized weights; adds and mults per image\n"
            " as ec2t_report counts them; latency: the engine, batch 1, median)\n\n",
            n_test, stderr_pts);
+    printf("Paired on the same test images, the small network alone is right on %lld,\n"
+           "the ternary one alone on %lld: if both were equally good, a split at least\n"
+           "this uneven would come with probability %.2f (exact sign test).\n\n",
+           only[0], only[1], sign_test_p(only[0], only[1]));
     if (demo_write_svg(d->path_svg, d->rows, 3, d->layers, d->n_layers, d->o.s.target) != 0)
         return ex_fail(PROG, "%s: cannot write the chart", d->path_svg);
     for (int i = 0; i < 3; i++) {
@@ -566,6 +604,8 @@ report(demo *d)
                key[i], 100 * r->accuracy, key[i], r->file_bytes, key[i], r->params, key[i], r->adds,
                key[i], r->mults, key[i], r->latency_ms);
     }
+    printf("paired_only_small: %lld\npaired_only_ternary: %lld\npaired_p: %.4f\n", only[0],
+           only[1], sign_test_p(only[0], only[1]));
     printf("sparsity: %.4f\ncompression: %.2f\naccuracy_gain: %.2f\naccuracy_stderr: %.2f\n"
            "finetune_epochs_to_pass: %lld\nmodel: %s\nchart: %s\nwall_seconds: %.1f\n",
            t->sparsity, (double)s->file_bytes / (double)t->file_bytes,

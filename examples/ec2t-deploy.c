@@ -87,7 +87,7 @@ classify(ex_runner *r, ec2t_context *ctx, const char *spec, double *accuracy)
     ec2t_status st;
     if (ex_load_data(ctx, spec, 0, &train, &test, err, sizeof err))
         return ex_fail(PROG, "%s", err);
-    st = ex_runner_accuracy(r, test, accuracy);
+    st = ex_runner_accuracy(r, test, accuracy, NULL);
     ec2t_dataset_free(train);
     ec2t_dataset_free(test);
     return st == EC2T_OK ? 0 : ex_fail_status(PROG, ctx, "inference", st);

@@ -38,7 +38,7 @@ ex_runner_run(ex_runner *r, const float *x, int64_t count)
 }
 
 ec2t_status
-ex_runner_accuracy(ex_runner *r, ec2t_dataset *data, double *accuracy)
+ex_runner_accuracy(ex_runner *r, ec2t_dataset *data, double *accuracy, uint8_t *right)
 {
     int64_t n = ec2t_dataset_size(data), correct = 0;
     float *x = malloc((size_t)(r->batch * r->in_size) * sizeof(float));
@@ -58,6 +58,8 @@ ex_runner_accuracy(ex_runner *r, ec2t_dataset *data, double *accuracy)
                 if (r->out[s * r->outputs + k] > r->out[s * r->outputs + best])
                     best = k;
             correct += best == y[s];
+            if (right)
+                right[start + s] = best == y[s];
         }
         ex_progress_update(&bar, start + count, n, NULL);
     }

@@ -21,8 +21,10 @@ void ex_runner_free(ex_runner *r);
 /* Run up to r->batch samples into r->out. */
 ec2t_status ex_runner_run(ex_runner *r, const float *x, int64_t count);
 
-/* Top-1 accuracy in [0, 1] of the engine on a whole data set (progress bar). */
-ec2t_status ex_runner_accuracy(ex_runner *r, ec2t_dataset *data, double *accuracy);
+/* Top-1 accuracy in [0, 1] of the engine on a whole data set (progress bar).
+ * `right`: NULL, or one byte per sample, set to 1 where the top class is the
+ * label and 0 elsewhere (for paired comparisons of two models). */
+ec2t_status ex_runner_accuracy(ex_runner *r, ec2t_dataset *data, double *accuracy, uint8_t *right);
 
 /* Median seconds of one run of `batch` (at most r->batch) samples of x. */
 double ex_runner_latency(ex_runner *r, const float *x, int64_t batch);

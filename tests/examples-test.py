@@ -130,6 +130,15 @@ def main():
             acc = float(first["ternary_accuracy"]) / 100
             check(abs(float(first["accuracy_stderr"]) - 100 * math.sqrt(acc * (1 - acc) / 200)) < 0.01,
                   "accuracy_stderr is not the standard error on the 200 test images")
+            # the paired counts: their difference is the accuracy gain (the small network's engine
+            # may differ from the library on an image), and paired_p is the exact sign test
+            a, b = int(first["paired_only_small"]), int(first["paired_only_ternary"])
+            gain = round(200 * float(first["accuracy_gain"]) / 100)
+            check(a + b > 0 and abs((b - a) - gain) <= 1,
+                  f"paired counts {a}, {b} do not match accuracy_gain {first['accuracy_gain']}")
+            p_exact = min(1, 2 * sum(math.comb(a + b, i) for i in range(min(a, b) + 1)) / 2 ** (a + b))
+            check(abs(float(first["paired_p"]) - p_exact) < 1e-4,
+                  f"paired_p {first['paired_p']} is not the sign test's {p_exact:.4f}")
             # what the demo measured is what a user gets from the saved file
             dep = keys(run("ec2t-deploy", os.path.join(out, "model.ec2t"), "--data", spec).stdout)
             check(dep.get("test_accuracy") == first["ternary_accuracy"],
