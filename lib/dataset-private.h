@@ -29,6 +29,7 @@ struct ec2t_dataset {
     int64_t seed;      /* EC2T_DATA_SEED */
     int32_t crop_pad;  /* EC2T_DATA_CROP_PAD */
     int32_t hflip;     /* EC2T_DATA_HFLIP */
+    int32_t cutout;    /* EC2T_DATA_CUTOUT */
     ec2t__rng rng;     /* augmentation draws, seeded from seed */
 };
 

@@ -10,6 +10,7 @@
 #define MAX_CHANNELS 4096
 #define MAX_EXTENT 65536
 #define MAX_CROP_PAD 64
+#define MAX_CUTOUT 64
 
 /* Shape and size limits shared by every constructor; elem is the bytes of one
  * stored pixel (1 or 4). */
@@ -203,6 +204,7 @@ ec2t_dataset_subset(const ec2t_dataset *ds, int64_t start, int64_t count, uint32
     rebuild_lut(sub);
     sub->crop_pad = ds->crop_pad;
     sub->hflip = ds->hflip;
+    sub->cutout = ds->cutout;
     sub->seed = ds->seed;
     ec2t__rng_seed(&sub->rng, (uint64_t)sub->seed);
     *out = sub;
@@ -257,6 +259,12 @@ ec2t_dataset_set_int(ec2t_dataset *ds, ec2t_dataset_param param, int64_t value)
             return ec2t__error(ds->ctx, EC2T_E_INVAL, "EC2T_DATA_HFLIP: %lld is neither 0 nor 1",
                                (long long)value);
         ds->hflip = (int32_t)value;
+        return EC2T_OK;
+    case EC2T_DATA_CUTOUT:
+        if (value < 0 || value > MAX_CUTOUT)
+            return ec2t__error(ds->ctx, EC2T_E_INVAL, "EC2T_DATA_CUTOUT: %lld is outside [0, %d]",
+                               (long long)value, MAX_CUTOUT);
+        ds->cutout = (int32_t)value;
         return EC2T_OK;
     }
     return ec2t__error(ds->ctx, EC2T_E_UNSUPPORTED, "unknown dataset option %d", (int)param);
@@ -437,8 +445,25 @@ copy_augmented(const ec2t_dataset *ds, int64_t s, float *dst, int64_t dy, int64_
     }
 }
 
+/* Cutout: rows and columns from cy - side / 2 and cx - side / 2, side of
+ * each, clipped at the borders, set to 0 in every channel: the mean, once
+ * normalised. */
+static void
+cut_out(const ec2t_dataset *ds, float *dst, int64_t cy, int64_t cx)
+{
+    int64_t h = ds->h, w = ds->w, half = ds->cutout / 2;
+    int64_t y0 = cy - half, y1 = cy - half + ds->cutout, x0 = cx - half, x1 = cx - half + ds->cutout;
+    y0 = y0 < 0 ? 0 : y0, x0 = x0 < 0 ? 0 : x0;
+    y1 = y1 > h ? h : y1, x1 = x1 > w ? w : x1;
+    for (int32_t ch = 0; ch < ds->c; ch++)
+        for (int64_t y = y0; y < y1; y++)
+            for (int64_t x = x0; x < x1; x++)
+                dst[(ch * h + y) * w + x] = 0.0f;
+}
+
 /* Per image, in this order: the crop's row and column offsets (only when
- * EC2T_DATA_CROP_PAD > 0), then the flip (only when EC2T_DATA_HFLIP is 1). */
+ * EC2T_DATA_CROP_PAD > 0), then the flip (only when EC2T_DATA_HFLIP is 1),
+ * then the Cutout centre's row and column (only when EC2T_DATA_CUTOUT > 0). */
 static void
 copy_with_draws(ec2t_dataset *ds, int64_t s, float *dst)
 {
@@ -454,6 +479,10 @@ copy_with_draws(ec2t_dataset *ds, int64_t s, float *dst)
         copy_plain(ds, s, dst);
     else
         copy_augmented(ds, s, dst, dy, dx, flip);
+    if (ds->cutout > 0) {
+        int64_t cy = (int64_t)ec2t__rng_below(&ds->rng, (uint64_t)ds->h);
+        cut_out(ds, dst, cy, (int64_t)ec2t__rng_below(&ds->rng, (uint64_t)ds->w));
+    }
 }
 
 EC2T_API ec2t_status
@@ -485,7 +514,7 @@ ec2t_dataset_get_batch(ec2t_dataset *ds, int64_t start, int64_t count, float *im
         return ec2t__error(ds->ctx, EC2T_E_RANGE,
                            "ec2t_dataset_get_batch: labels holds %zu values, %lld needed",
                            labels_cap, (long long)count);
-    augment = (flags & EC2T_BATCH_AUGMENT) && (ds->crop_pad > 0 || ds->hflip);
+    augment = (flags & EC2T_BATCH_AUGMENT) && (ds->crop_pad > 0 || ds->hflip || ds->cutout > 0);
     for (int64_t i = 0; i < count; i++) {
         int64_t s = ds->order[start + i];
         float *dst = images + (size_t)i * sample;

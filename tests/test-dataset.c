@@ -977,6 +977,62 @@ augmented_batch(ec2t_dataset *ds, float *out)
                                         EC2T_BATCH_AUGMENT));
 }
 
+/* With Cutout alone, each augmented image is the plain one but for a
+ * rectangle of zeros (no pixel of these images is 0 once normalised): at most
+ * side x side, exactly that when it lies inside the image, and clipped at a
+ * border for some draws. A subset keeps the setting. */
+static void
+check_cutout(ec2t_dataset *ds, int side, int *full, int *clipped)
+{
+    static float ref[AUG_N * AUG_H * AUG_W], aug[AUG_N * AUG_H * AUG_W];
+    ck_assert_ok(ec2t_dataset_get_batch(ds, 0, AUG_N, ref, AUG_N * AUG_H * AUG_W, NULL, 0, 0));
+    ck_assert_ok(ec2t_dataset_get_batch(ds, 0, AUG_N, aug, AUG_N * AUG_H * AUG_W, NULL, 0,
+                                        EC2T_BATCH_AUGMENT));
+    for (int i = 0; i < AUG_N; i++) {
+        const float *r = ref + i * AUG_H * AUG_W, *a = aug + i * AUG_H * AUG_W;
+        int y0 = AUG_H, y1 = -1, x0 = AUG_W, x1 = -1, zeros = 0;
+        for (int y = 0; y < AUG_H; y++)
+            for (int x = 0; x < AUG_W; x++) {
+                ck_assert(r[y * AUG_W + x] != 0.0f);
+                if (a[y * AUG_W + x] == 0.0f) {
+                    zeros++;
+                    y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
+                    x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
+                } else {
+                    ck_assert(a[y * AUG_W + x] == r[y * AUG_W + x]);
+                }
+            }
+        ck_assert_int_gt(zeros, 0); /* the centre is always inside */
+        ck_assert_int_eq(zeros, (y1 - y0 + 1) * (x1 - x0 + 1));
+        ck_assert_int_le(y1 - y0 + 1, side);
+        ck_assert_int_le(x1 - x0 + 1, side);
+        *full += zeros == side * side;
+        *clipped += zeros < side * side;
+    }
+}
+
+START_TEST(test_dataset_augment_cutout)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_dataset *ds = aug_u8_dataset(ctx), *sub = NULL;
+    int full = 0, clipped = 0;
+    ck_assert_ok(ec2t_dataset_set_int(ds, EC2T_DATA_CUTOUT, 3));
+    for (int k = 0; k < 16; k++)
+        check_cutout(ds, 3, &full, &clipped);
+    ck_assert_int_gt(full, 0);
+    ck_assert_int_gt(clipped, 0);
+    ck_assert_ok(ec2t_dataset_subset(ds, 0, AUG_N, 0, &sub));
+    full = clipped = 0;
+    check_cutout(sub, 3, &full, &clipped);
+    ck_assert_int_eq(full + clipped, AUG_N);
+    ec2t_dataset_free(sub);
+    ec2t_dataset_free(ds);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 START_TEST(test_dataset_augment_reproducible)
 {
     test_alloc ta;
@@ -1099,7 +1155,12 @@ START_TEST(test_dataset_set_int)
     ck_assert_status(ec2t_dataset_set_int(ds, EC2T_DATA_HFLIP, 2), EC2T_E_INVAL);
     ck_assert_status(ec2t_dataset_set_int(ds, EC2T_DATA_HFLIP, -1), EC2T_E_INVAL);
     ck_assert_status(ec2t_dataset_set_int(ds, (ec2t_dataset_param)599, 0), EC2T_E_UNSUPPORTED);
-    ck_assert_status(ec2t_dataset_set_int(ds, (ec2t_dataset_param)603, 0), EC2T_E_UNSUPPORTED);
+    ck_assert_ok(ec2t_dataset_set_int(ds, EC2T_DATA_CUTOUT, 64));
+    ck_assert_ok(ec2t_dataset_set_int(ds, EC2T_DATA_CUTOUT, 0));
+    ck_assert_status(ec2t_dataset_set_int(ds, EC2T_DATA_CUTOUT, 65), EC2T_E_INVAL);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "CUTOUT"));
+    ck_assert_status(ec2t_dataset_set_int(ds, EC2T_DATA_CUTOUT, -1), EC2T_E_INVAL);
+    ck_assert_status(ec2t_dataset_set_int(ds, (ec2t_dataset_param)604, 0), EC2T_E_UNSUPPORTED);
     ck_assert_status(ec2t_dataset_set_int(NULL, EC2T_DATA_HFLIP, 0), EC2T_E_INVAL);
     ec2t_dataset_free(ds);
     ec2t_context_free(ctx);
@@ -1344,6 +1405,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_dataset_augment_off_is_plain);
     tcase_add_test(tc, test_dataset_augment_flip);
     tcase_add_test(tc, test_dataset_augment_crop);
+    tcase_add_test(tc, test_dataset_augment_cutout);
     tcase_add_test(tc, test_dataset_augment_reproducible);
     tcase_add_test(tc, test_dataset_get_batch_errors);
     tcase_add_test(tc, test_dataset_set_int);

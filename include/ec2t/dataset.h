@@ -37,7 +37,11 @@ typedef enum ec2t_dataset_param {
     /** int: random-crop padding in pixels, 0 = off (0 to 64; default 0). */
     EC2T_DATA_CROP_PAD = 601,
     /** int: 1 = random horizontal flip with probability 1/2, 0 = off (default 0). */
-    EC2T_DATA_HFLIP = 602
+    EC2T_DATA_HFLIP = 602,
+    /** int: Cutout (DeVries and Taylor, 2017): side in pixels of a square set to
+     *  0 after normalisation (the mean), centred on a uniformly drawn pixel and
+     *  clipped at the borders; 0 = off (0 to 64; default 0). */
+    EC2T_DATA_CUTOUT = 603
 } ec2t_dataset_param;
 
 /** @brief Flag of ec2t_dataset_get_batch(): apply the augmentation that is set. */
@@ -207,7 +211,9 @@ EC2T_API ec2t_status ec2t_dataset_shuffle(ec2t_dataset *ds, uint64_t seed);
  * reproducible. The padding is a raw pixel value of 0, so after
  * normalisation it reads (0 - mean[c]) / std[c], as when torchvision pads
  * before normalising. Per image, the crop offsets are drawn first (when
- * EC2T_DATA_CROP_PAD > 0), then the flip (when EC2T_DATA_HFLIP is 1).
+ * EC2T_DATA_CROP_PAD > 0), then the flip (when EC2T_DATA_HFLIP is 1), then
+ * the Cutout square's centre row and column (when EC2T_DATA_CUTOUT > 0), which
+ * is applied to the cropped and flipped image in every channel.
  * @param ds the dataset.
  * @param start first sample (in the current order).
  * @param count number of samples, at least 1; start + count <= size.
