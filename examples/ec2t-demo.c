@@ -20,13 +20,14 @@ typedef struct setting {
     const char *model;
     long long epochs, limit, val, finetune, epochs_a, epochs_b;
     double phi, finetune_lr, target, distill;
-    int cosine; /* EC2T's rates follow a cosine over phases A and B (else constant) */
+    int cosine;       /* EC2T's rates follow a cosine over phases A and B (else constant) */
+    long long cutout; /* side of the Cutout square in every stage's training images, 0 off */
 } setting;
 
 /* full: measured end to end 94.44 % (the small network 94.70 %) at 85 % zeros,
  * 44,508 bytes (doc/PERFORMANCE.md) */
-static const setting FULL = {"resnet20", 40, 0, 5000, 0, 8, 3, 0.5, 0.02, 0.85, 0.5, 0};
-static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 0.02, 0.92, 0, 0};
+static const setting FULL = {"resnet20", 40, 0, 5000, 0, 8, 3, 0.5, 0.02, 0.85, 0.5, 0, 0};
+static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 0.02, 0.92, 0, 0, 0};
 
 static void
 usage(void)
@@ -59,6 +60,9 @@ usage(void)
            "                        0 is off)\n"
            "  --schedule S          EC2T's learning rates: constant (the reference's way) or\n"
            "                        cosine, one decay over phases A and B (full %s, quick %s)\n"
+           "  --cutout N            Cutout: a square of N x N pixels of every training image\n"
+           "                        of every stage set to the mean, centred on a random pixel\n"
+           "                        (default %lld, 0 is off)\n"
            "  --seed S              seed (default 1)\n"
            "  --threads T           threads (default: all cores)\n"
            "  -h, --help            this text\n\n"
@@ -72,7 +76,7 @@ usage(void)
            FULL.phi, FULL.finetune, QUICK.finetune, FULL.finetune_lr, FULL.epochs_a,
            QUICK.epochs_a, FULL.epochs_b, QUICK.epochs_b, FULL.target, QUICK.target, FULL.distill,
            QUICK.distill,
-           ex_tern_schedules[FULL.cosine], ex_tern_schedules[QUICK.cosine]);
+           ex_tern_schedules[FULL.cosine], ex_tern_schedules[QUICK.cosine], FULL.cutout);
 }
 
 typedef struct options {
@@ -86,7 +90,7 @@ static int
 parse(int argc, char **argv, options *o)
 {
     /* -1: the setting's default, resolved once --quick is known */
-    setting given = {NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    setting given = {NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
     *o = (options){.out = "ec2t-demo-out", .data = "fashion-mnist", .seed = 1, .threads = -1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -132,6 +136,8 @@ parse(int argc, char **argv, options *o)
             bad = ex_parse_real(v, 0.01, 0.999, &given.target);
         } else if (!strcmp(a, "--distill")) {
             bad = ex_parse_real(v, 0, 1, &given.distill);
+        } else if (!strcmp(a, "--cutout")) {
+            bad = ex_parse_int(v, 0, 64, &given.cutout);
         } else if (!strcmp(a, "--schedule")) {
             bad = ex_parse_tern_schedule(v, &given.cosine);
         } else if (!strcmp(a, "--seed")) {
@@ -159,6 +165,7 @@ parse(int argc, char **argv, options *o)
     TAKE(target, -1);
     TAKE(distill, -1);
     TAKE(cosine, -1);
+    TAKE(cutout, -1);
 #undef TAKE
     if (o->s.epochs_a + o->s.epochs_b < 1)
         return ex_usage_error(PROG, "EC2T needs at least one epoch (--epochs-a, --epochs-b)");
@@ -249,12 +256,17 @@ load_data(demo *d)
     if (ex_load_data(d->ctx, d->o.data, 1, &d->train, &d->test, err, sizeof err) ||
         ex_split_train(d->ctx, &d->train, d->o.s.val, d->o.s.limit, &d->val, err, sizeof err))
         return ex_fail(PROG, "%s", err);
+    if (ec2t_dataset_set_int(d->train, EC2T_DATA_CUTOUT, d->o.s.cutout) != EC2T_OK)
+        return ex_fail(PROG, "%s", ec2t_context_errmsg(d->ctx));
     for (int i = 0; i < 2; i++)
         if (!(d->right[i] = calloc((size_t)ec2t_dataset_size(d->test) + 1, 1)))
             return ex_fail(PROG, "out of memory");
     printf("%s: %lld training, %lld validation and %lld test images, %lld thread(s)\n",
            d->o.data, (long long)ec2t_dataset_size(d->train), (long long)ec2t_dataset_size(d->val),
            (long long)ec2t_dataset_size(d->test), d->o.threads);
+    if (d->o.s.cutout > 0)
+        printf("training images: random crop, flip and a %lld x %lld Cutout square\n",
+               d->o.s.cutout, d->o.s.cutout);
     return 0;
 }
 

@@ -103,6 +103,7 @@ def main():
         run("ec2t-demo", "--val", "0", expect=2)
         run("ec2t-demo", "--schedule", "linear", expect=2)
         run("ec2t-demo", "--finetune-lr", "0", expect=2)
+        run("ec2t-demo", "--cutout", "65", expect=2)
 
         out = os.path.join(tmp, "demo")
         small = ["--quick", "--data", spec, "--out", out, "--model", "resnet8", "--epochs", "2",
@@ -144,8 +145,10 @@ def main():
             check(dep.get("test_accuracy") == first["ternary_accuracy"],
                   f"ec2t-deploy {dep.get('test_accuracy')} != ec2t-demo {first['ternary_accuracy']}")
             # --resume reuses every stage and reproduces the figures
-            again = run("ec2t-demo", *small, "--resume")
+            # (Cutout changes only training, so it leaves the reused files' figures alone)
+            again = run("ec2t-demo", *small, "--resume", "--cutout", "4")
             check(again.stdout.count("reusing ") == 3, "--resume did not reuse the three stage files")
+            check("a 4 x 4 Cutout square" in again.stdout, "ec2t-demo does not say it uses Cutout")
             check(keys(again.stdout).get("ternary_accuracy") == first["ternary_accuracy"],
                   "--resume changed the result")
             # an interrupted training of the small network goes on from its checkpoint
