@@ -585,6 +585,7 @@ report(demo *d)
     double n_test = (double)ec2t_dataset_size(d->test);
     double stderr_pts = 100 * sqrt(t->accuracy * (1 - t->accuracy) / n_test);
     long long only[2] = {0, 0}; /* test images only the small / only the ternary gets right */
+    double paired_p;
     ec2t_status st;
     stage(d, 5, "measuring the float models on the test set", NULL);
     st = float_row(d, d->small, "small float network", d->path_small, &d->rows[0], d->right[0]);
@@ -595,6 +596,7 @@ report(demo *d)
     for (int64_t i = 0; i < (int64_t)n_test; i++)
         if (d->right[0][i] != d->right[1][i])
             only[d->right[1][i]]++;
+    paired_p = sign_test_p(only[0], only[1]);
     printf("\n");
     demo_print_table(stdout, d->rows, 3);
     printf("(test acc: on %.0f test images, one standard error about %.2f points;\n"
@@ -605,7 +607,7 @@ report(demo *d)
     printf("Paired on the same test images, the small network alone is right on %lld,\n"
            "the ternary one alone on %lld: if both were equally good, a split at least\n"
            "this uneven would come with probability %.2f (exact sign test).\n\n",
-           only[0], only[1], sign_test_p(only[0], only[1]));
+           only[0], only[1], paired_p);
     if (demo_write_svg(d->path_svg, d->rows, 3, d->layers, d->n_layers, d->o.s.target) != 0)
         return ex_fail(PROG, "%s: cannot write the chart", d->path_svg);
     for (int i = 0; i < 3; i++) {
@@ -617,7 +619,7 @@ report(demo *d)
                key[i], r->mults, key[i], r->latency_ms);
     }
     printf("paired_only_small: %lld\npaired_only_ternary: %lld\npaired_p: %.4f\n", only[0],
-           only[1], sign_test_p(only[0], only[1]));
+           only[1], paired_p);
     printf("sparsity: %.4f\ncompression: %.2f\naccuracy_gain: %.2f\naccuracy_stderr: %.2f\n"
            "finetune_epochs_to_pass: %lld\nmodel: %s\nchart: %s\nwall_seconds: %.1f\n",
            t->sparsity, (double)s->file_bytes / (double)t->file_bytes,
