@@ -481,7 +481,8 @@ copy_with_draws(ec2t_dataset *ds, int64_t s, float *dst)
         copy_augmented(ds, s, dst, dy, dx, flip);
     if (ds->cutout > 0) {
         int64_t cy = (int64_t)ec2t__rng_below(&ds->rng, (uint64_t)ds->h);
-        cut_out(ds, dst, cy, (int64_t)ec2t__rng_below(&ds->rng, (uint64_t)ds->w));
+        int64_t cx = (int64_t)ec2t__rng_below(&ds->rng, (uint64_t)ds->w);
+        cut_out(ds, dst, cy, cx);
     }
 }
 
