@@ -451,10 +451,11 @@ copy_augmented(const ec2t_dataset *ds, int64_t s, float *dst, int64_t dy, int64_
 static void
 cut_out(const ec2t_dataset *ds, float *dst, int64_t cy, int64_t cx)
 {
-    int64_t h = ds->h, w = ds->w, half = ds->cutout / 2;
-    int64_t y0 = cy - half, y1 = cy - half + ds->cutout, x0 = cx - half, x1 = cx - half + ds->cutout;
-    y0 = y0 < 0 ? 0 : y0, x0 = x0 < 0 ? 0 : x0;
-    y1 = y1 > h ? h : y1, x1 = x1 > w ? w : x1;
+    int64_t h = ds->h, w = ds->w, side = ds->cutout;
+    int64_t y0 = cy - side / 2, x0 = cx - side / 2;
+    int64_t y1 = y0 + side > h ? h : y0 + side, x1 = x0 + side > w ? w : x0 + side;
+    y0 = y0 < 0 ? 0 : y0;
+    x0 = x0 < 0 ? 0 : x0;
     for (int32_t ch = 0; ch < ds->c; ch++)
         for (int64_t y = y0; y < y1; y++)
             for (int64_t x = x0; x < x1; x++)
