@@ -19,15 +19,16 @@ static const char *const PROG = "ec2t-demo";
 typedef struct setting {
     const char *model;
     long long epochs, limit, val, finetune, epochs_a, epochs_b;
-    double phi, finetune_lr, target, distill;
+    double phi, depth, width; /* the scaler's coefficient and base multipliers */
+    double finetune_lr, target, distill;
     int cosine;       /* EC2T's rates follow a cosine over phases A and B (else constant) */
     long long cutout; /* side of the Cutout square in every stage's training images, 0 off */
 } setting;
 
 /* full: measured end to end 94.44 % (the small network 94.70 %) at 85 % zeros,
  * 44,508 bytes (doc/PERFORMANCE.md) */
-static const setting FULL = {"resnet20", 40, 0, 5000, 0, 8, 3, 0.5, 0.02, 0.85, 0.5, 0, 0};
-static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 0.02, 0.92, 0, 0, 0};
+static const setting FULL = {"resnet20", 40, 0, 5000, 0, 8, 3, 0.5, 1.4, 1.2, 0.02, 0.85, 0.5, 0, 0};
+static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 1.4, 1.2, 0.02, 0.92, 0, 0, 0};
 
 static void
 usage(void)
@@ -49,6 +50,9 @@ usage(void)
            "  --limit N             training images (full: all but the validation ones; quick %lld)\n"
            "  --val N               images held out of the training set for validation (%lld, %lld)\n"
            "  --phi F               scaling coefficient, work grows about 2^F (default %.1f)\n"
+           "  --depth D, --width W  base multipliers of depth and width: the super-network has\n"
+           "                        D^F times the blocks and W^F times the channels\n"
+           "                        (default %.2g and %.2g; D W^2 near 2 keeps the 2^F rule)\n"
            "  --finetune N          float epochs of the super-network (full %lld, quick %lld)\n"
            "  --finetune-lr X       their starting learning rate, SGD with a cosine decay\n"
            "                        (default %.2g)\n"
@@ -73,7 +77,7 @@ usage(void)
            "images only that model gets right) with paired_p (exact sign test of the two),\n"
            "and the file names.\n",
            EX_DEFAULT_FASHION_DIR, FULL.epochs, QUICK.epochs, QUICK.limit, FULL.val, QUICK.val,
-           FULL.phi, FULL.finetune, QUICK.finetune, FULL.finetune_lr, FULL.epochs_a,
+           FULL.phi, FULL.depth, FULL.width, FULL.finetune, QUICK.finetune, FULL.finetune_lr, FULL.epochs_a,
            QUICK.epochs_a, FULL.epochs_b, QUICK.epochs_b, FULL.target, QUICK.target, FULL.distill,
            QUICK.distill,
            ex_tern_schedules[FULL.cosine], ex_tern_schedules[QUICK.cosine], FULL.cutout);
@@ -90,7 +94,7 @@ static int
 parse(int argc, char **argv, options *o)
 {
     /* -1: the setting's default, resolved once --quick is known */
-    setting given = {NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    setting given = {NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
     *o = (options){.out = "ec2t-demo-out", .data = "fashion-mnist", .seed = 1, .threads = -1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -124,6 +128,10 @@ parse(int argc, char **argv, options *o)
             bad = ex_parse_int(v, 1, 1LL << 40, &given.val);
         } else if (!strcmp(a, "--phi")) {
             bad = ex_parse_real(v, 0, 8, &given.phi);
+        } else if (!strcmp(a, "--depth")) {
+            bad = ex_parse_real(v, 1, 8, &given.depth);
+        } else if (!strcmp(a, "--width")) {
+            bad = ex_parse_real(v, 1, 8, &given.width);
         } else if (!strcmp(a, "--finetune")) {
             bad = ex_parse_int(v, 0, 100000, &given.finetune);
         } else if (!strcmp(a, "--finetune-lr")) {
@@ -158,6 +166,8 @@ parse(int argc, char **argv, options *o)
     TAKE(limit, -1);
     TAKE(val, -1);
     TAKE(phi, -1);
+    TAKE(depth, -1);
+    TAKE(width, -1);
     TAKE(finetune, -1);
     TAKE(finetune_lr, -1);
     TAKE(epochs_a, -1);
@@ -358,17 +368,21 @@ scale(demo *d)
     ec2t_trainer *tr = NULL;
     ex_train_result res;
     double watch[2] = {0, 0}; /* the small network's validation accuracy, the epoch that passed it */
-    char detail[64];
+    char detail[96];
     ec2t_status st;
     int r;
-    snprintf(detail, sizeof detail, "phi %.2f, then %lld float epoch(s) from lr %g", d->o.s.phi,
-             d->o.s.finetune, d->o.s.finetune_lr);
+    snprintf(detail, sizeof detail, "phi %.2f (d %.2g, w %.2g), then %lld float epoch(s) from lr %g",
+             d->o.s.phi, d->o.s.depth, d->o.s.width, d->o.s.finetune, d->o.s.finetune_lr);
     stage(d, 2, "scaling into a super-network: ", detail);
     if ((r = reuse(d, d->path_super, &d->super)) != 0)
         return r < 0;
     st = ec2t_scaler_new(d->ctx, 0, &sc);
     if (st == EC2T_OK)
         st = ec2t_scaler_set_double(sc, EC2T_SCALE_PHI, d->o.s.phi);
+    if (st == EC2T_OK)
+        st = ec2t_scaler_set_double(sc, EC2T_SCALE_DEPTH, d->o.s.depth);
+    if (st == EC2T_OK)
+        st = ec2t_scaler_set_double(sc, EC2T_SCALE_WIDTH, d->o.s.width);
     /* a little noise, or replicated channels would stay copies of each other */
     if (st == EC2T_OK)
         st = ec2t_scaler_set_double(sc, EC2T_SCALE_NOISE, 0.01);

@@ -104,6 +104,7 @@ def main():
         run("ec2t-demo", "--schedule", "linear", expect=2)
         run("ec2t-demo", "--finetune-lr", "0", expect=2)
         run("ec2t-demo", "--cutout", "65", expect=2)
+        run("ec2t-demo", "--depth", "0.5", expect=2)
 
         out = os.path.join(tmp, "demo")
         small = ["--quick", "--data", spec, "--out", out, "--model", "resnet8", "--epochs", "2",
@@ -157,11 +158,17 @@ def main():
             ckpt = os.path.join(out2, "small.ckpt")
             run("ec2t-train", "--model", "resnet8", "--data", spec, "--epochs", "1", "--limit", "500",
                 "--quiet", "--checkpoint", ckpt, "--out", os.path.join(tmp, "r8.ec2tm"))
-            p = run("ec2t-demo", *[out2 if a == out else a for a in small], "--resume")
+            # (its super-network is deeper and narrower: base multipliers 1.9 and 1)
+            p = run("ec2t-demo", *[out2 if a == out else a for a in small], "--resume",
+                    "--depth", "1.9", "--width", "1")
             stage1 = p.stdout.split("[1/5")[-1].split("[2/5")[0]
             check("going on from " + ckpt in stage1 and "epoch   1 " not in stage1
                   and "epoch   2 " in stage1, "ec2t-demo --resume did not go on from small.ckpt: " + stage1)
             check(not os.path.exists(ckpt), "ec2t-demo left small.ckpt behind")
+            narrow = keys(p.stdout)
+            check("(d 1.9, w 1)" in p.stdout and
+                  int(narrow.get("super_params", 0)) < int(first["super_params"]),
+                  "ec2t-demo ignored --depth and --width")
             # and so does its fine-tuning of the super-network, stopped after its first epoch
             out3 = os.path.join(tmp, "demo3")
             shutil.copytree(out2, out3)
