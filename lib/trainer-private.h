@@ -68,9 +68,12 @@ struct ec2t_trainer {
     void *progress_user;
     ec2t__trainer_hooks hooks;
 
-    ec2t_net *teacher;  /* distillation (trainer-distill.c), or NULL */
+    /* distillation (trainer-distill.c): none, one teacher, or an ensemble */
+    ec2t_net *teachers[EC2T_TRAINER_MAX_TEACHERS];
+    int32_t n_teachers;
     double temperature, alpha;
-    float *teacher_out, *soft; /* its outputs, and their softened form */
+    /* a teacher's outputs, their softened form, and the teachers' mean of it */
+    float *teacher_out, *soft_one, *soft;
     int64_t soft_cap;
 
     float *images;      /* staging batch for ec2t_trainer_epoch */
@@ -78,8 +81,8 @@ struct ec2t_trainer {
     int64_t staged_cap;
 };
 
-/* With a teacher: run it on the batch and point the network's loss at its
- * softened outputs; without one, clear that. */
+/* With teachers: run them on the batch and point the network's loss at the
+ * mean of their softened outputs; without, clear that. */
 ec2t_status ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch);
 
 /* Add a trained tensor that the network does not own (its storage must

@@ -82,6 +82,7 @@ ec2t_trainer_free(ec2t_trainer *tr)
     }
     ec2t__free(tr->ctx, tr->params);
     ec2t__free(tr->ctx, tr->teacher_out);
+    ec2t__free(tr->ctx, tr->soft_one);
     ec2t__free(tr->ctx, tr->soft);
     ec2t__free(tr->ctx, tr->images);
     ec2t__free(tr->ctx, tr->labels);

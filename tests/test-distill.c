@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* ec2t_trainer_set_teacher: a distillation step against the gradient of
- * Hinton et al.'s loss written out in double; alpha 0 is the plain step; a
- * teacher equal to the network teaches nothing; bad teachers are refused. */
+/* ec2t_trainer_set_teacher and ec2t_trainer_add_teacher: a distillation
+ * step, from one teacher or an ensemble, against the gradient of Hinton et
+ * al.'s loss written out in double; alpha 0 is the plain step; a teacher
+ * equal to the network teaches nothing; bad teachers are refused. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,18 +67,23 @@ logits(const double *p, const float *x, double *z)
     }
 }
 
-/* One SGD step (lr, no momentum, no decay) on the distillation loss. */
+/* One SGD step (lr, no momentum, no decay) on the distillation loss whose
+ * target is the mean of the m teachers' softened outputs. */
 static void
-reference_step(double *p, const double *teacher, double t, double alpha, double lr)
+reference_step(double *p, const double *const *teachers, int m, double t, double alpha, double lr)
 {
     double g[OUT * IN + OUT] = {0};
     for (int s = 0; s < N; s++) {
-        double z[OUT], zt[OUT], ps[OUT], pst[OUT], q[OUT];
+        double z[OUT], zt[OUT], ps[OUT], pst[OUT], qj[OUT], q[OUT] = {0};
         logits(p, X + s * IN, z);
-        logits(teacher, X + s * IN, zt);
         softmax(z, 1, ps);
         softmax(z, t, pst);
-        softmax(zt, t, q);
+        for (int j = 0; j < m; j++) {
+            logits(teachers[j], X + s * IN, zt);
+            softmax(zt, t, qj);
+            for (int c = 0; c < OUT; c++)
+                q[c] += qj[c] / m;
+        }
         for (int c = 0; c < OUT; c++) {
             double dz = ((1 - alpha) * (ps[c] - (Y[s] == c)) + alpha * t * (pst[c] - q[c])) / N;
             g[OUT * IN + c] += dz;
@@ -87,6 +93,24 @@ reference_step(double *p, const double *teacher, double t, double alpha, double 
     }
     for (int i = 0; i < OUT * IN + OUT; i++)
         p[i] -= lr * g[i];
+}
+
+/* Three steps of tr on net against the reference with these teachers. */
+static void
+check_steps(ec2t_trainer *tr, ec2t_net *net, const double *const *teachers, int m, double t,
+            double alpha, double lr)
+{
+    double want[OUT * IN + OUT], got[OUT * IN + OUT];
+    params_of(net, want);
+    for (int step = 0; step < 3; step++) {
+        ck_assert_ok(ec2t_trainer_step(tr, X, Y, N, 0, NULL));
+        reference_step(want, teachers, m, t, alpha, lr);
+        params_of(net, got);
+        for (int i = 0; i < OUT * IN + OUT; i++)
+            ck_assert_msg(fabs(got[i] - want[i]) <= 2e-6 * (1 + fabs(want[i])),
+                          "%d teacher(s), T %g alpha %g step %d param %d: %.9g, reference %.9g", m, t,
+                          alpha, step, i, got[i], want[i]);
+    }
 }
 
 static ec2t_trainer *
@@ -108,23 +132,43 @@ START_TEST(test_distill_step_matches_the_loss_gradient)
     for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++) {
         ec2t_net *net = linear_net(ctx, 1, 1), *teacher = linear_net(ctx, 2, 0);
         ec2t_trainer *tr = plain_sgd(net, 0.5);
-        double want[OUT * IN + OUT], t[OUT * IN + OUT], got[OUT * IN + OUT];
-        params_of(net, want);
+        double t[OUT * IN + OUT];
+        const double *teachers[] = {t};
         params_of(teacher, t);
         ck_assert_ok(ec2t_trainer_set_teacher(tr, teacher, settings[k][0], settings[k][1]));
-        for (int step = 0; step < 3; step++) {
-            ck_assert_ok(ec2t_trainer_step(tr, X, Y, N, 0, NULL));
-            reference_step(want, t, settings[k][0], settings[k][1], 0.5);
-            params_of(net, got);
-            for (int i = 0; i < OUT * IN + OUT; i++)
-                ck_assert_msg(fabs(got[i] - want[i]) <= 2e-6 * (1 + fabs(want[i])),
-                              "T %g alpha %g step %d param %d: %.9g, reference %.9g", settings[k][0],
-                              settings[k][1], step, i, got[i], want[i]);
-        }
+        check_steps(tr, net, teachers, 1, settings[k][0], settings[k][1], 0.5);
         ec2t_trainer_free(tr);
         ec2t_net_free(teacher);
         ec2t_net_free(net);
     }
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* Two teachers, then the first added again (it counts twice): the target is
+ * the mean of their softened outputs; set_teacher goes back to one. */
+START_TEST(test_distill_ensemble_matches_the_loss_gradient)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = linear_net(ctx, 1, 1), *a = linear_net(ctx, 2, 0), *b = linear_net(ctx, 7, 1);
+    ec2t_trainer *tr = plain_sgd(net, 0.5);
+    double pa[OUT * IN + OUT], pb[OUT * IN + OUT];
+    const double *two[] = {pa, pb}, *three[] = {pa, pb, pa}, *one[] = {pb};
+    params_of(a, pa);
+    params_of(b, pb);
+    ck_assert_ok(ec2t_trainer_set_teacher(tr, a, 3, 0.8));
+    ck_assert_ok(ec2t_trainer_add_teacher(tr, b));
+    check_steps(tr, net, two, 2, 3, 0.8, 0.5);
+    ck_assert_ok(ec2t_trainer_add_teacher(tr, a));
+    check_steps(tr, net, three, 3, 3, 0.8, 0.5);
+    ck_assert_ok(ec2t_trainer_set_teacher(tr, b, 2, 0.6));
+    check_steps(tr, net, one, 1, 2, 0.6, 0.5);
+    ec2t_trainer_free(tr);
+    ec2t_net_free(a);
+    ec2t_net_free(b);
+    ec2t_net_free(net);
     ec2t_context_free(ctx);
     ck_assert_int_eq(ta.live, 0);
 }
@@ -214,6 +258,52 @@ START_TEST(test_distill_refuses_bad_teachers)
 }
 END_TEST
 
+/* Each refusal leaves the teachers as they were: the steps afterwards are
+ * the one-teacher steps. */
+START_TEST(test_distill_add_refuses_bad_teachers)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = linear_net(ctx, 1, 1), *teacher = linear_net(ctx, 2, 1), *other = NULL;
+    ec2t_trainer *tr = plain_sgd(net, 0.5);
+    double t[OUT * IN + OUT];
+    const double *one[] = {t};
+    ec2t_layer *fc;
+    params_of(teacher, t);
+    ck_assert_status(ec2t_trainer_add_teacher(NULL, teacher), EC2T_E_INVAL);
+    /* no first teacher yet, nor after one was taken away */
+    ck_assert_status(ec2t_trainer_add_teacher(tr, teacher), EC2T_E_INVAL);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "ec2t_trainer_set_teacher"));
+    ck_assert_ok(ec2t_trainer_set_teacher(tr, teacher, 2, 0.5));
+    ck_assert_ok(ec2t_trainer_set_teacher(tr, NULL, 0, 0));
+    ck_assert_status(ec2t_trainer_add_teacher(tr, teacher), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_trainer_set_teacher(tr, teacher, 2, 0.5));
+    ck_assert_status(ec2t_trainer_add_teacher(tr, NULL), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_add_teacher(tr, net), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_net_new(ctx, IN, 1, 1, &other));
+    ck_assert_ok(ec2t_net_add_dense(other, ec2t_net_input(other), OUT + 1, 0, &fc));
+    ck_assert_status(ec2t_trainer_add_teacher(tr, other), EC2T_E_INVAL);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "teacher"));
+    ec2t_net_free(other);
+    ck_assert_ok(ec2t_net_new(ctx, IN + 1, 1, 1, &other));
+    ck_assert_ok(ec2t_net_add_dense(other, ec2t_net_input(other), OUT, 0, &fc));
+    ck_assert_status(ec2t_trainer_add_teacher(tr, other), EC2T_E_INVAL);
+    ec2t_net_free(other);
+    check_steps(tr, net, one, 1, 2, 0.5, 0.5);
+    /* up to EC2T_TRAINER_MAX_TEACHERS: the same network every time, so the
+     * mean is still its own output */
+    for (int i = 1; i < EC2T_TRAINER_MAX_TEACHERS; i++)
+        ck_assert_ok(ec2t_trainer_add_teacher(tr, teacher));
+    ck_assert_status(ec2t_trainer_add_teacher(tr, teacher), EC2T_E_INVAL);
+    check_steps(tr, net, one, 1, 2, 0.5, 0.5);
+    ec2t_trainer_free(tr);
+    ec2t_net_free(teacher);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
@@ -221,7 +311,9 @@ ec2t_test_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_distill_step_matches_the_loss_gradient);
     tcase_add_test(tc, test_distill_limits);
+    tcase_add_test(tc, test_distill_ensemble_matches_the_loss_gradient);
     tcase_add_test(tc, test_distill_refuses_bad_teachers);
+    tcase_add_test(tc, test_distill_add_refuses_bad_teachers);
     suite_add_tcase(s, tc);
     return s;
 }

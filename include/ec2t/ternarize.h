@@ -231,8 +231,8 @@ EC2T_API ec2t_status ec2t_ternarizer_train(ec2t_ternarizer *tz, ec2t_trainer *tr
  * after the saved epoch, so that a run stopped (by a callback, a crash or the
  * end of a session) and started again with the same arguments ends with
  * exactly the network an uninterrupted run gives. Datasets, settings and the
- * trainer must be the same as in the first call; a teacher
- * (ec2t_trainer_set_teacher) must be set again.
+ * trainer must be the same as in the first call; teachers
+ * (ec2t_trainer_set_teacher, ec2t_trainer_add_teacher) must be set again.
  * @param tz the ternarizer, attached to @p trainer.
  * @param trainer the trainer.
  * @param train training set.

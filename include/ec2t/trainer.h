@@ -245,6 +245,32 @@ EC2T_API ec2t_status ec2t_trainer_epoch(ec2t_trainer *trainer, ec2t_dataset *dat
 EC2T_API ec2t_status ec2t_trainer_set_teacher(ec2t_trainer *trainer, ec2t_net *teacher,
                                               double temperature, double alpha);
 
+/** The most teachers a trainer distils from at once (ec2t_trainer_add_teacher). */
+#define EC2T_TRAINER_MAX_TEACHERS 8
+
+/**
+ * @brief Add one more teacher to the one ec2t_trainer_set_teacher() set:
+ *        distil from an ensemble.  METHOD: ec2t_trainer
+ *
+ * With m teachers the softened target is the mean of their softened outputs,
+ * (1/m) sum_j softmax(t_j / T), at the temperature and weight of the last
+ * ec2t_trainer_set_teacher() call; the loss and gradient are otherwise those
+ * described there. An ensemble of networks trained apart is usually a better
+ * teacher than any one of them. Every teacher runs forward on every batch,
+ * in eval mode (which this call sets); a network added twice counts twice.
+ * The trainer borrows each teacher, as ec2t_trainer_set_teacher() does;
+ * ec2t_trainer_set_teacher() replaces them all with one (NULL: none), and
+ * checkpoints hold none of them.
+ * @param trainer the trainer.
+ * @param teacher a network with the trained network's input shape and number
+ *        of outputs.
+ * @return EC2T_OK or EC2T_E_INVAL (a NULL argument, no teacher set yet by
+ *         ec2t_trainer_set_teacher(), already EC2T_TRAINER_MAX_TEACHERS, the
+ *         trained network itself, or a teacher of another input shape or
+ *         output count; the teachers are unchanged then).
+ */
+EC2T_API ec2t_status ec2t_trainer_add_teacher(ec2t_trainer *trainer, ec2t_net *teacher);
+
 /**
  * @brief Save a checkpoint: the network, every optimizer state, the RNG state,
  *        the schedule position and the settings, atomically.  METHOD: ec2t_trainer
