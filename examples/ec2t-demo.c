@@ -23,12 +23,15 @@ typedef struct setting {
     double finetune_lr, target, distill;
     int cosine;       /* EC2T's rates follow a cosine over phases A and B (else constant) */
     long long cutout; /* side of the Cutout square in every stage's training images, 0 off */
+    int ensemble;     /* EC2T's teacher: the super-network (0), or it and the small network (1) */
 } setting;
+
+static const char *const TEACHERS[2] = {"super", "both"};
 
 /* full: measured end to end 94.44 % (the small network 94.70 %) at 85 % zeros,
  * 44,508 bytes (doc/PERFORMANCE.md) */
-static const setting FULL = {"resnet20", 40, 0, 5000, 0, 8, 3, 0.5, 1.4, 1.2, 0.02, 0.85, 0.5, 0, 0};
-static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 1.4, 1.2, 0.02, 0.92, 0, 0, 0};
+static const setting FULL = {"resnet20", 40, 0, 5000, 0, 8, 3, 0.5, 1.4, 1.2, 0.02, 0.85, 0.5, 0, 0, 0};
+static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 1.4, 1.2, 0.02, 0.92, 0, 0, 0, 0};
 
 static void
 usage(void)
@@ -59,9 +62,12 @@ usage(void)
            "  --epochs-a N          EC2T phase-A epochs (full %lld, quick %lld)\n"
            "  --epochs-b N          EC2T phase-B epochs (full %lld, quick %lld)\n"
            "  --target-sparsity S   zeros EC2T steers to (full %.2f, quick %.2f)\n"
-           "  --distill A           weight of the float super-network as a teacher during\n"
-           "                        EC2T (distillation at temperature 4; full %.2g, quick %.2g;\n"
-           "                        0 is off)\n"
+           "  --distill A           weight of the teacher's term during EC2T (distillation at\n"
+           "                        temperature 4; full %.2g, quick %.2g; 0 is off)\n"
+           "  --teacher WHO         super: the float super-network teaches; both: it and the\n"
+           "                        small network, the mean of their softened outputs (an\n"
+           "                        ensemble; best after --finetune moved the super-network\n"
+           "                        away from the small one) (full %s, quick %s)\n"
            "  --schedule S          EC2T's learning rates: constant (the reference's way) or\n"
            "                        cosine, one decay over phases A and B (full %s, quick %s)\n"
            "  --cutout N            Cutout: a square of N x N pixels of every training image\n"
@@ -79,7 +85,7 @@ usage(void)
            EX_DEFAULT_FASHION_DIR, FULL.epochs, QUICK.epochs, QUICK.limit, FULL.val, QUICK.val,
            FULL.phi, FULL.depth, FULL.width, FULL.finetune, QUICK.finetune, FULL.finetune_lr, FULL.epochs_a,
            QUICK.epochs_a, FULL.epochs_b, QUICK.epochs_b, FULL.target, QUICK.target, FULL.distill,
-           QUICK.distill,
+           QUICK.distill, TEACHERS[FULL.ensemble], TEACHERS[QUICK.ensemble],
            ex_tern_schedules[FULL.cosine], ex_tern_schedules[QUICK.cosine], FULL.cutout);
 }
 
@@ -94,7 +100,7 @@ static int
 parse(int argc, char **argv, options *o)
 {
     /* -1: the setting's default, resolved once --quick is known */
-    setting given = {NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    setting given = {NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
     *o = (options){.out = "ec2t-demo-out", .data = "fashion-mnist", .seed = 1, .threads = -1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -144,6 +150,9 @@ parse(int argc, char **argv, options *o)
             bad = ex_parse_real(v, 0.01, 0.999, &given.target);
         } else if (!strcmp(a, "--distill")) {
             bad = ex_parse_real(v, 0, 1, &given.distill);
+        } else if (!strcmp(a, "--teacher")) {
+            given.ensemble = !strcmp(v, TEACHERS[1]);
+            bad = !given.ensemble && strcmp(v, TEACHERS[0]);
         } else if (!strcmp(a, "--cutout")) {
             bad = ex_parse_int(v, 0, 64, &given.cutout);
         } else if (!strcmp(a, "--schedule")) {
@@ -176,6 +185,7 @@ parse(int argc, char **argv, options *o)
     TAKE(distill, -1);
     TAKE(cosine, -1);
     TAKE(cutout, -1);
+    TAKE(ensemble, -1);
 #undef TAKE
     if (o->s.epochs_a + o->s.epochs_b < 1)
         return ex_usage_error(PROG, "EC2T needs at least one epoch (--epochs-a, --epochs-b)");
@@ -426,11 +436,12 @@ ternarize(demo *d)
     ex_tern_recipe recipe;
     ec2t_ternarizer *tz = NULL;
     ec2t_trainer *tr = NULL;
-    char detail[96];
+    char detail[128];
     ec2t_status st;
     int r;
-    snprintf(detail, sizeof detail, "%lld + %lld epochs, steering to %.0f%% zeros, %s rates",
-             d->o.s.epochs_a, d->o.s.epochs_b, 100 * d->o.s.target, ex_tern_schedules[d->o.s.cosine]);
+    snprintf(detail, sizeof detail, "%lld + %lld epochs, steering to %.0f%% zeros, %s rates, teacher %s",
+             d->o.s.epochs_a, d->o.s.epochs_b, 100 * d->o.s.target, ex_tern_schedules[d->o.s.cosine],
+             d->o.s.distill > 0 ? TEACHERS[d->o.s.ensemble] : "none");
     stage(d, 3, "EC2T ternarization (phases A and B): ", detail);
     if ((r = reuse(d, d->path_tern, &d->tern)) != 0)
         return r < 0;
@@ -440,7 +451,8 @@ ternarize(demo *d)
     recipe.target_sparsity = d->o.s.target;
     recipe.seed = d->o.seed;
     recipe.augment = 1;
-    recipe.teacher = d->super;
+    recipe.teachers[0] = d->super;
+    recipe.teachers[1] = d->o.s.ensemble ? d->small : NULL;
     recipe.distill = d->o.s.distill;
     recipe.anneal_epochs = d->o.s.cosine ? d->o.s.epochs_a + d->o.s.epochs_b : 0;
     resume_from(d, d->path_ckpt); /* ex_tern_run loads it */

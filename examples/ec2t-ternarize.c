@@ -31,7 +31,9 @@ usage(void)
            "  --compat-sign         the reference code's sign for dL/dw_n\n"
            "  --distill A           add a teacher's softened outputs to the loss with weight A\n"
            "                        (0 to 1; default 0, off)\n"
-           "  --teacher MODEL       the teacher (default: the float input model itself)\n"
+           "  --teacher MODEL       the teacher (default: the float input model itself);\n"
+           "                        given up to %d times, an ensemble: the mean of the\n"
+           "                        teachers' softened outputs\n"
            "  --temperature T       of the distillation (default 4)\n"
            "  --augment, --no-augment  random crops and flips (default: as ec2t-train)\n"
            "  --limit N             train on the first N samples only\n"
@@ -45,11 +47,13 @@ usage(void)
            "  --quiet               no per-epoch tables\n"
            "  -h, --help            this text\n\n"
            "Ends with 'key: value' lines: float_accuracy, test_accuracy (percent), sparsity,\n"
-           "entropy_bits, est_bytes, gamma, layers, file_bytes.\n");
+           "entropy_bits, est_bytes, gamma, layers, file_bytes.\n", EX_MAX_TEACHERS);
 }
 
 typedef struct options {
-    const char *in, *out, *data, *teacher, *checkpoint;
+    const char *in, *out, *data, *checkpoint;
+    const char *teachers[EX_MAX_TEACHERS];
+    int n_teachers;
     double gamma, target_sparsity, lr, lr_shadow, lr_cent, init_scale, distill, temperature;
     long long target_bytes, epochs_a, epochs_b, batch, limit, val, seed, threads;
     int kmeans, compat, augment, quiet, cosine;
@@ -117,7 +121,9 @@ parse(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--checkpoint")) {
             o->checkpoint = v;
         } else if (!strcmp(a, "--teacher")) {
-            o->teacher = v;
+            if (o->n_teachers == EX_MAX_TEACHERS)
+                return ex_usage_error(PROG, "at most %d --teacher options", EX_MAX_TEACHERS);
+            o->teachers[o->n_teachers++] = v;
         } else if (!strcmp(a, "--temperature")) {
             bad = ex_parse_real(v, 1, 100, &o->temperature);
         } else if (!strcmp(a, "--limit")) {
@@ -148,7 +154,7 @@ main(int argc, char **argv)
     options o;
     ec2t_context *ctx = NULL;
     ec2t_dataset *train = NULL, *test = NULL, *val = NULL;
-    ec2t_net *net = NULL, *teacher = NULL;
+    ec2t_net *net = NULL, *teachers[EX_MAX_TEACHERS] = {NULL};
     ec2t_trainer *tr = NULL;
     ec2t_ternarizer *tz = NULL;
     ex_tern_recipe recipe;
@@ -171,13 +177,15 @@ main(int argc, char **argv)
         rc = ex_fail_status(PROG, ctx, o.in, st);
         goto out;
     }
-    if (o.distill > 0) {
-        st = o.teacher ? ec2t_net_load(ctx, o.teacher, 0, &teacher) : ec2t_net_clone(net, &teacher);
-        if (st != EC2T_OK) {
-            rc = ex_fail_status(PROG, ctx, o.teacher ? o.teacher : "teacher", st);
+    if (o.distill > 0 && !o.n_teachers && (st = ec2t_net_clone(net, &teachers[0])) != EC2T_OK) {
+        rc = ex_fail_status(PROG, ctx, "teacher", st);
+        goto out;
+    }
+    for (int i = 0; o.distill > 0 && i < o.n_teachers; i++)
+        if ((st = ec2t_net_load(ctx, o.teachers[i], 0, &teachers[i])) != EC2T_OK) {
+            rc = ex_fail_status(PROG, ctx, o.teachers[i], st);
             goto out;
         }
-    }
     if (o.augment < 0)
         o.augment = ex_default_augment(net);
     if (ex_load_data(ctx, o.data, o.augment, &train, &test, err, sizeof err)) {
@@ -198,9 +206,10 @@ main(int argc, char **argv)
                               .init_scale = o.init_scale, .target_bytes = o.target_bytes,
                               .batch = o.batch, .seed = o.seed, .kmeans = o.kmeans,
                               .compat_sign = o.compat, .augment = o.augment,
-                              .teacher = teacher, .distill = o.distill,
+                              .distill = o.distill,
                               .temperature = o.temperature,
                               .anneal_epochs = o.cosine ? o.epochs_a + o.epochs_b : 0};
+    memcpy(recipe.teachers, teachers, sizeof teachers);
     if ((st = ex_tern_setup(net, &recipe, &tz, &tr)) != EC2T_OK) {
         rc = ex_fail_status(PROG, ctx, "setup", st);
         goto out;
@@ -237,7 +246,8 @@ main(int argc, char **argv)
 out:
     ec2t_trainer_free(tr);
     ec2t_ternarizer_free(tz);
-    ec2t_net_free(teacher);
+    for (int i = 0; i < EX_MAX_TEACHERS; i++)
+        ec2t_net_free(teachers[i]);
     ec2t_net_free(net);
     ec2t_dataset_free(train);
     ec2t_dataset_free(test);

@@ -39,14 +39,19 @@ ec2t_status ex_train_epochs(ec2t_trainer *tr, ec2t_net *net, ec2t_dataset *train
                             const char *checkpoint, ex_epoch_fn fn, void *user,
                             ex_train_result *res);
 
+/* The most teachers an EC2T run distils from in these programs. */
+#define EX_MAX_TEACHERS 4
+
 /* EC2T as in the reference code: Adam (lr, weight decay 5e-6) for the
  * full-precision parameters, and the ternarizer's own rates. */
 typedef struct ex_tern_recipe {
     double gamma, target_sparsity, lr, lr_shadow, lr_centroids, init_scale;
     long long target_bytes, batch, seed;
     int kmeans, compat_sign, augment;
-    ec2t_net *teacher;         /* distil from it (borrowed), or NULL */
-    double distill, temperature; /* its weight alpha and temperature T */
+    /* distil from these (borrowed; the mean of their softened outputs when
+       more than one); the list ends at the first NULL */
+    ec2t_net *teachers[EX_MAX_TEACHERS];
+    double distill, temperature; /* the teachers' weight alpha and temperature T */
     long long anneal_epochs;   /* > 0: every rate follows one cosine over these
                                   epochs (phases A and B together); 0: constant */
 } ex_tern_recipe;

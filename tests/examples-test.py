@@ -105,6 +105,7 @@ def main():
         run("ec2t-demo", "--finetune-lr", "0", expect=2)
         run("ec2t-demo", "--cutout", "65", expect=2)
         run("ec2t-demo", "--depth", "0.5", expect=2)
+        run("ec2t-demo", "--teacher", "small", expect=2)
 
         out = os.path.join(tmp, "demo")
         small = ["--quick", "--data", spec, "--out", out, "--model", "resnet8", "--epochs", "2",
@@ -175,7 +176,9 @@ def main():
             for f in ("super.ec2tm", "ternary.ec2tm", "model.ec2t"):
                 os.remove(os.path.join(out3, f))
             ckpt = os.path.join(out3, "super.ckpt")
-            args3 = [out3 if a == out else a for a in small] + ["--resume", "--finetune", "2"]
+            # (with the small network and the super-network teaching EC2T together)
+            args3 = [out3 if a == out else a for a in small] + ["--resume", "--finetune", "2",
+                                                                 "--distill", "0.5", "--teacher", "both"]
             run_until("ec2t-demo", *args3, line="epoch   1 ", after="[2/5")
             check(os.path.exists(ckpt), "ec2t-demo wrote no super.ckpt during the fine-tuning")
             p = run("ec2t-demo", *args3)
@@ -184,6 +187,8 @@ def main():
                   and "epoch   2 " in stage2 and "counted from epoch 2" in stage2,
                   "ec2t-demo --resume did not go on from super.ckpt: " + stage2)
             check(not os.path.exists(ckpt), "ec2t-demo left super.ckpt behind")
+            check("zeros, constant rates, teacher both" in p.stdout.split("[3/5")[-1],
+                  "ec2t-demo ignored --teacher both")
 
             # the single steps on the same data
             sup = os.path.join(tmp, "s.ec2tm")
@@ -198,10 +203,12 @@ def main():
             check(0.6 < float(tz.get("sparsity", 0)) < 1, "ec2t-ternarize: sparsity " + str(tz.get("sparsity")))
             check("lr x1.000" in p.stdout, "ec2t-ternarize: the rates are not constant by default")
             # stopped after its first epoch, ec2t-ternarize --checkpoint goes on from there,
-            # its cosine over the 3 epochs of both phases too (factors 1, 0.75, 0.25)
+            # its cosine over the 3 epochs of both phases too (factors 1, 0.75, 0.25),
+            # here distilling from an ensemble of two teachers
             ckpt = os.path.join(tmp, "t.ckpt")
             args = [sup, tern, "--data", spec, "--epochs", "2", "--retrain-epochs", "1", "--quiet",
-                    "--val", "64", "--checkpoint", ckpt, "--schedule", "cosine"]
+                    "--val", "64", "--checkpoint", ckpt, "--schedule", "cosine", "--distill", "0.5",
+                    "--teacher", os.path.join(out, "small.ec2tm"), "--teacher", sup]
             run_until("ec2t-ternarize", *args, line="phase A epoch   1")
             check(os.path.exists(ckpt), "ec2t-ternarize --checkpoint: no checkpoint after the first epoch")
             p = run("ec2t-ternarize", *args)
@@ -214,6 +221,10 @@ def main():
             p = run("ec2t-ternarize", sup, tern, "--data", spec, "--distill", "0.5", "--teacher",
                     os.path.join(tmp, "missing.ec2tm"), expect=1)
             check("missing.ec2tm" in p.stderr, "ec2t-ternarize, missing teacher: " + p.stderr)
+            p = run("ec2t-ternarize", sup, tern, "--data", spec, "--distill", "0.5", "--teacher", sup,
+                    "--teacher", os.path.join(tmp, "missing2.ec2tm"), expect=1)
+            check("missing2.ec2tm" in p.stderr, "ec2t-ternarize, missing second teacher: " + p.stderr)
+            run("ec2t-ternarize", sup, tern, *["--teacher", sup] * 5, expect=2)
             p = run("ec2t-ternarize", sup, tern, "--data", spec, "--val", "100000000", expect=1)
             check("leaves no training images" in p.stderr, "ec2t-ternarize --val too large: " + p.stderr)
             lenet = os.path.join(tmp, "l.ec2tm")
