@@ -86,10 +86,32 @@ reserve_soft(ec2t_trainer *tr, int64_t n)
     return tr->soft_cap ? EC2T_OK : ec2t__nomem(tr->ctx, "teacher outputs");
 }
 
+/* The batch mirrored left to right, into tr->mirrored. */
+static ec2t_status
+mirror_batch(ec2t_trainer *tr, const float *images, int64_t batch)
+{
+    int32_t c, h, w;
+    int64_t rows;
+    ec2t_net_input_shape(tr->net, &c, &h, &w);
+    rows = batch * c * h;
+    if (rows * w > tr->mirrored_cap) {
+        ec2t__free(tr->ctx, tr->mirrored);
+        tr->mirrored = ec2t__alloc(tr->ctx, ec2t__mul_size((size_t)(rows * w), sizeof(float)), 64);
+        tr->mirrored_cap = tr->mirrored ? rows * w : 0;
+        if (!tr->mirrored)
+            return ec2t__nomem(tr->ctx, "mirrored batch");
+    }
+    for (int64_t r = 0; r < rows; r++)
+        for (int32_t x = 0; x < w; x++)
+            tr->mirrored[r * w + x] = images[r * w + w - 1 - x];
+    return EC2T_OK;
+}
+
 ec2t_status
 ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch)
 {
     int32_t k;
+    int views = tr->teacher_mirror ? 2 : 1;
     ec2t_status st;
     tr->net->soft_targets = NULL;
     if (tr->n_teachers == 0)
@@ -97,10 +119,13 @@ ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch)
     ec2t_net_output_shape(tr->net, &k, NULL, NULL);
     if ((st = reserve_soft(tr, batch * k)) != EC2T_OK)
         return st;
-    for (int32_t j = 0; j < tr->n_teachers; j++) {
-        /* the first teacher's targets go straight into soft, the others' are added to them */
+    if (views == 2 && (st = mirror_batch(tr, images, batch)) != EC2T_OK)
+        return st;
+    for (int32_t j = 0; j < tr->n_teachers * views; j++) {
+        /* the first view's targets go straight into soft, the others' are added to them */
         float *p = j == 0 ? tr->soft : tr->soft_one;
-        st = ec2t_net_forward(tr->teachers[j], images, batch, tr->teacher_out, (size_t)(batch * k), 0);
+        st = ec2t_net_forward(tr->teachers[j / views], j % views ? tr->mirrored : images, batch,
+                              tr->teacher_out, (size_t)(batch * k), 0);
         if (st != EC2T_OK)
             return st;
         /* the teacher's outputs are sample after sample; the targets, like the logits, class after class */
@@ -110,9 +135,9 @@ ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch)
             for (int64_t i = 0; i < batch * k; i++)
                 tr->soft[i] += p[i];
     }
-    if (tr->n_teachers > 1)
+    if (tr->n_teachers * views > 1)
         for (int64_t i = 0; i < batch * k; i++)
-            tr->soft[i] /= (float)tr->n_teachers;
+            tr->soft[i] /= (float)(tr->n_teachers * views);
     tr->net->soft_targets = tr->soft;
     tr->net->soft_temperature = (float)tr->temperature;
     tr->net->soft_alpha = (float)tr->alpha;

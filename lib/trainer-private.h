@@ -72,6 +72,9 @@ struct ec2t_trainer {
     ec2t_net *teachers[EC2T_TRAINER_MAX_TEACHERS];
     int32_t n_teachers;
     double temperature, alpha;
+    int64_t teacher_mirror;  /* teachers also see the batch mirrored */
+    float *mirrored;         /* that batch */
+    int64_t mirrored_cap;
     /* a teacher's outputs, their softened form, and the teachers' mean of it */
     float *teacher_out, *soft_one, *soft;
     int64_t soft_cap;

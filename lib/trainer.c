@@ -84,6 +84,7 @@ ec2t_trainer_free(ec2t_trainer *tr)
     ec2t__free(tr->ctx, tr->teacher_out);
     ec2t__free(tr->ctx, tr->soft_one);
     ec2t__free(tr->ctx, tr->soft);
+    ec2t__free(tr->ctx, tr->mirrored);
     ec2t__free(tr->ctx, tr->images);
     ec2t__free(tr->ctx, tr->labels);
     ec2t__free(tr->ctx, tr);
@@ -266,6 +267,7 @@ ec2t_trainer_set_int(ec2t_trainer *tr, ec2t_trainer_param param, int64_t value)
     case EC2T_TRAIN_EPOCHS: field = &tr->sched_epochs, ok = value >= 1 && value <= 1000000; break;
     case EC2T_TRAIN_STEP_SIZE: field = &tr->step_size, ok = value >= 1 && value <= 1000000; break;
     case EC2T_TRAIN_AUGMENT: field = &tr->augment, ok = value == 0 || value == 1; break;
+    case EC2T_TRAIN_TEACHER_MIRROR: field = &tr->teacher_mirror, ok = value == 0 || value == 1; break;
     default:
         return ec2t__error(tr->ctx, EC2T_E_UNSUPPORTED, "ec2t_trainer_set_int: %d is not an integer setting",
                            (int)param);
@@ -318,6 +320,7 @@ ec2t_trainer_get_int(const ec2t_trainer *tr, ec2t_trainer_param param, int64_t *
     case EC2T_TRAIN_EPOCHS: *value = tr->sched_epochs; return EC2T_OK;
     case EC2T_TRAIN_STEP_SIZE: *value = tr->step_size; return EC2T_OK;
     case EC2T_TRAIN_AUGMENT: *value = tr->augment; return EC2T_OK;
+    case EC2T_TRAIN_TEACHER_MIRROR: *value = tr->teacher_mirror; return EC2T_OK;
     case EC2T_TRAIN_EPOCH: *value = tr->epoch; return EC2T_OK;
     case EC2T_TRAIN_STEP: *value = tr->step; return EC2T_OK;
     case EC2T_TRAIN_STEPS_PER_EPOCH: *value = tr->steps_per_epoch; return EC2T_OK;

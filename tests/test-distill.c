@@ -17,19 +17,30 @@ static const float X[N * IN] = {0.5f, -1.0f, 0.25f, 2.0f,  -0.3f, 0.8f, 1.1f,  -
                                 -1.4f, 0.7f, 0.2f,  0.4f, -0.8f, 1.3f, -0.2f, 0.6f,  0.3f, -0.9f};
 static const int32_t Y[N] = {0, 2, 1, 1, 0};
 
-/* input (IN) -> dense OUT (bias) [-> loss], initialised from seed */
+/* input (IN channels of 1 x 1 pixel, or with wide one channel of 1 x IN, which
+ * a mirror reverses) -> dense OUT (bias) [-> loss], initialised from seed */
 static ec2t_net *
-linear_net(ec2t_context *ctx, uint64_t seed, int with_loss)
+shaped_net(ec2t_context *ctx, uint64_t seed, int with_loss, int wide)
 {
     ec2t_net *net = NULL;
     ec2t_layer *fc;
-    ck_assert_ok(ec2t_net_new(ctx, IN, 1, 1, &net));
-    ck_assert_ok(ec2t_net_add_dense(net, ec2t_net_input(net), OUT, EC2T_ADD_BIAS, &fc));
+    ec2t_layer *in;
+    ck_assert_ok(ec2t_net_new(ctx, wide ? 1 : IN, 1, wide ? IN : 1, &net));
+    in = ec2t_net_input(net);
+    if (wide)
+        ck_assert_ok(ec2t_net_add_flatten(net, in, 0, &in));
+    ck_assert_ok(ec2t_net_add_dense(net, in, OUT, EC2T_ADD_BIAS, &fc));
     ck_assert_ok(ec2t_layer_set_name(fc, "fc"));
     if (with_loss)
         ck_assert_ok(ec2t_net_add_softmax_xent(net, fc, 0, NULL));
     ck_assert_ok(ec2t_net_init(net, seed));
     return net;
+}
+
+static ec2t_net *
+linear_net(ec2t_context *ctx, uint64_t seed, int with_loss)
+{
+    return shaped_net(ctx, seed, with_loss, 0);
 }
 
 /* fc.weight (OUT x IN) then fc.bias (OUT) */
@@ -68,9 +79,11 @@ logits(const double *p, const float *x, double *z)
 }
 
 /* One SGD step (lr, no momentum, no decay) on the distillation loss whose
- * target is the mean of the m teachers' softened outputs. */
+ * target is the mean of the m teachers' softened outputs (with mirror, over
+ * each sample and its reverse too). */
 static void
-reference_step(double *p, const double *const *teachers, int m, double t, double alpha, double lr)
+reference_step(double *p, const double *const *teachers, int m, int mirror, double t, double alpha,
+               double lr)
 {
     double g[OUT * IN + OUT] = {0};
     for (int s = 0; s < N; s++) {
@@ -78,11 +91,14 @@ reference_step(double *p, const double *const *teachers, int m, double t, double
         logits(p, X + s * IN, z);
         softmax(z, 1, ps);
         softmax(z, t, pst);
-        for (int j = 0; j < m; j++) {
-            logits(teachers[j], X + s * IN, zt);
+        float reversed[IN];
+        for (int i = 0; i < IN; i++)
+            reversed[i] = X[s * IN + IN - 1 - i];
+        for (int j = 0; j < m * (mirror + 1); j++) {
+            logits(teachers[j % m], j < m ? X + s * IN : reversed, zt);
             softmax(zt, t, qj);
             for (int c = 0; c < OUT; c++)
-                q[c] += qj[c] / m;
+                q[c] += qj[c] / (m * (mirror + 1));
         }
         for (int c = 0; c < OUT; c++) {
             double dz = ((1 - alpha) * (ps[c] - (Y[s] == c)) + alpha * t * (pst[c] - q[c])) / N;
@@ -97,19 +113,19 @@ reference_step(double *p, const double *const *teachers, int m, double t, double
 
 /* Three steps of tr on net against the reference with these teachers. */
 static void
-check_steps(ec2t_trainer *tr, ec2t_net *net, const double *const *teachers, int m, double t,
-            double alpha, double lr)
+check_steps(ec2t_trainer *tr, ec2t_net *net, const double *const *teachers, int m, int mirror,
+            double t, double alpha, double lr)
 {
     double want[OUT * IN + OUT], got[OUT * IN + OUT];
     params_of(net, want);
     for (int step = 0; step < 3; step++) {
         ck_assert_ok(ec2t_trainer_step(tr, X, Y, N, 0, NULL));
-        reference_step(want, teachers, m, t, alpha, lr);
+        reference_step(want, teachers, m, mirror, t, alpha, lr);
         params_of(net, got);
         for (int i = 0; i < OUT * IN + OUT; i++)
             ck_assert_msg(fabs(got[i] - want[i]) <= 2e-6 * (1 + fabs(want[i])),
-                          "%d teacher(s), T %g alpha %g step %d param %d: %.9g, reference %.9g", m, t,
-                          alpha, step, i, got[i], want[i]);
+                          "%d teacher(s), mirror %d, T %g alpha %g step %d param %d: %.9g, reference "
+                          "%.9g", m, mirror, t, alpha, step, i, got[i], want[i]);
     }
 }
 
@@ -136,7 +152,7 @@ START_TEST(test_distill_step_matches_the_loss_gradient)
         const double *teachers[] = {t};
         params_of(teacher, t);
         ck_assert_ok(ec2t_trainer_set_teacher(tr, teacher, settings[k][0], settings[k][1]));
-        check_steps(tr, net, teachers, 1, settings[k][0], settings[k][1], 0.5);
+        check_steps(tr, net, teachers, 1, 0, settings[k][0], settings[k][1], 0.5);
         ec2t_trainer_free(tr);
         ec2t_net_free(teacher);
         ec2t_net_free(net);
@@ -160,11 +176,46 @@ START_TEST(test_distill_ensemble_matches_the_loss_gradient)
     params_of(b, pb);
     ck_assert_ok(ec2t_trainer_set_teacher(tr, a, 3, 0.8));
     ck_assert_ok(ec2t_trainer_add_teacher(tr, b));
-    check_steps(tr, net, two, 2, 3, 0.8, 0.5);
+    check_steps(tr, net, two, 2, 0, 3, 0.8, 0.5);
     ck_assert_ok(ec2t_trainer_add_teacher(tr, a));
-    check_steps(tr, net, three, 3, 3, 0.8, 0.5);
+    check_steps(tr, net, three, 3, 0, 3, 0.8, 0.5);
     ck_assert_ok(ec2t_trainer_set_teacher(tr, b, 2, 0.6));
-    check_steps(tr, net, one, 1, 2, 0.6, 0.5);
+    check_steps(tr, net, one, 1, 0, 2, 0.6, 0.5);
+    ec2t_trainer_free(tr);
+    ec2t_net_free(a);
+    ec2t_net_free(b);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* EC2T_TRAIN_TEACHER_MIRROR: each teacher's targets are the mean over the
+ * batch and its mirror image, with one teacher and with two; off again, the
+ * plain targets. */
+START_TEST(test_distill_mirrored_teachers)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = shaped_net(ctx, 1, 1, 1), *a = shaped_net(ctx, 2, 0, 1), *b = shaped_net(ctx, 7, 0, 1);
+    ec2t_trainer *tr = plain_sgd(net, 0.5);
+    double pa[OUT * IN + OUT], pb[OUT * IN + OUT];
+    const double *one[] = {pa}, *two[] = {pa, pb};
+    int64_t v = -1;
+    params_of(a, pa);
+    params_of(b, pb);
+    ck_assert_ok(ec2t_trainer_get_int(tr, EC2T_TRAIN_TEACHER_MIRROR, &v));
+    ck_assert_int_eq(v, 0);
+    ck_assert_status(ec2t_trainer_set_int(tr, EC2T_TRAIN_TEACHER_MIRROR, 2), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_TEACHER_MIRROR, 1));
+    ck_assert_ok(ec2t_trainer_get_int(tr, EC2T_TRAIN_TEACHER_MIRROR, &v));
+    ck_assert_int_eq(v, 1);
+    ck_assert_ok(ec2t_trainer_set_teacher(tr, a, 2, 0.9));
+    check_steps(tr, net, one, 1, 1, 2, 0.9, 0.5);
+    ck_assert_ok(ec2t_trainer_add_teacher(tr, b));
+    check_steps(tr, net, two, 2, 1, 2, 0.9, 0.5);
+    ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_TEACHER_MIRROR, 0));
+    check_steps(tr, net, two, 2, 0, 2, 0.9, 0.5);
     ec2t_trainer_free(tr);
     ec2t_net_free(a);
     ec2t_net_free(b);
@@ -289,13 +340,13 @@ START_TEST(test_distill_add_refuses_bad_teachers)
     ck_assert_ok(ec2t_net_add_dense(other, ec2t_net_input(other), OUT, 0, &fc));
     ck_assert_status(ec2t_trainer_add_teacher(tr, other), EC2T_E_INVAL);
     ec2t_net_free(other);
-    check_steps(tr, net, one, 1, 2, 0.5, 0.5);
+    check_steps(tr, net, one, 1, 0, 2, 0.5, 0.5);
     /* up to EC2T_TRAINER_MAX_TEACHERS: the same network every time, so the
      * mean is still its own output */
     for (int i = 1; i < EC2T_TRAINER_MAX_TEACHERS; i++)
         ck_assert_ok(ec2t_trainer_add_teacher(tr, teacher));
     ck_assert_status(ec2t_trainer_add_teacher(tr, teacher), EC2T_E_INVAL);
-    check_steps(tr, net, one, 1, 2, 0.5, 0.5);
+    check_steps(tr, net, one, 1, 0, 2, 0.5, 0.5);
     ec2t_trainer_free(tr);
     ec2t_net_free(teacher);
     ec2t_net_free(net);
@@ -312,6 +363,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_distill_step_matches_the_loss_gradient);
     tcase_add_test(tc, test_distill_limits);
     tcase_add_test(tc, test_distill_ensemble_matches_the_loss_gradient);
+    tcase_add_test(tc, test_distill_mirrored_teachers);
     tcase_add_test(tc, test_distill_refuses_bad_teachers);
     tcase_add_test(tc, test_distill_add_refuses_bad_teachers);
     suite_add_tcase(s, tc);

@@ -62,6 +62,11 @@ typedef enum ec2t_trainer_param {
     EC2T_TRAIN_STEP_GAMMA = 425,    /**< double: step schedule factor in (0, 1] (default 0.1) */
     EC2T_TRAIN_MIN_LR_FACTOR = 426, /**< double: cosine floor as a fraction of the base lr (default 0) */
     EC2T_TRAIN_AUGMENT = 427,       /**< int: 1 = augment training batches as the dataset says (default 1) */
+    /** int: 1 = every teacher (ec2t_trainer_set_teacher) also sees each batch
+     *  mirrored left to right, and its softened outputs are the mean over the
+     *  two views, a better teacher where mirror images are as likely as the
+     *  originals (default 0; like the teachers, not held by checkpoints) */
+    EC2T_TRAIN_TEACHER_MIRROR = 428,
     /* read-only state, for progress callbacks */
     EC2T_TRAIN_EPOCH = 440,         /**< int: epochs completed */
     EC2T_TRAIN_STEP = 441,          /**< int: steps completed in the current epoch */
