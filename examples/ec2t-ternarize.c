@@ -34,6 +34,8 @@ usage(void)
            "  --teacher MODEL       the teacher (default: the float input model itself);\n"
            "                        given up to %d times, an ensemble: the mean of the\n"
            "                        teachers' softened outputs\n"
+           "  --teacher-mirror      the teachers also see each batch mirrored left to right,\n"
+           "                        their targets are the mean over both views\n"
            "  --temperature T       of the distillation (default 4)\n"
            "  --augment, --no-augment  random crops and flips (default: as ec2t-train)\n"
            "  --limit N             train on the first N samples only\n"
@@ -56,7 +58,7 @@ typedef struct options {
     int n_teachers;
     double gamma, target_sparsity, lr, lr_shadow, lr_cent, init_scale, distill, temperature;
     long long target_bytes, epochs_a, epochs_b, batch, limit, val, seed, threads;
-    int kmeans, compat, augment, quiet, cosine;
+    int kmeans, compat, augment, quiet, cosine, teacher_mirror;
 } options;
 
 static int
@@ -80,6 +82,8 @@ parse(int argc, char **argv, options *o)
             o->augment = 1, takes = 0;
         } else if (!strcmp(a, "--no-augment")) {
             o->augment = 0, takes = 0;
+        } else if (!strcmp(a, "--teacher-mirror")) {
+            o->teacher_mirror = 1, takes = 0;
         } else if (!strcmp(a, "--quiet")) {
             o->quiet = 1, takes = 0;
         } else if (a[0] != '-') {
@@ -206,7 +210,7 @@ main(int argc, char **argv)
                               .init_scale = o.init_scale, .target_bytes = o.target_bytes,
                               .batch = o.batch, .seed = o.seed, .kmeans = o.kmeans,
                               .compat_sign = o.compat, .augment = o.augment,
-                              .distill = o.distill,
+                              .distill = o.distill, .teacher_mirror = o.teacher_mirror,
                               .temperature = o.temperature,
                               .anneal_epochs = o.cosine ? o.epochs_a + o.epochs_b : 0};
     memcpy(recipe.teachers, teachers, sizeof teachers);

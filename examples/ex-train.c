@@ -145,6 +145,8 @@ ex_tern_setup(ec2t_net *net, const ex_tern_recipe *r, ec2t_ternarizer **tzp, ec2
         st = ec2t_trainer_set_teacher(tr, r->teachers[0], r->temperature, r->distill);
         for (int i = 1; st == EC2T_OK && i < EX_MAX_TEACHERS && r->teachers[i]; i++)
             st = ec2t_trainer_add_teacher(tr, r->teachers[i]);
+        if (st == EC2T_OK)
+            st = ec2t_trainer_set_int(tr, EC2T_TRAIN_TEACHER_MIRROR, r->teacher_mirror);
     }
     if (st == EC2T_OK)
         st = ec2t_ternarizer_attach(tz, tr, 0);

@@ -52,6 +52,7 @@ typedef struct ex_tern_recipe {
        more than one); the list ends at the first NULL */
     ec2t_net *teachers[EX_MAX_TEACHERS];
     double distill, temperature; /* the teachers' weight alpha and temperature T */
+    int teacher_mirror;        /* the teachers also see each batch mirrored */
     long long anneal_epochs;   /* > 0: every rate follows one cosine over these
                                   epochs (phases A and B together); 0: constant */
 } ex_tern_recipe;

@@ -176,9 +176,10 @@ def main():
             for f in ("super.ec2tm", "ternary.ec2tm", "model.ec2t"):
                 os.remove(os.path.join(out3, f))
             ckpt = os.path.join(out3, "super.ckpt")
-            # (with the small network and the super-network teaching EC2T together)
+            # (with the small network and the super-network teaching EC2T together, mirrored too)
             args3 = [out3 if a == out else a for a in small] + ["--resume", "--finetune", "2",
-                                                                 "--distill", "0.5", "--teacher", "both"]
+                                                                 "--distill", "0.5", "--teacher", "both",
+                                                                 "--teacher-mirror"]
             run_until("ec2t-demo", *args3, line="epoch   1 ", after="[2/5")
             check(os.path.exists(ckpt), "ec2t-demo wrote no super.ckpt during the fine-tuning")
             p = run("ec2t-demo", *args3)
@@ -187,8 +188,8 @@ def main():
                   and "epoch   2 " in stage2 and "counted from epoch 2" in stage2,
                   "ec2t-demo --resume did not go on from super.ckpt: " + stage2)
             check(not os.path.exists(ckpt), "ec2t-demo left super.ckpt behind")
-            check("zeros, constant rates, teacher both" in p.stdout.split("[3/5")[-1],
-                  "ec2t-demo ignored --teacher both")
+            check("zeros, constant rates, teacher both (mirrored too)" in p.stdout.split("[3/5")[-1],
+                  "ec2t-demo ignored --teacher both or --teacher-mirror")
 
             # the single steps on the same data
             sup = os.path.join(tmp, "s.ec2tm")
@@ -204,11 +205,11 @@ def main():
             check("lr x1.000" in p.stdout, "ec2t-ternarize: the rates are not constant by default")
             # stopped after its first epoch, ec2t-ternarize --checkpoint goes on from there,
             # its cosine over the 3 epochs of both phases too (factors 1, 0.75, 0.25),
-            # here distilling from an ensemble of two teachers
+            # here distilling from an ensemble of two teachers that also see mirrored batches
             ckpt = os.path.join(tmp, "t.ckpt")
             args = [sup, tern, "--data", spec, "--epochs", "2", "--retrain-epochs", "1", "--quiet",
                     "--val", "64", "--checkpoint", ckpt, "--schedule", "cosine", "--distill", "0.5",
-                    "--teacher", os.path.join(out, "small.ec2tm"), "--teacher", sup]
+                    "--teacher", os.path.join(out, "small.ec2tm"), "--teacher", sup, "--teacher-mirror"]
             run_until("ec2t-ternarize", *args, line="phase A epoch   1")
             check(os.path.exists(ckpt), "ec2t-ternarize --checkpoint: no checkpoint after the first epoch")
             p = run("ec2t-ternarize", *args)
