@@ -159,8 +159,7 @@ parse(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--distill")) {
             bad = ex_parse_real(v, 0, 1, &given.distill);
         } else if (!strcmp(a, "--teacher")) {
-            given.ensemble = !strcmp(v, TEACHERS[1]);
-            bad = !given.ensemble && strcmp(v, TEACHERS[0]);
+            bad = ex_parse_name(v, TEACHERS, 2, &given.ensemble);
         } else if (!strcmp(a, "--cutout")) {
             bad = ex_parse_int(v, 0, 64, &given.cutout);
         } else if (!strcmp(a, "--schedule")) {

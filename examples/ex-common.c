@@ -92,6 +92,15 @@ ex_parse_real(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
+int
+ex_parse_name(const char *s, const char *const *names, int n, int *out)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s, names[i]))
+            return *out = i, 0;
+    return 1;
+}
+
 static int
 exists(const char *path)
 {

@@ -43,6 +43,8 @@ int ex_default_augment(ec2t_net *net);
 /* Parse a whole number or a real from an option value; 0 on success. */
 int ex_parse_int(const char *s, long long lo, long long hi, long long *out);
 int ex_parse_real(const char *s, double lo, double hi, double *out);
+/* Parse an option value that must be one of n names into its index; 0 on success. */
+int ex_parse_name(const char *s, const char *const *names, int n, int *out);
 
 /* A one-line progress bar, drawn only when stdout is a terminal. */
 typedef struct ex_progress {

@@ -96,10 +96,7 @@ const char *const ex_tern_schedules[2] = {"constant", "cosine"};
 int
 ex_parse_tern_schedule(const char *s, int *cosine)
 {
-    for (int i = 0; i < 2; i++)
-        if (!strcmp(s, ex_tern_schedules[i]))
-            return *cosine = i, 0;
-    return 1;
+    return ex_parse_name(s, ex_tern_schedules, 2, cosine);
 }
 
 ec2t_status
