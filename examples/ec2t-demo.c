@@ -25,14 +25,15 @@ typedef struct setting {
     long long cutout; /* side of the Cutout square in every stage's training images, 0 off */
     int ensemble;     /* EC2T's teacher: the super-network (0), or it and the small network (1) */
     int mirror;       /* the teachers also see each batch mirrored */
+    int tern_augment; /* EC2T's batches get random crops and flips */
 } setting;
 
 static const char *const TEACHERS[2] = {"super", "both"};
 
 /* full: measured end to end 94.44 % (the small network 94.70 %) at 85 % zeros,
  * 44,508 bytes (doc/PERFORMANCE.md) */
-static const setting FULL = {"resnet20", 40, 0, 5000, 0, 8, 3, 0.5, 1.4, 1.2, 0.02, 0.85, 0.5, 0, 0, 0, 0};
-static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 1.4, 1.2, 0.02, 0.92, 0, 0, 0, 0, 0};
+static const setting FULL = {"resnet20", 40, 0, 5000, 0, 8, 3, 0.5, 1.4, 1.2, 0.02, 0.85, 0.5, 0, 0, 0, 0, 1};
+static const setting QUICK = {"resnet20", 3, 12000, 1000, 0, 2, 1, 0.5, 1.4, 1.2, 0.02, 0.92, 0, 0, 0, 0, 0, 1};
 
 static void
 usage(void)
@@ -72,6 +73,8 @@ usage(void)
            "  --teacher-mirror, --no-teacher-mirror  the teachers also see each batch\n"
            "                        mirrored left to right, their targets are the mean over\n"
            "                        both views (full %s, quick %s)\n"
+           "  --ec2t-augment, --no-ec2t-augment  random crops and flips of EC2T's training\n"
+           "                        images (the float stages always have them) (full %s, quick %s)\n"
            "  --schedule S          EC2T's learning rates: constant (the reference's way) or\n"
            "                        cosine, one decay over phases A and B (full %s, quick %s)\n"
            "  --cutout N            Cutout: a square of N x N pixels of every training image\n"
@@ -90,7 +93,8 @@ usage(void)
            FULL.phi, FULL.depth, FULL.width, FULL.finetune, QUICK.finetune, FULL.finetune_lr, FULL.epochs_a,
            QUICK.epochs_a, FULL.epochs_b, QUICK.epochs_b, FULL.target, QUICK.target, FULL.distill,
            QUICK.distill, TEACHERS[FULL.ensemble], TEACHERS[QUICK.ensemble],
-           FULL.mirror ? "on" : "off", QUICK.mirror ? "on" : "off",
+           FULL.mirror ? "on" : "off", QUICK.mirror ? "on" : "off", FULL.tern_augment ? "on" : "off",
+           QUICK.tern_augment ? "on" : "off",
            ex_tern_schedules[FULL.cosine], ex_tern_schedules[QUICK.cosine], FULL.cutout);
 }
 
@@ -105,7 +109,7 @@ static int
 parse(int argc, char **argv, options *o)
 {
     /* -1: the setting's default, resolved once --quick is known */
-    setting given = {NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    setting given = {NULL, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
     *o = (options){.out = "ec2t-demo-out", .data = "fashion-mnist", .seed = 1, .threads = -1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -121,6 +125,9 @@ parse(int argc, char **argv, options *o)
             continue;
         } else if (!strcmp(a, "--teacher-mirror") || !strcmp(a, "--no-teacher-mirror")) {
             given.mirror = a[2] == 't';
+            continue;
+        } else if (!strcmp(a, "--ec2t-augment") || !strcmp(a, "--no-ec2t-augment")) {
+            given.tern_augment = a[2] == 'e';
             continue;
         } else if (a[0] != '-') {
             return ex_usage_error(PROG, "unexpected argument '%s'", a);
@@ -194,6 +201,7 @@ parse(int argc, char **argv, options *o)
     TAKE(cutout, -1);
     TAKE(ensemble, -1);
     TAKE(mirror, -1);
+    TAKE(tern_augment, -1);
 #undef TAKE
     if (o->s.epochs_a + o->s.epochs_b < 1)
         return ex_usage_error(PROG, "EC2T needs at least one epoch (--epochs-a, --epochs-b)");
@@ -444,13 +452,14 @@ ternarize(demo *d)
     ex_tern_recipe recipe;
     ec2t_ternarizer *tz = NULL;
     ec2t_trainer *tr = NULL;
-    char detail[128];
+    char detail[160];
     ec2t_status st;
     int r;
-    snprintf(detail, sizeof detail, "%lld + %lld epochs, steering to %.0f%% zeros, %s rates, teacher %s%s",
+    snprintf(detail, sizeof detail, "%lld + %lld epochs, steering to %.0f%% zeros, %s rates, teacher %s%s%s",
              d->o.s.epochs_a, d->o.s.epochs_b, 100 * d->o.s.target, ex_tern_schedules[d->o.s.cosine],
              d->o.s.distill > 0 ? TEACHERS[d->o.s.ensemble] : "none",
-             d->o.s.distill > 0 && d->o.s.mirror ? " (mirrored too)" : "");
+             d->o.s.distill > 0 && d->o.s.mirror ? " (mirrored too)" : "",
+             d->o.s.tern_augment ? "" : ", no augmentation");
     stage(d, 3, "EC2T ternarization (phases A and B): ", detail);
     if ((r = reuse(d, d->path_tern, &d->tern)) != 0)
         return r < 0;
@@ -459,7 +468,7 @@ ternarize(demo *d)
     ex_tern_defaults(&recipe);
     recipe.target_sparsity = d->o.s.target;
     recipe.seed = d->o.seed;
-    recipe.augment = 1;
+    recipe.augment = d->o.s.tern_augment;
     recipe.teachers[0] = d->super;
     recipe.teachers[1] = d->o.s.ensemble ? d->small : NULL;
     recipe.teacher_mirror = d->o.s.mirror;

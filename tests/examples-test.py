@@ -179,7 +179,7 @@ def main():
             # (with the small network and the super-network teaching EC2T together, mirrored too)
             args3 = [out3 if a == out else a for a in small] + ["--resume", "--finetune", "2",
                                                                  "--distill", "0.5", "--teacher", "both",
-                                                                 "--teacher-mirror"]
+                                                                 "--teacher-mirror", "--no-ec2t-augment"]
             run_until("ec2t-demo", *args3, line="epoch   1 ", after="[2/5")
             check(os.path.exists(ckpt), "ec2t-demo wrote no super.ckpt during the fine-tuning")
             p = run("ec2t-demo", *args3)
@@ -188,8 +188,9 @@ def main():
                   and "epoch   2 " in stage2 and "counted from epoch 2" in stage2,
                   "ec2t-demo --resume did not go on from super.ckpt: " + stage2)
             check(not os.path.exists(ckpt), "ec2t-demo left super.ckpt behind")
-            check("zeros, constant rates, teacher both (mirrored too)" in p.stdout.split("[3/5")[-1],
-                  "ec2t-demo ignored --teacher both or --teacher-mirror")
+            check("zeros, constant rates, teacher both (mirrored too), no augmentation"
+                  in p.stdout.split("[3/5")[-1],
+                  "ec2t-demo ignored --teacher both, --teacher-mirror or --no-ec2t-augment")
 
             # the single steps on the same data
             sup = os.path.join(tmp, "s.ec2tm")
