@@ -3,10 +3,10 @@
 doc/FORMAT.md alone, as an executable check that the specification is
 complete (it shares no code with libec2t's C reader).
 
-Reading a container (sections 2 to 9), decoding its tensors (section 7) and
-rebuilding the program of a deployable file (section 13, with the
-entropy-coded streams decoded by ec2t_tcoder.py next to this file) need only
-the Python standard library. Running a program needs NumPy.
+Reading a container, decoding its tensors and rebuilding the program of a
+deployable file in either of its two layouts (the keyed one with TERNARY_2B
+masks, the packed one with its coded stream, decoded by StreamDecoder below)
+need only the Python standard library. Running a program needs NumPy.
 
     import ec2t_reader
     c = ec2t_reader.read_container(data)         # any container
@@ -14,23 +14,21 @@ the Python standard library. Running a program needs NumPy.
     c.tensors["op.0.weight"].values()            # a flat list, C order
     model = ec2t_reader.load_model(data)         # a deployable file
     out = ec2t_reader.run(model, inputs)         # NCHW in, NCHW out (NumPy)
+    dec = ec2t_reader.StreamDecoder(data)        # the coder alone, see there
 
 Every rule the specification gives a reader is checked; a file that breaks
 one raises FormatError (a ValueError), or UnsupportedError for a newer
-format version.
+format version or coder.
 
 As a program: ec2t_reader.py FILE prints the keys, the tensors and, for a
 deployable file, the program; ec2t_reader.py FILE IN.npy OUT.npy also runs it
 (exit code 77 when NumPy is missing).
 """
 import math
-import os
+import re
 import struct
 import sys
 import zlib
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ec2t_tcoder  # noqa: E402
 
 MAGIC = b"EC2T"
 VERSION = 1
@@ -474,30 +472,17 @@ def _f32(c, name, shape, required):
 def _ternary(c, i, op):
     m, k = op.cfg["m"], op.cfg["k"]
     t = c.tensors.get("op.%d.tern" % i)
-    if t is not None:
-        if t.dtype != DT_TERNARY_2B or t.dims != [m, k]:
-            raise FormatError("tensor '%s' is %r, expected TERNARY_2B [%d, %d]" % (t.name, t, m, k))
-        v = t.values()
-        return [v[r * k:(r + 1) * k] for r in range(m)]
-    t = c.tensors.get("op.%d.tern_coded" % i)
-    if t is None or t.dtype != DT_U8 or len(t.dims) != 1:
-        raise FormatError("operation %d has no ternary tensor" % i)
-    return _decode_stream(t.data, i, op)
+    if t is None:
+        raise FormatError("operation %d has no ternary tensor op.%d.tern" % (i, i))
+    if t.dtype != DT_TERNARY_2B or t.dims != [m, k]:
+        raise FormatError("tensor '%s' is %r, expected TERNARY_2B [%d, %d]" % (t.name, t, m, k))
+    v = t.values()
+    return [v[r * k:(r + 1) * k] for r in range(m)]
 
 
 def _slice(op):
     """The slice S of a ternary layer: a kernel, or 1 for dense."""
     return op.cfg["kh"] * op.cfg["kw"] if op.kind == "conv" else 1
-
-
-def _decode_stream(data, i, op):
-    """The symbols of an entropy-coded ternary layer, m rows of k."""
-    if len(data) >= 2 and data[0] > ec2t_tcoder.VERSION:
-        raise UnsupportedError("operation %d: a stream of coder %d" % (i, data[0]))
-    try:
-        return ec2t_tcoder.decode(data, op.cfg["m"], op.cfg["k"], _slice(op))
-    except ec2t_tcoder.TcoderError as e:
-        raise FormatError("operation %d: %s" % (i, e)) from None
 
 
 def _weighted(c, i, op, shapes):
@@ -550,7 +535,159 @@ def _shapes(c, n_values):
     return shapes
 
 
-# ---- the packed layout (section 13.2) ----
+# ---- the coder ----
+
+CODER = 2               # the stream's first byte
+PROB_INIT = 32768       # probabilities of a 0 bin, in units of 2**-16
+FAST_SHIFT, SLOW_SHIFT = 5, 7
+RANGE_INIT = 0xFFFFFFFF
+RANGE_TOP = 1 << 24
+PAD_BYTES = 3           # implicit zero bytes after the stream
+N_ZERO_CTX, N_SIGN_CTX = 80, 27
+MAX_SYMBOLS_PER_BYTE = 4608  # the optional length rule (libec2t applies it)
+KIND_WEIGHT, KIND_LEVEL, KIND_SCALE, KIND_BIAS = range(4)
+# float_bits: exponent bits, mantissa bits, the IEEE 754 format's struct code
+FLOAT_FORMATS = {16: (5, 10, "<e"), 32: (8, 23, "<f")}
+# a probability pair (P1, P2), packed as P1 | P2 << 16
+PAIR_INIT = PROB_INIT | PROB_INIT << 16
+
+
+def slice_width(slice_):
+    """Kernel width W: square slices are w x w, any other slice is one row."""
+    w = 1
+    while (w + 1) * (w + 1) <= slice_:
+        w += 1
+    return w if w * w == slice_ else slice_
+
+
+class StreamDecoder:
+    """A coded stream (engine.stream): its floats and ternary layers, read in
+    the program's order with one model that carries over from each to the
+    next. Raises FormatError (UnsupportedError for a newer coder).
+
+        dec = ec2t_reader.StreamDecoder(data)    # checks the header
+        w_p = dec.float(ec2t_reader.KIND_LEVEL)
+        rows = dec.layer(rows, cols, slice_)     # lists of -1, 0, +1
+        dec.finish()                             # after the last operation
+    """
+
+    def __init__(self, data):
+        data = bytes(data)
+        if len(data) < 3:
+            raise FormatError("stream of %d bytes, too short" % len(data))
+        if data[0] != CODER:
+            cls = UnsupportedError if data[0] > CODER else FormatError
+            raise cls("a stream of coder %d (this reader knows %d)" % (data[0], CODER))
+        if data[1] not in FLOAT_FORMATS:
+            raise FormatError("float_bits %d (16 or 32)" % data[1])
+        self.float_bits = data[1]
+        self.exp_bits, self.man_bits, code = FLOAT_FORMATS[self.float_bits]
+        self.unpack = struct.Struct(code).unpack
+        self.data, self.pos, self.end = data, 2, len(data)
+        self.range, self.code = RANGE_INIT, 0
+        for _ in range(4):
+            self.code = (self.code << 8) | self._byte()
+        if self.code >= self.range:
+            raise FormatError("stream: corrupt first bytes")
+        self.zero = [PAIR_INIT] * N_ZERO_CTX
+        self.sign = [PAIR_INIT] * N_SIGN_CTX
+        self.fsign = [PAIR_INIT] * 4
+        # FE[t][s][node], node 1 ... 2^E - 1 (index 0 unused), at index 2t + s
+        self.fexp = [[PAIR_INIT] * (1 << self.exp_bits) for _ in range(8)]
+        self.half = [PAIR_INIT]
+        self.max_symbols = MAX_SYMBOLS_PER_BYTE * (len(data) + PAD_BYTES)
+        self.symbols = 0
+
+    def _byte(self):
+        if self.pos < self.end:
+            b = self.data[self.pos]
+        elif self.pos < self.end + PAD_BYTES:
+            b = 0
+        else:
+            raise FormatError("stream: truncated")
+        self.pos += 1
+        return b
+
+    def _bit(self, probs, ctx):
+        """A bin coded with the pair probs[ctx], which it updates."""
+        pair = probs[ctx]
+        p1, p2 = pair & 0xFFFF, pair >> 16
+        bound = (self.range >> 16) * ((p1 + p2) >> 1)
+        if self.code < bound:
+            self.range = bound
+            probs[ctx] = (p1 + ((65536 - p1) >> FAST_SHIFT)) | (p2 + ((65536 - p2) >> SLOW_SHIFT)) << 16
+            bit = 0
+        else:
+            self.code -= bound
+            self.range -= bound
+            probs[ctx] = (p1 - (p1 >> FAST_SHIFT)) | (p2 - (p2 >> SLOW_SHIFT)) << 16
+            bit = 1
+        while self.range < RANGE_TOP:
+            self.range <<= 8
+            self.code = (self.code << 8) | self._byte()
+        return bit
+
+    def _direct(self, n):
+        """n direct bins (P = 1/2, no update), the first the most significant bit."""
+        v = 0
+        for _ in range(n):
+            self.half[0] = PAIR_INIT
+            v = (v << 1) | self._bit(self.half, 0)
+        return v
+
+    def float(self, kind):
+        """The next float, of kind KIND_WEIGHT ... KIND_BIAS."""
+        s = self._bit(self.fsign, kind)
+        tree = self.fexp[2 * kind + s]
+        node = 1
+        for _ in range(self.exp_bits):
+            node = 2 * node + self._bit(tree, node)
+        exp = node - (1 << self.exp_bits)     # the path's leaf: 2^E + e
+        pattern = (s << self.exp_bits | exp) << self.man_bits | self._direct(self.man_bits)
+        return self.unpack(pattern.to_bytes(self.float_bits // 8, "little"))[0]
+
+    def layer(self, rows, cols, slice_):
+        """The next ternary layer: rows lists of cols symbols -1, 0, +1."""
+        if rows < 1 or cols < 1 or slice_ < 1 or cols % slice_ != 0:
+            raise FormatError("bad layer shape %d x %d with slices of %d" % (rows, cols, slice_))
+        self.symbols += rows * cols
+        if self.symbols > self.max_symbols:
+            raise FormatError("%d symbols so far cannot fit in a %d-byte stream"
+                              % (self.symbols, self.end))
+        bit, zero, sign = self._bit, self.zero, self.sign
+        width = slice_width(slice_)
+        act = [0] * (cols // slice_)
+        out = []
+        for _ in range(rows):
+            row = []
+            for j in range(cols // slice_):
+                x = []
+                nz = last = 0
+                act_q = min(act[j] >> 4, 3)
+                for k in range(slice_):
+                    left = x[k - 1] if k % width > 0 else 0
+                    up = x[k - width] if k >= width else 0
+                    s = 0
+                    if bit(zero, ((min(nz, 4) * 2 + (left != 0)) * 2 + (up != 0)) * 4 + act_q):
+                        s = -1 if bit(sign, ((left + 1) * 3 + up + 1) * 3 + last + 1) else 1
+                        nz += 1
+                        last = s
+                    x.append(s)
+                act[j] = act[j] - (act[j] >> 2) + 16 * min(nz, 4)
+                row.extend(x)
+            out.append(row)
+        return out
+
+    def finish(self):
+        """The end checks, after the last operation's floats and symbols."""
+        if self.pos != self.end + PAD_BYTES:
+            raise FormatError("stream: %d bytes left over after the last bin"
+                              % (self.end + PAD_BYTES - self.pos))
+        if self.code >= RANGE_TOP:
+            raise FormatError("stream: corrupt (bad final state)")
+
+
+# ---- the packed layout ----
 
 PACKED_KINDS = (None, "conv", "dense", "affine", "relu", "maxpool", "avgpool", "gap", "flatten", "add")
 FLAG_RELU, FLAG_TERNARY, FLAG_SCALE, FLAG_BIAS = 1, 2, 4, 8
@@ -559,14 +696,11 @@ INT32_MAX = 2 ** 31 - 1
 
 
 class _Program:
-    """A cursor over the program bytes, and over the floats and the coded
-    streams (engine.floats, engine.coded) or the one stream (engine.stream, a
-    coder-2 ec2t_tcoder.ProgramDecoder, or None)."""
+    """A cursor over the program bytes, and the decoder of engine.stream
+    (None when the file has none)."""
 
-    def __init__(self, prog, floats, coded, stream):
+    def __init__(self, prog, stream):
         self.prog, self.pos = prog, 0
-        self.floats, self.used_floats = floats, 0
-        self.coded, self.used_coded = coded, 0
         self.stream = stream
 
     def varint(self, what, lo=0, hi=INT32_MAX):
@@ -586,31 +720,25 @@ class _Program:
                 return v
         raise FormatError("program: %s is missing or longer than 5 bytes" % what)
 
+    def _need_stream(self, i):
+        if self.stream is None:
+            raise FormatError("operation %d needs floats or symbols but the file has no engine.stream" % i)
+
     def take_floats(self, n, i, kind):
-        """The next n floats, of coder 2's kind (ec2t_tcoder.KIND_*) in the one stream."""
-        if self.stream is not None:
-            try:
-                return [self.stream.float(kind) for _ in range(n)]
-            except ec2t_tcoder.TcoderError as e:
-                raise FormatError("operation %d: engine.stream: %s" % (i, e)) from None
-        if n > len(self.floats) - self.used_floats:
-            raise FormatError("operation %d needs more floats than engine.floats holds" % i)
-        self.used_floats += n
-        return self.floats[self.used_floats - n:self.used_floats]
+        """The next n floats of the stream, of kind KIND_*."""
+        self._need_stream(i)
+        try:
+            return [self.stream.float(kind) for _ in range(n)]
+        except FormatError as e:
+            raise type(e)("operation %d: engine.stream: %s" % (i, e)) from None
 
     def take_symbols(self, i, op):
-        """The symbols of a ternary conv or dense: the next ones of the one
-        stream, or a stream of engine.coded whose length the program gives."""
-        if self.stream is None:
-            n = self.varint("operation %d stream length" % i)
-            if n > len(self.coded) - self.used_coded:
-                raise FormatError("operation %d: its ternary stream runs past engine.coded" % i)
-            self.used_coded += n
-            return _decode_stream(self.coded[self.used_coded - n:self.used_coded], i, op)
+        """The symbols of a ternary conv or dense: the next ones of the stream."""
+        self._need_stream(i)
         try:
             return self.stream.layer(op.cfg["m"], op.cfg["k"], _slice(op))
-        except ec2t_tcoder.TcoderError as e:
-            raise FormatError("operation %d: engine.stream: %s" % (i, e)) from None
+        except FormatError as e:
+            raise type(e)("operation %d: engine.stream: %s" % (i, e)) from None
 
     def finish(self):
         if self.pos != len(self.prog):
@@ -619,11 +747,9 @@ class _Program:
         if self.stream is not None:
             try:
                 self.stream.finish()
-            except ec2t_tcoder.TcoderError as e:
+            except FormatError as e:
                 raise FormatError("engine.stream does not end after the last operation: %s"
                                   % e) from None
-        elif self.used_floats != len(self.floats) or self.used_coded != len(self.coded):
-            raise FormatError("the program does not use exactly the floats and coded bytes of the file")
 
 
 def _packed_op(p, i, shapes):
@@ -663,17 +789,17 @@ def _packed_op(p, i, shapes):
     shapes.append(shape)
     channels = a[0] if kind == "affine" else cfg["m"]
     if kind in ("conv", "dense") and cfg["ternary"]:
-        op.levels = tuple(p.take_floats(2, i, ec2t_tcoder.KIND_LEVEL))
+        op.levels = tuple(p.take_floats(2, i, KIND_LEVEL))
         if not (op.levels[0] >= 0 and op.levels[1] >= 0):
             raise FormatError("operation %d: levels must be two floats >= 0, not %r" % (i, op.levels))
         op.tern = p.take_symbols(i, op)
     elif kind in ("conv", "dense"):
-        w = p.take_floats(cfg["m"] * cfg["k"], i, ec2t_tcoder.KIND_WEIGHT)
+        w = p.take_floats(cfg["m"] * cfg["k"], i, KIND_WEIGHT)
         op.weight = [w[r * cfg["k"]:(r + 1) * cfg["k"]] for r in range(cfg["m"])]
     if flags & FLAG_SCALE:
-        op.scale = p.take_floats(channels, i, ec2t_tcoder.KIND_SCALE)
+        op.scale = p.take_floats(channels, i, KIND_SCALE)
     if flags & FLAG_BIAS:
-        op.bias = p.take_floats(channels, i, ec2t_tcoder.KIND_BIAS)
+        op.bias = p.take_floats(channels, i, KIND_BIAS)
     return op
 
 
@@ -693,30 +819,11 @@ def _byte_string(c, name, required):
     return t.data
 
 
-def _one_stream(c):
-    """The coder-2 decoder of engine.stream (the one-stream form), or None."""
-    if "engine.stream" not in c.tensors:
-        return None
-    for name in ("engine.floats", "engine.coded"):
-        if name in c.tensors:
-            raise FormatError("the file holds both engine.stream and %s" % name)
-    data = _byte_string(c, "engine.stream", True)
-    if len(data) >= 3 and data[0] > ec2t_tcoder.PROGRAM_VERSION:
-        raise UnsupportedError("engine.stream is of coder %d (this reader knows %d)"
-                               % (data[0], ec2t_tcoder.PROGRAM_VERSION))
-    try:
-        return ec2t_tcoder.ProgramDecoder(data)
-    except ec2t_tcoder.TcoderError as e:
-        raise FormatError("engine.stream: %s" % e) from None
-
-
 def _packed_model(c):
-    t = c.tensors.get("engine.floats")
-    if t is not None and (t.dtype not in (DT_F32, DT_F16) or len(t.dims) != 1):
-        raise FormatError("engine.floats is %r, not an F32 or F16 vector" % t)
-    floats = t.values() if t is not None else []
-    p = _Program(_byte_string(c, "engine.program", True), floats, _byte_string(c, "engine.coded", False),
-                 _one_stream(c))
+    stream = None
+    if "engine.stream" in c.tensors:
+        stream = StreamDecoder(_byte_string(c, "engine.stream", True))
+    p = _Program(_byte_string(c, "engine.program", True), stream)
     n_ops = p.varint("the number of operations", 1, MAX_OPS)
     model = Model()
     model.output = p.varint("the output", 0, n_ops)
@@ -732,6 +839,9 @@ def model_from_container(c):
     """The program of a validated container (section 13)."""
     if _get(c, "ec2t.file_kind", STRING) != "deploy":
         raise FormatError("not a deployable file: ec2t.file_kind is '%s'" % c.keys["ec2t.file_kind"].value)
+    for name in c.tensors:
+        if name in ("engine.floats", "engine.coded") or re.fullmatch(r"op\.[0-9]+\.tern_coded", name):
+            raise FormatError("tensor %s: a name the format reserves (section 11)" % name)
     if "engine.program" in c.tensors:
         model = _packed_model(c)
     else:

@@ -17,23 +17,10 @@ int32_t ec2t__eio_slice(const ec2t__eop *op);
  * at 12 bytes a weight (masks, index lists, their offsets, a dense copy: the
  * most a layer can need): a realistic layer codes at least 0.3 bits a weight,
  * so it needs at most about 320 bytes a file byte, while the coder can pack
- * 12,288 weights into a byte; so a small hostile file cannot make the engine
+ * 4,608 weights into a byte; so a small hostile file cannot make the engine
  * allocate gigabytes. */
 #define EC2T__LOAD_BUDGET_FLOOR (INT64_C(64) << 20)
 #define EC2T__LOAD_BUDGET_PER_BYTE 4096
-/* Fill the masks (as ec2t__tcode_decode() writes them) of op's m x k ternary
- * matrix from wherever its symbols are coded. */
-typedef ec2t_status (*ec2t__eio_masks_fn)(void *arg, const ec2t__eop *op, uint64_t *pmask,
-                                          uint64_t *nmask);
-/* Decode op's ternary matrix into op->tm with decode(arg, ...), within
- * e->load_budget (EC2T_E_FORMAT if the layer could need more, EC2T_E_NOMEM
- * when that budget is the caller's EC2T_CTX_LOAD_LIMIT). */
-ec2t_status ec2t__eio_decode_masks(ec2t_engine *e, const char *what, ec2t__eop *op,
-                                   ec2t__eio_masks_fn decode, void *arg);
-/* Decode a coder-1 stream of len bytes into op->tm, for op's m, k and
- * slice, within e->load_budget. */
-ec2t_status ec2t__eio_decode_ternary(ec2t_engine *e, const char *what, const uint8_t *in,
-                                     size_t len, ec2t__eop *op);
 /* Whether a conv or dense operation's sizes are in range (m, k >= 1,
  * m * k <= 2^34, a ternary one ungrouped); other kinds pass. */
 int ec2t__eio_sizes_ok(const ec2t__eop *op);

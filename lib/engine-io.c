@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "engine-io-private.h"
-#include "tcoder-private.h"
 
 #define CONFIG_INTS 14
 #define MAX_OPS (1 << 20)
@@ -250,6 +249,7 @@ read_floats(ec2t_context *ctx, const ec2t__creader *r, const char *name, int32_t
     return ec2t__cr_read_f32(r, name, ndim, dims, *out);
 }
 
+/* The ternary tensor of op i in the keyed layout: its TERNARY_2B masks. */
 static ec2t_status
 read_ternary(ec2t_engine *e, const ec2t__creader *r, int32_t i, ec2t__eop *op)
 {
@@ -258,67 +258,12 @@ read_ternary(ec2t_engine *e, const ec2t__creader *r, int32_t i, ec2t__eop *op)
     char name[64];
     op_tensor(name, sizeof name, i, "tern");
     t = ec2t__cr_find_tensor(r, name);
-    if (t) {
-        if (t->dtype != EC2T__DT_TERNARY_2B || t->ndim != 2 || t->dims[0] != op->m || t->dims[1] != op->k)
-            return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: tensor %s has the wrong type or shape", what, name);
-        return unpack_2b(e->ctx, t->data, op->m, op->k, &op->tm);
-    }
-    op_tensor(name, sizeof name, i, "tern_coded");
-    t = ec2t__cr_find_tensor(r, name);
-    if (!t || t->dtype != EC2T__DT_U8 || t->ndim != 1)
-        return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d has no ternary tensor", what, (int)i);
-    return ec2t__eio_decode_ternary(e, what, t->data, (size_t)t->nbytes, op);
-}
-
-ec2t_status
-ec2t__eio_decode_masks(ec2t_engine *e, const char *what, ec2t__eop *op, ec2t__eio_masks_fn decode,
-                       void *arg)
-{
-    int32_t words = (op->k + 63) / 64;
-    int64_t need = (int64_t)op->m * op->k * 12; /* masks, index lists, offsets, dense copy */
-    uint64_t *p, *q;
-    ec2t_status st;
-    if (need > e->load_budget)
-        return ec2t__error(e->ctx, e->load_budget_caller ? EC2T_E_NOMEM : EC2T_E_FORMAT,
-                           "%s: a %d x %d ternary layer could need %lld bytes of memory, more than "
-                           "%s (%lld bytes left)",
-                           what, (int)op->m, (int)op->k, (long long)need,
-                           e->load_budget_caller ? "the context's EC2T_CTX_LOAD_LIMIT"
-                                                 : "libec2t lets a file of this size ask for",
-                           (long long)e->load_budget);
-    e->load_budget -= need;
-    p = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *p);
-    q = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *q);
-    st = p && q ? EC2T_OK : ec2t__nomem(e->ctx, "ternary masks");
-    if (st == EC2T_OK)
-        st = decode(arg, op, p, q);
-    if (st == EC2T_OK)
-        st = ec2t__tmat_from_masks(e->ctx, p, q, op->m, op->k, &op->tm);
-    ec2t__free(e->ctx, p);
-    ec2t__free(e->ctx, q);
-    return st;
-}
-
-typedef struct coded_layer {
-    ec2t_context *ctx;
-    const uint8_t *in;
-    size_t len;
-} coded_layer;
-
-static ec2t_status
-decode_coded_layer(void *arg, const ec2t__eop *op, uint64_t *pmask, uint64_t *nmask)
-{
-    const coded_layer *c = arg;
-    return ec2t__tcode_decode(c->ctx, c->in, c->len, op->m, op->k, ec2t__eio_slice(op), pmask, nmask);
-}
-
-ec2t_status
-ec2t__eio_decode_ternary(ec2t_engine *e, const char *what, const uint8_t *in, size_t len,
-                         ec2t__eop *op)
-{
-    coded_layer c = {e->ctx, in, len};
-    ec2t_status st = ec2t__tcode_check_length(e->ctx, what, len, op->m, op->k);
-    return st == EC2T_OK ? ec2t__eio_decode_masks(e, what, op, decode_coded_layer, &c) : st;
+    if (!t)
+        return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d has no ternary tensor %s", what,
+                           (int)i, name);
+    if (t->dtype != EC2T__DT_TERNARY_2B || t->ndim != 2 || t->dims[0] != op->m || t->dims[1] != op->k)
+        return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: tensor %s has the wrong type or shape", what, name);
+    return unpack_2b(e->ctx, t->data, op->m, op->k, &op->tm);
 }
 
 int
@@ -499,8 +444,26 @@ load_keyed(ec2t_engine *e, const ec2t__creader *r)
     return st;
 }
 
+/* Whether name is one the format reserves (doc/FORMAT.md §11):
+ * engine.floats, engine.coded, op.<i>.tern_coded. */
+static int
+reserved_name(const char *name)
+{
+    static const char suffix[] = ".tern_coded";
+    size_t n = strlen(name), d = 3;
+    if (strcmp(name, "engine.floats") == 0 || strcmp(name, "engine.coded") == 0)
+        return 1;
+    if (strncmp(name, "op.", 3) != 0 || n < 3 + sizeof suffix)
+        return 0;
+    while (name[d] >= '0' && name[d] <= '9')
+        d++;
+    return d > 3 && strcmp(name + d, suffix) == 0;
+}
+
 /* A file holding the tensor engine.program is in the packed layout (the
- * one libec2t writes for the entropy encoding), any other in the keyed one. */
+ * one libec2t writes for the entropy encoding), any other in the keyed one.
+ * In both, the reserved tensor names refuse the file: they belonged to forms
+ * that are not part of the format, which a reader must not half-read. */
 static ec2t_status
 load_from(ec2t_context *ctx, ec2t__creader *r, ec2t_engine **out)
 {
@@ -510,6 +473,14 @@ load_from(ec2t_context *ctx, ec2t__creader *r, ec2t_engine **out)
     ec2t_status st = ec2t__cr_get_str(r, "ec2t.file_kind", &kind);
     if (st == EC2T_OK && strcmp(kind, "deploy") != 0)
         st = ec2t__error(ctx, EC2T_E_FORMAT, "%s: a '%s' file, not a deployable one", what, kind);
+    for (uint64_t i = 0; st == EC2T_OK && i < ec2t__cr_tensor_count(r); i++) {
+        const char *name = ec2t__cr_tensor_at(r, i)->name;
+        if (reserved_name(name))
+            st = ec2t__error(ctx, EC2T_E_FORMAT,
+                             "%s: tensor %s is not part of the format (a reserved name; ternary "
+                             "layers are op.<i>.tern masks or in engine.stream)",
+                             what, name);
+    }
     if (st == EC2T_OK && !(e = ec2t__calloc(ctx, 1, sizeof *e)))
         st = ec2t__nomem(ctx, "engine");
     if (st == EC2T_OK) {

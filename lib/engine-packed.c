@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The packed layout of deployable files (doc/FORMAT.md §13, "The packed
- * layout"): the program as one string of varints, and either every float and
- * every ternary layer in one coder-2 stream (the one-stream form, which
- * libec2t writes) or, as files of libec2t 0.2's first days hold them, every
- * float in one tensor (F32 or F16) and every coder-1 layer stream in another
- * (the split form, still read). A few tensors instead of several keys and
- * tensors per operation: the header of a ResNet-20 shrinks from about 10 KB
- * to under 300 bytes. */
+/* The packed layout of deployable files (doc/FORMAT.md, "The packed
+ * layout"): the program as one string of varints, and every float and every
+ * ternary layer in one coded stream (tstream.c). Two tensors instead of
+ * several keys and tensors per operation: the header of a ResNet-20 shrinks
+ * from about 10 KB to under 300 bytes. */
 #include <string.h>
 
 #include "engine-io-private.h"
@@ -217,17 +214,12 @@ ec2t__eio_save_packed(const ec2t_engine *e, ec2t__cwriter *w, void *owned[2])
 
 /* ---- reading ---- */
 
-/* The program, and where its floats and symbols come from: the stream of
- * the one-stream form (ts), or the floats and coder-1 streams of the split
- * form. */
+/* The program, and the stream its floats and symbols come from (NULL when
+ * the file has none). */
 typedef struct cursor {
     const uint8_t *prog;
     size_t n, pos;
     ec2t__tsreader *ts;
-    const float *floats;
-    int64_t n_floats, used_floats;
-    const uint8_t *coded;
-    size_t n_coded, used_coded;
 } cursor;
 
 /* The next varint of the program: minimal LEB128 of at most 5 bytes, at most
@@ -332,25 +324,30 @@ read_program_op(ec2t_engine *e, cursor *c, int32_t i, uint32_t *flags)
     return 1;
 }
 
+static ec2t_status
+no_stream(ec2t_engine *e, const char *what, int32_t i)
+{
+    return ec2t__error(e->ctx, EC2T_E_FORMAT,
+                       "%s: operation %d needs floats or symbols but the file has no engine.stream",
+                       what, (int)i);
+}
+
 /* The next n floats of a kind, in a new array. */
 static ec2t_status
 take_floats(ec2t_engine *e, const char *what, cursor *c, int32_t i, ec2t__fkind kind, int64_t n,
             float **out)
 {
-    if (!c->ts && n > c->n_floats - c->used_floats)
-        return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d needs more floats than the file has",
-                           what, (int)i);
+    ec2t_status st;
+    if (!c->ts)
+        return no_stream(e, what, i);
+    if ((st = ec2t__tsr_check_floats(c->ts, n)) != EC2T_OK)
+        return st;
     *out = ec2t__alloc(e->ctx, (size_t)n * sizeof **out, 64);
     if (!*out)
         return ec2t__nomem(e->ctx, "engine tensor");
-    if (!c->ts) {
-        memcpy(*out, c->floats + c->used_floats, (size_t)n * sizeof **out);
-        c->used_floats += n;
-        return EC2T_OK;
-    }
     for (int64_t j = 0; j < n; j++) {
         uint32_t bits;
-        ec2t_status st = ec2t__tsr_floats(c->ts, kind, &bits, 1);
+        st = ec2t__tsr_floats(c->ts, kind, &bits, 1);
         if (st != EC2T_OK)
             return st;
         if (e->float_bits == 16)
@@ -361,30 +358,47 @@ take_floats(ec2t_engine *e, const char *what, cursor *c, int32_t i, ec2t__fkind 
     return EC2T_OK;
 }
 
+/* Decode op's ternary matrix from the stream into op->tm, within
+ * e->load_budget (EC2T_E_FORMAT if the layer could need more, EC2T_E_NOMEM
+ * when that budget is the caller's EC2T_CTX_LOAD_LIMIT). */
 static ec2t_status
-decode_stream_layer(void *arg, const ec2t__eop *op, uint64_t *pmask, uint64_t *nmask)
+decode_masks(ec2t_engine *e, const char *what, ec2t__eop *op, ec2t__tsreader *ts)
 {
-    return ec2t__tsr_ternary(arg, op->m, op->k, ec2t__eio_slice(op), pmask, nmask);
+    int32_t words = (op->k + 63) / 64;
+    int64_t need = (int64_t)op->m * op->k * 12; /* masks, index lists, offsets, dense copy */
+    uint64_t *p, *q;
+    ec2t_status st;
+    if (need > e->load_budget)
+        return ec2t__error(e->ctx, e->load_budget_caller ? EC2T_E_NOMEM : EC2T_E_FORMAT,
+                           "%s: a %d x %d ternary layer could need %lld bytes of memory, more than "
+                           "%s (%lld bytes left)",
+                           what, (int)op->m, (int)op->k, (long long)need,
+                           e->load_budget_caller ? "the context's EC2T_CTX_LOAD_LIMIT"
+                                                 : "libec2t lets a file of this size ask for",
+                           (long long)e->load_budget);
+    e->load_budget -= need;
+    p = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *p);
+    q = ec2t__calloc(e->ctx, (size_t)op->m * (size_t)words, sizeof *q);
+    st = p && q ? EC2T_OK : ec2t__nomem(e->ctx, "ternary masks");
+    if (st == EC2T_OK)
+        st = ec2t__tsr_ternary(ts, op->m, op->k, ec2t__eio_slice(op), p, q);
+    if (st == EC2T_OK)
+        st = ec2t__tmat_from_masks(e->ctx, p, q, op->m, op->k, &op->tm);
+    ec2t__free(e->ctx, p);
+    ec2t__free(e->ctx, q);
+    return st;
 }
 
-/* op's ternary matrix, from the stream or from the next coder-1 stream. */
+/* op's ternary matrix: the next layer of the stream. */
 static ec2t_status
 take_ternary(ec2t_engine *e, const char *what, cursor *c, int32_t i)
 {
     ec2t__eop *op = &e->ops[i];
-    int64_t len;
     ec2t_status st;
-    if (c->ts) {
-        st = ec2t__tsr_check_layer(c->ts, op->m, op->k);
-        return st == EC2T_OK ? ec2t__eio_decode_masks(e, what, op, decode_stream_layer, c->ts) : st;
-    }
-    len = next_varint(c, INT32_MAX);
-    if (len < 0 || (size_t)len > c->n_coded - c->used_coded)
-        return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: operation %d: bad ternary stream length", what,
-                           (int)i);
-    st = ec2t__eio_decode_ternary(e, what, c->coded + c->used_coded, (size_t)len, op);
-    c->used_coded += (size_t)len;
-    return st;
+    if (!c->ts)
+        return no_stream(e, what, i);
+    st = ec2t__tsr_check_layer(c->ts, op->m, op->k);
+    return st == EC2T_OK ? decode_masks(e, what, op, c->ts) : st;
 }
 
 static ec2t_status
@@ -411,29 +425,6 @@ read_op_arrays(ec2t_engine *e, const char *what, cursor *c, int32_t i, uint32_t 
     if (st == EC2T_OK && (flags & FLAG_BIAS))
         st = take_floats(e, what, c, i, EC2T__FK_BIAS, ch, &op->bias);
     return st;
-}
-
-/* The floats tensor as floats, whatever its precision. */
-static ec2t_status
-load_floats(ec2t_engine *e, const ec2t__creader *r, float **out, int64_t *n)
-{
-    const ec2t__ctensor *t = ec2t__cr_find_tensor(r, "engine.floats");
-    *n = 0;
-    if (!t)
-        return EC2T_OK;
-    if (t->ndim != 1 || (t->dtype != EC2T__DT_F32 && t->dtype != EC2T__DT_F16))
-        return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: engine.floats is not a vector of F32 or F16",
-                           ec2t__cr_what(r));
-    *n = t->dims[0];
-    *out = ec2t__alloc(e->ctx, (size_t)*n * sizeof **out, 64);
-    if (!*out)
-        return ec2t__nomem(e->ctx, "engine floats");
-    if (t->dtype == EC2T__DT_F32)
-        return ec2t__cr_read_f32(r, "engine.floats", 1, t->dims, *out);
-    for (int64_t j = 0; j < *n; j++)
-        (*out)[j] = float_of_half((uint16_t)(t->data[2 * j] | (t->data[2 * j + 1] << 8)));
-    e->float_bits = 16;
-    return EC2T_OK;
 }
 
 static ec2t_status
@@ -468,9 +459,9 @@ read_program(ec2t_engine *e, const char *what, cursor *c)
         if ((st = read_op_arrays(e, what, c, i, flags)) != EC2T_OK)
             return st;
     }
-    if (c->pos != c->n || c->used_floats != c->n_floats || c->used_coded != c->n_coded)
-        return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: the program does not use exactly the bytes and "
-                           "floats of the file", what);
+    if (c->pos != c->n)
+        return ec2t__error(e->ctx, EC2T_E_FORMAT, "%s: %zu bytes left over after the program's last "
+                           "operation", what, c->n - c->pos);
     return c->ts ? ec2t__tsr_finish(c->ts) : EC2T_OK;
 }
 
@@ -480,18 +471,14 @@ is_bytes(const ec2t__ctensor *t)
     return !t || (t->dtype == EC2T__DT_U8 && t->ndim == 1);
 }
 
-/* The one-stream form's reader, when the file has engine.stream. */
+/* The stream's reader, when the file has engine.stream. */
 static ec2t_status
-open_stream(ec2t_engine *e, const ec2t__creader *r, const char *what, ec2t__tsreader **ts)
+open_stream(ec2t_engine *e, const ec2t__ctensor *t, const char *what, ec2t__tsreader **ts)
 {
-    const ec2t__ctensor *t = ec2t__cr_find_tensor(r, "engine.stream");
     ec2t_status st;
     *ts = NULL;
     if (!t)
         return EC2T_OK;
-    if (ec2t__cr_find_tensor(r, "engine.floats") || ec2t__cr_find_tensor(r, "engine.coded"))
-        return ec2t__error(e->ctx, EC2T_E_FORMAT,
-                           "%s: engine.stream comes with engine.floats or engine.coded", what);
     st = ec2t__tsr_new(e->ctx, what, t->data, (size_t)t->nbytes, ts);
     if (st == EC2T_OK)
         e->float_bits = ec2t__tsr_float_bits(*ts);
@@ -503,25 +490,18 @@ ec2t__eio_load_packed(ec2t_engine *e, const ec2t__creader *r)
 {
     const char *what = ec2t__cr_what(r);
     const ec2t__ctensor *prog = ec2t__cr_find_tensor(r, "engine.program");
-    const ec2t__ctensor *coded = ec2t__cr_find_tensor(r, "engine.coded");
     const ec2t__ctensor *stream = ec2t__cr_find_tensor(r, "engine.stream");
-    float *floats = NULL;
     cursor c = {0};
     ec2t_status st = EC2T_OK;
-    if (!is_bytes(prog) || !is_bytes(coded) || !is_bytes(stream))
+    if (!is_bytes(prog) || !is_bytes(stream))
         st = ec2t__error(e->ctx, EC2T_E_FORMAT,
-                         "%s: engine.program, engine.coded or engine.stream is not a byte string", what);
+                         "%s: engine.program or engine.stream is not a byte string", what);
     if (st == EC2T_OK)
-        st = open_stream(e, r, what, &c.ts);
-    if (st == EC2T_OK && !c.ts)
-        st = load_floats(e, r, &floats, &c.n_floats);
+        st = open_stream(e, stream, what, &c.ts);
     if (st == EC2T_OK) {
         c.prog = prog->data, c.n = (size_t)prog->nbytes;
-        c.floats = floats;
-        c.coded = coded ? coded->data : NULL, c.n_coded = coded ? (size_t)coded->nbytes : 0;
         st = read_program(e, what, &c);
     }
     ec2t__tsr_free(c.ts);
-    ec2t__free(e->ctx, floats);
     return st;
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Coder 2 (doc/FORMAT.md, "Coder 2: one stream for a whole program"): every
- * float and every ternary layer of a deployable program in one range-coded
- * stream, with one model whose probabilities carry over from layer to layer.
- * The packed layout's one-stream form (engine-packed.c) drives it in program
- * order; this module knows nothing of programs, only of floats (as bit
- * patterns) and layers of symbols. */
+/* The coder of deployable files (doc/FORMAT.md, "The coder"): every float
+ * and every ternary layer of a program in one range-coded stream, with one
+ * model whose probabilities carry over from layer to layer. The packed
+ * layout (engine-packed.c) drives it in program order; this module knows
+ * nothing of programs, only of floats (as bit patterns) and layers of
+ * symbols. doc/ec2t_reader.py holds a second, independent decoder. */
 #ifndef EC2T_TSTREAM_PRIVATE_H
 #define EC2T_TSTREAM_PRIVATE_H
 
@@ -13,8 +13,10 @@
 
 #include "context-private.h"
 
+/* The stream's first byte, identifying the coder; 0 and 1 are invalid,
+ * larger values belong to newer coders (doc/FORMAT.md). */
 #define EC2T__TSTREAM_CODER 2
-/* A bin of coder 2 carries at least 0.0017 bits, so a byte holds at most
+/* A bin carries at least 0.0017 bits, so a byte holds at most
  * about 4,600 symbols; a reader refuses layers beyond this many per byte. */
 #define EC2T__TSTREAM_MAX_SYMBOLS_PER_BYTE 4608
 
@@ -56,12 +58,20 @@ int ec2t__tsr_float_bits(const ec2t__tsreader *r);
 /* The next n floats of a kind, as bit patterns. EC2T_E_FORMAT if the
  * stream ends first. */
 ec2t_status ec2t__tsr_floats(ec2t__tsreader *r, ec2t__fkind kind, uint32_t *bits, int64_t n);
+/* Whether n more floats are within what the stream's bytes can hold, with
+ * the floats before them; call it before allocating them. EC2T_E_FORMAT
+ * with a message if not. */
+ec2t_status ec2t__tsr_check_floats(ec2t__tsreader *r, int64_t n);
 /* Whether a next layer of rows x cols symbols is within what the stream's
  * bytes can hold, with the layers before it; call it before allocating the
  * layer's masks. EC2T_E_FORMAT with a message if not. */
 ec2t_status ec2t__tsr_check_layer(ec2t__tsreader *r, int32_t rows, int32_t cols);
-/* The next layer, straight into its masks (as ec2t__tcode_decode() writes
- * them). EC2T_E_FORMAT if the stream ends first, EC2T_E_NOMEM. */
+/* The next layer, straight into two bitmasks: row m's bit k in word
+ * m * words + k / 64 (words = ceil(cols / 64), LSB first), pmask for the +1
+ * symbols, nmask for the -1 ones; every word is written, bits past cols are
+ * 0. The work is bounded by rows * cols, and ec2t__tsr_check_layer() bounds
+ * that by the stream's length. EC2T_E_FORMAT if the stream ends first,
+ * EC2T_E_NOMEM. */
 ec2t_status ec2t__tsr_ternary(ec2t__tsreader *r, int32_t rows, int32_t cols, int32_t slice,
                               uint64_t *pmask, uint64_t *nmask);
 /* After the last float and layer: EC2T_E_FORMAT unless the stream ends

@@ -11,20 +11,20 @@ doc/FORMAT.md) against libec2t:
 - the small networks of sample-nets, which use every operation kind (grouped
   and strided convolutions, option-A shortcuts, padded pools, flatten, an
   unfoldable batchnorm): the reader's outputs match the C engine's;
-- the packed layout's split form (engine.floats and coder-1 streams in
-  engine.coded), which libec2t reads but no longer writes: the one-stream
-  files rewritten in it (the streams coded by TCODER_TOOL) are accepted by both readers and read as the same program;
+- the extension rule (doc/FORMAT.md section 11): unknown keys and tensors
+  are ignored by both readers, the reserved tensor names (engine.floats,
+  engine.coded, op.<i>.tern_coded) are refused by both;
 - damaged files: the reader and ec2t-deploy accept and reject the same ones,
   among byte flips of the header with the header checksum recomputed (so
   that the schema checks of section 13, not the checksum, decide), and both
   reject truncations, flipped data bytes and a newer version; among changed
   bytes of the packed layout's program and of its stream, with their
-  checksums and the header's recomputed; and among files that mix the
-  forms, or hold a stream of another coder or float_bits, a stream cut short
-  or with a byte left over, a stream where the program needs none, or a
-  ternary layer too large for its stream.
+  checksums and the header's recomputed; and among files that hold a
+  stream of another coder or float_bits, a stream cut short or with a byte
+  left over, a stream where the program needs none, no stream where it
+  needs one, or a ternary layer too large for its stream.
 
-usage: ec2t-reader-test.py EC2T_CONVERT EC2T_DEPLOY SAMPLE_NETS DOC_DIR DATA_DIR TCODER_TOOL
+usage: ec2t-reader-test.py EC2T_CONVERT EC2T_DEPLOY SAMPLE_NETS DOC_DIR DATA_DIR
 Needs NumPy to run the programs; exits 77 (skipped) without it.
 """
 import os
@@ -36,7 +36,7 @@ import tempfile
 import time
 import zlib
 
-CONVERT, DEPLOY, SAMPLE_NETS, DOC_DIR, DATA_DIR, TCODER_TOOL = sys.argv[1:7]
+CONVERT, DEPLOY, SAMPLE_NETS, DOC_DIR, DATA_DIR = sys.argv[1:6]
 sys.path.insert(0, DOC_DIR)
 import ec2t_reader  # noqa: E402
 
@@ -203,7 +203,7 @@ def tensor_mutants(tmp, path, name, count, seed):
     agree_on(tmp, "%s %s mutants" % (os.path.basename(path), name[len("engine."):]), variants())
 
 
-# ---- the packed layout's two forms ----
+# ---- the packed layout, the extension rule ----
 
 def varints(*values):
     out = bytearray()
@@ -220,9 +220,8 @@ GEOMETRY = {"conv": ("m", "groups", "kh", "kw", "stride", "pad"), "dense": ("m",
             "maxpool": ("kh", "stride", "pad"), "avgpool": ("kh", "stride", "pad"), "add": ("add_stride",)}
 
 
-def program_of(model, lengths):
-    """The engine.program of a Model; lengths maps each ternary operation to
-    the length of its stream in the split form, and is empty for the one-stream form."""
+def program_of(model):
+    """The engine.program of a Model."""
     out = varints(len(model.ops), model.output, *model.shapes[0])
     for i, op in enumerate(model.ops):
         c = op.cfg
@@ -232,19 +231,7 @@ def program_of(model, lengths):
                  | (ec2t_reader.FLAG_BIAS if op.bias is not None else 0))
         out += varints(ec2t_reader.PACKED_KINDS.index(op.kind), *(i - v for v in op.inputs), flags,
                        *(c[f] for f in GEOMETRY.get(op.kind, ())))
-        if i in lengths:
-            out += varints(lengths[i])
     return out
-
-
-def coded_layer(tmp, op):
-    """The coder-1 stream of a ternary operation, by libec2t's encoder."""
-    src, dst = os.path.join(tmp, "layer.sym"), os.path.join(tmp, "layer.bin")
-    with open(src, "wb") as f:
-        f.write(bytes(s & 0xFF for row in op.tern for s in row))
-    subprocess.run([TCODER_TOOL, "encode", str(op.cfg["m"]), str(op.cfg["k"]),
-                    str(ec2t_reader._slice(op)), src, dst], check=True)
-    return read(dst)
 
 
 def container(keys, tensors):
@@ -277,47 +264,23 @@ def u8(raw):
     return (ec2t_reader.DT_U8, len(raw), raw)
 
 
-def split_form(tmp, c, model):
-    """The one-stream file c (read as model) in the split form: engine.floats
-    of the stream's float_bits, and coder-1 streams in engine.coded."""
-    lengths, coded, floats = {}, b"", []
-    for i, op in enumerate(model.ops):
-        if op.tern is not None:
-            layer = coded_layer(tmp, op)
-            lengths[i] = len(layer)
-            coded += layer
-        floats += op.levels or [x for row in op.weight or () for x in row]
-        floats += (op.scale or []) + (op.bias or [])
-    dtype, code = ((ec2t_reader.DT_F32, "f") if c.tensors["engine.stream"].data[1] == 32
-                   else (ec2t_reader.DT_F16, "e"))
-    packed = struct.pack("<%d%s" % (len(floats), code), *floats)
-    return rewrite(c, {"engine.program": u8(program_of(model, lengths)), "engine.stream": None,
-                       "engine.floats": (dtype, len(floats), packed),
-                       "engine.coded": u8(coded) if coded else None})
-
-
 def forms(tmp, path):
-    """A one-stream file rewritten in the split form: both readers accept it
-    and Python reads the same program. Mixed forms, streams of other coders
-    or float_bits, short streams, and streams where none is needed: both
-    readers agree."""
+    """The program rewritten from what Python read is the file's; streams of
+    other coders or float_bits, short streams, streams where none is needed,
+    no stream where one is, reserved and unknown tensors: both readers agree."""
     name = os.path.basename(path)
     c = ec2t_reader.read_container(read(path))
     model = ec2t_reader.model_from_container(c)
-    if program_of(model, {}) != c.tensors["engine.program"].data:
+    if program_of(model) != c.tensors["engine.program"].data:
         fail("%s: the program rewritten from the model differs" % name)
-    split = split_form(tmp, c, model)
-    py, cc = py_accepts(split), c_accepts(tmp, split)
-    if not py or not cc:
-        fail("%s in the split form: rejected by %s" % (name, "libec2t" if py else "Python"))
-    elif [vars(op) for op in ec2t_reader.load_model(split).ops] != [vars(op) for op in model.ops]:
-        fail("%s in the split form: Python reads another program" % name)
 
     def with_stream(s):
         return rewrite(c, {"engine.stream": u8(s)})
     stream = c.tensors["engine.stream"].data
     variants = [("with engine.floats too", rewrite(c, {"engine.floats": (ec2t_reader.DT_F32, 1, bytes(4))})),
-                ("with engine.coded too", rewrite(c, {"engine.coded": u8(b"\1\0")}))]
+                ("with engine.coded too", rewrite(c, {"engine.coded": u8(b"\1\0")})),
+                ("with op.0.tern_coded too", rewrite(c, {"op.0.tern_coded": u8(b"\1\0")})),
+                ("without engine.stream", rewrite(c, {"engine.stream": None}))]
     variants += [("coder %d" % b, with_stream(bytes([b]) + stream[1:])) for b in (0, 1, 3, 255)]
     variants += [("float_bits %d" % b, with_stream(stream[:1] + bytes([b]) + stream[2:]))
                  for b in (0, 8, 48 - stream[1], 64)]
@@ -329,9 +292,14 @@ def forms(tmp, path):
     variants += [("a relu with the stream %s" % s.hex(),
                   rewrite(c, {"engine.program": relu, "engine.stream": u8(s)}))
                  for s in (b"\2\x20\0", b"\2\x10\0", b"\2\x20\1")]
+    variants.append(("a relu without a stream", rewrite(c, {"engine.program": relu, "engine.stream": None})))
     # 2^24 symbols cannot fit in 102 bytes: the symbol limit, before any decoding
     dense = u8(varints(1, 1, 4096, 1, 1, 2, 0, ec2t_reader.FLAG_TERNARY, 4096))
     variants.append(("a 4096 x 4096 ternary dense in 102 bytes",
+                     rewrite(c, {"engine.program": dense, "engine.stream": u8(b"\2\x20" + bytes(100))})))
+    # neither can 2^24 float weights
+    dense = u8(varints(1, 1, 4096, 1, 1, 2, 0, 0, 4096))
+    variants.append(("a 4096 x 4096 float dense in 102 bytes",
                      rewrite(c, {"engine.program": dense, "engine.stream": u8(b"\2\x20" + bytes(100))})))
     agree_on(tmp, name + " forms", variants)
     for b in (3, 255):
@@ -342,6 +310,28 @@ def forms(tmp, path):
             pass
         except ec2t_reader.FormatError:
             fail("%s: a stream of coder %d is not reported as a newer coder" % (name, b))
+
+
+def extensions(tmp, path):
+    """A packed file with a key and tensors this version does not define (an
+    extension) is read as without them; with a reserved tensor it is refused."""
+    name = os.path.basename(path)
+    c = ec2t_reader.read_container(read(path))
+    want = [vars(op) for op in ec2t_reader.model_from_container(c).ops]
+    keys = {k: v.value for k, v in c.keys.items() if v.type == ec2t_reader.STRING}
+    keys["vendor.note"] = "an extension"
+    tensors = [(t.name, t.dtype, t.numel, t.data) for t in c.tensors.values()]
+    tensors += [("vendor.extra",) + u8(b"\7" * 9), ("op.0.tern_coded_v2",) + u8(b"\1")]
+    for what, data, accept in (("an unknown key and tensors", container(keys, tensors), True),
+                               ("op.0.tern_coded", rewrite(c, {"op.0.tern_coded": u8(b"\1\0")}), False),
+                               ("op.7.tern_coded", rewrite(c, {"op.7.tern_coded": u8(b"\1\0")}), False),
+                               ("engine.coded", rewrite(c, {"engine.coded": u8(b"\1\0")}), False)):
+        py, cc = py_accepts(data), c_accepts(tmp, data)
+        if py != accept or cc != accept:
+            fail("%s with %s: Python %s, libec2t %s" % (name, what, py, cc))
+        elif accept and [vars(op) for op in ec2t_reader.load_model(data).ops] != want:
+            fail("%s with %s: read as another program" % (name, what))
+    print("%-44s unknown ones ignored, reserved ones refused" % (name + " extensions"))
 
 
 def damaged(tmp, path):
@@ -377,6 +367,7 @@ def main():
         for name in ("cnn.entropy.ec2t", "gapnet.entropy.ec2t", "mlp.entropy.ec2t",
                      "resnet20-entropy-32.ec2t", "resnet20-entropy-16.ec2t"):
             forms(tmp, os.path.join(tmp, name))
+            extensions(tmp, os.path.join(tmp, name))
     print("%d failures, %.1f s" % (failures, time.time() - t0))
     sys.exit(1 if failures else 0)
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* libFuzzer target: the coder-2 stream reader (doc/FORMAT.md, "Coder 2").
+/* libFuzzer target: the stream reader of the coder (doc/FORMAT.md, "The coder").
  * The first four bytes choose what the stream must hold: b0 % 8 floats of
  * kind b1 % 4, then a layer of rows = 1 + b1 / 4 % 16, slice = 1 + b2 % 9,
  * cols = slice * (1 + b3 % 16), then b0 / 8 % 8 floats of kind b2 / 16 % 4;

@@ -5,8 +5,8 @@
 usage: make-corpus.py BUILD_DIR OUT_DIR
 
 BUILD_DIR is a build with the examples and tests (tests/sample-nets,
-tests/tcoder-tool, examples/ec2t-convert); OUT_DIR receives one folder per
-target (container, model, engine, safetensors, npy, tcoder, tstream):
+tests/tstream-tool, examples/ec2t-convert); OUT_DIR receives one folder per
+target (container, model, engine, safetensors, npy, tstream):
 
 - model and deployable files of the small networks of tests/sample-nets
   (every layer kind and operation; raw and entropy-coded ternary tensors),
@@ -16,9 +16,9 @@ target (container, model, engine, safetensors, npy, tcoder, tstream):
   files (several dtypes, __metadata__, an empty tensor);
 - the .npy files of tests/data and of sample-nets, and .npy files of format
   versions 1.0, 2.0 and 3.0;
-- streams of the entropy coder for random layers of many shapes, each behind
-  the three bytes that make fuzz-tcoder choose that shape.
-- for fuzz-tstream, four plan bytes and a coder-2 header before random bytes.
+- for fuzz-tstream, streams of the coder for random layers of many shapes,
+  each behind the four plan bytes that make fuzz-tstream read that layer
+  alone, and four plan bytes and a stream header before random bytes.
 
 Standard library only; deterministic.
 """
@@ -33,7 +33,7 @@ import tempfile
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(SRC, "tests", "data", "resnet20-cifar10")
-TARGETS = ("container", "model", "engine", "safetensors", "npy", "tcoder", "tstream")
+TARGETS = ("container", "model", "engine", "safetensors", "npy", "tstream")
 
 
 def put(out, target, name, data):
@@ -125,11 +125,13 @@ def small_npy(out):
     put(out, "npy", "scalar.npy", npy([1], [7], 1))
 
 
-def tcoder_streams(build, out, tmp):
-    tool = os.path.join(build, "tests", "tcoder-tool")
+def tstream_layers(build, out, tmp):
+    """Streams of one layer: plan bytes 0 (no floats), 4 (rows - 1) (the
+    rows), slice - 1 and q - 1 (cols = slice * q), as fuzz-tstream reads them."""
+    tool = os.path.join(build, "tests", "tstream-tool")
     rng = random.Random(5)
-    shapes = [(1, 1, 1), (2, 9, 2), (16, 9, 16), (8, 4, 3), (5, 1, 32), (64, 9, 32),
-              (3, 6, 5), (7, 8, 7), (1, 2, 1), (33, 5, 11)]
+    shapes = [(1, 1, 1), (2, 9, 2), (16, 9, 16), (8, 4, 3), (5, 1, 16), (16, 9, 9),
+              (3, 6, 5), (7, 8, 7), (1, 2, 1), (13, 5, 11)]
     for i, (rows, slice_, q) in enumerate(shapes):
         cols = slice_ * q
         zeros = rng.choice((0.0, 0.5, 0.9, 1.0))
@@ -139,12 +141,12 @@ def tcoder_streams(build, out, tmp):
         with open(src, "wb") as f:
             f.write(sym)
         subprocess.run([tool, "encode", str(rows), str(cols), str(slice_), src, dst], check=True)
-        put(out, "tcoder", "layer%02d.bin" % i, bytes([rows - 1, slice_ - 1, q - 1]) + read(dst))
+        put(out, "tstream", "layer%02d.bin" % i, bytes([0, 4 * (rows - 1), slice_ - 1, q - 1]) + read(dst))
 
 
 def tstream_seeds(out):
     """Plan bytes and random stream bodies: the fuzzer finds valid ends itself
-    (coder 2's range decoder accepts any bytes until its end checks)."""
+    (the range decoder accepts any bytes until its end checks)."""
     rng = random.Random(7)
     for i in range(8):
         body = bytes([2, rng.choice((16, 32))]) + bytes(rng.randrange(256) for _ in range(rng.randrange(3, 200)))
@@ -161,7 +163,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         sample_files(build, out, tmp)
         resnet_files(build, out, tmp)
-        tcoder_streams(build, out, tmp)
+        tstream_layers(build, out, tmp)
     small_safetensors(out)
     small_npy(out)
     tstream_seeds(out)

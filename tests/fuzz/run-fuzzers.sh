@@ -20,7 +20,7 @@ fi
 build=$(cd "$1" && pwd) || exit 2
 seconds=$2
 shift 2
-targets=${*:-container model engine safetensors npy tcoder tstream}
+targets=${*:-container model engine safetensors npy tstream}
 here=$(cd "$(dirname "$0")" && pwd)
 seeds=$build/fuzz-seeds
 

@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""The Python decoder of entropy-coded ternary tensors (doc/ec2t_tcoder.py)
-against libec2t's encoder and decoder (lib/tcoder.c, through tcoder-tool):
+"""The Python decoder of the coder (StreamDecoder in doc/ec2t_reader.py)
+against libec2t's encoder and decoder (lib/tstream.c, through tstream-tool),
+on streams of one ternary layer:
 
-- the pinned example stream of tests/test-tcoder.c;
+- the example stream of doc/FORMAT.md (pinned in tests/test-tstream.c);
 - random layers of many shapes and sparsities, coded by the C encoder and
   decoded exactly by Python;
-- damaged streams (truncations, trailing bytes, byte flips): Python and C
-  accept and reject the same ones, and decode accepted ones alike;
+- damaged streams (truncations, trailing bytes, byte flips, other header
+  bytes): Python and C accept and reject the same ones, and decode accepted
+  ones alike;
 - the 18 ternary convolutions of the three EC2T ResNet-20 checkpoints.
 
-Usage: tcoder-python.py TCODER_TOOL DOC_DIR DATA_DIR. Standard library only.
+Usage: tstream-python.py TSTREAM_TOOL DOC_DIR DATA_DIR. Standard library only.
 """
 import json
 import os
@@ -22,11 +24,12 @@ import tempfile
 
 TOOL, DOC_DIR, DATA_DIR = sys.argv[1:4]
 sys.path.insert(0, DOC_DIR)
-import ec2t_tcoder  # noqa: E402
+import ec2t_reader  # noqa: E402
 
 EXAMPLE_SYM = [[0, 1, 0, 1, 1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
                [0, 1, 1, 0, 1, 0, 0, 0, 0, -1, 0, 0, -1, 0, 0, 1, 0, 0]]
-EXAMPLE_STREAM = bytes([0x01, 0x4b, 0xde, 0x7b, 0x36, 0x29, 0x09])
+EXAMPLE_STREAM = bytes([0x02, 0x10, 0x37, 0xff, 0xb5, 0x79, 0x3a, 0x25,
+                        0x45, 0x16, 0x0c, 0xa2, 0x92, 0x85, 0x9c, 0x46])
 
 failures = 0
 
@@ -66,15 +69,19 @@ def c_decode(tmp, data, rows, cols, slice_):
     if r.returncode == 3:
         return None
     if r.returncode != 0:
-        raise RuntimeError("tcoder-tool decode failed with %d" % r.returncode)
+        raise RuntimeError("tstream-tool decode failed with %d" % r.returncode)
     with open(dst, "rb") as f:
         return from_sym_bytes(f.read(), rows, cols)
 
 
 def py_decode(data, rows, cols, slice_):
+    """Python's symbols of a stream of one layer, or None when it rejects it."""
     try:
-        return ec2t_tcoder.decode(data, rows, cols, slice_)
-    except ec2t_tcoder.TcoderError:
+        dec = ec2t_reader.StreamDecoder(data)
+        layer = dec.layer(rows, cols, slice_)
+        dec.finish()
+        return layer
+    except ec2t_reader.FormatError:
         return None
 
 
@@ -84,9 +91,13 @@ def random_layer(rng, rows, cols, density, neg):
 
 
 def check_example():
-    got = py_decode(EXAMPLE_STREAM, 2, 18, 9)
-    if got != EXAMPLE_SYM:
-        fail("the example stream decodes to %r" % got)
+    dec = ec2t_reader.StreamDecoder(EXAMPLE_STREAM)
+    levels = [dec.float(ec2t_reader.KIND_LEVEL) for _ in range(2)]
+    layer = dec.layer(2, 18, 9)
+    biases = [dec.float(ec2t_reader.KIND_BIAS) for _ in range(2)]
+    dec.finish()
+    if dec.float_bits != 16 or levels != [0.5, 0.25] or layer != EXAMPLE_SYM or biases != [1.0, -2.0]:
+        fail("the example stream decodes to %r %r %r" % (levels, layer, biases))
 
 
 def check_random(tmp, rng):
@@ -127,6 +138,8 @@ def check_damaged(tmp, rng):
         cases = [("truncated to %d" % n, data[:n]) for n in range(len(data))]
         cases += [("%d trailing 0x%02x" % (n, b), data + bytes([b]) * n)
                   for n in (1, 2, 3, 4) for b in (0, 1, 0xFF)]
+        cases += [("header byte %d = %d" % (k, v), data[:k] + bytes([v]) + data[k + 1:])
+                  for k in (0, 1) for v in (0, 1, 3, 8, 16, 31, 33, 255)]
         for t in range(60):
             bad = bytearray(data)
             bad[rng.randrange(len(bad))] ^= rng.randrange(1, 256)
@@ -138,8 +151,8 @@ def check_damaged(tmp, rng):
           % (total, accepted))
     # the length rule: both refuse a layer its bytes cannot code, both accept
     # the all-zero layer, the cheapest stream there is
-    if agree(tmp, b"\x01\x42", 8, 9000, 9, "2 bytes for 72,000 symbols"):
-        fail("a 2-byte stream was accepted for 72,000 symbols")
+    if agree(tmp, b"\x02\x20\x42", 8, 9000, 9, "3 bytes for 72,000 symbols"):
+        fail("a 3-byte stream was accepted for 72,000 symbols")
     zeros = [[0] * 9000 for _ in range(40)]
     if not agree(tmp, c_encode(tmp, zeros, 9000, 9), 40, 9000, 9, "all-zero 40 x 9000"):
         fail("the all-zero layer was rejected")

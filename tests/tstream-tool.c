@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* Helper of tcoder-python.py, on the internal entropy coder of ternary layers:
- *   tcoder-tool encode ROWS COLS SLICE IN.sym OUT.bin
- *   tcoder-tool decode ROWS COLS SLICE IN.bin OUT.sym
+/* Helper of tstream-python.py, on the internal coder of deployable files
+ * (lib/tstream.c), for streams of one ternary layer:
+ *   tstream-tool encode ROWS COLS SLICE IN.sym OUT.bin
+ *   tstream-tool decode ROWS COLS SLICE IN.bin OUT.sym
  * A .sym file holds ROWS*COLS bytes, one symbol each as int8 (00, 01, FF),
- * row-major. Exit code 0 on success, 3 when the input was rejected (status
- * and message on stderr), 2 on usage or I/O errors. */
+ * row-major. The stream says floats of 32 bits and holds none. Exit code 0
+ * on success, 3 when the input was rejected (status and message on
+ * stderr), 2 on usage or I/O errors. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tcoder-private.h"
+#include "tstream-private.h"
 
 /* The whole file in a malloc'd buffer; NULL on error. */
 static uint8_t *
@@ -60,7 +62,7 @@ parse_dim(const char *s, int32_t *out)
 static int
 rejected(ec2t_context *ctx, ec2t_status st)
 {
-    fprintf(stderr, "tcoder-tool: %s: %s\n", ec2t_status_string(st), ec2t_context_errmsg(ctx));
+    fprintf(stderr, "tstream-tool: %s: %s\n", ec2t_status_string(st), ec2t_context_errmsg(ctx));
     return 3;
 }
 
@@ -73,17 +75,28 @@ encode(ec2t_context *ctx, int32_t rows, int32_t cols, int32_t slice, const char 
     ec2t_status st;
     int rc;
     if (!sym || rows < 1 || cols < 1 || len != (size_t)rows * (size_t)cols) {
-        fprintf(stderr, "tcoder-tool: cannot read %s, or it does not hold %d x %d symbols\n", in,
+        fprintf(stderr, "tstream-tool: cannot read %s, or it does not hold %d x %d symbols\n", in,
                 (int)rows, (int)cols);
         free(sym);
         return 2;
     }
-    st = ec2t__tcode_encode(ctx, (const int8_t *)sym, rows, cols, slice, &coded, &coded_len);
+    /* count, then write into a buffer of that size */
+    for (int pass = 0; pass < 2; pass++) {
+        ec2t__tswriter *w = NULL;
+        st = ec2t__tsw_new(ctx, 32, coded, &w);
+        if (st == EC2T_OK)
+            st = ec2t__tsw_ternary(w, (const int8_t *)sym, rows, cols, slice);
+        if (st == EC2T_OK)
+            coded_len = ec2t__tsw_finish(w);
+        ec2t__tsw_free(w);
+        if (st != EC2T_OK || (!coded && !(coded = malloc(coded_len))))
+            break;
+    }
     if (st != EC2T_OK)
         rc = rejected(ctx, st);
     else
-        rc = write_all(out, coded, coded_len) ? 0 : 2;
-    ec2t__free(ctx, coded);
+        rc = coded && write_all(out, coded, coded_len) ? 0 : 2;
+    free(coded);
     free(sym);
     return rc;
 }
@@ -99,7 +112,7 @@ decode(ec2t_context *ctx, int32_t rows, int32_t cols, int32_t slice, const char 
     ec2t_status st;
     int rc = 2;
     if (!coded || rows < 1 || cols < 1) {
-        fprintf(stderr, "tcoder-tool: cannot read %s or bad shape\n", in);
+        fprintf(stderr, "tstream-tool: cannot read %s or bad shape\n", in);
         free(coded);
         return 2;
     }
@@ -109,7 +122,13 @@ decode(ec2t_context *ctx, int32_t rows, int32_t cols, int32_t slice, const char 
     q = malloc((size_t)rows * words * 8);
     sym = malloc(n);
     if (p && q && sym) {
-        st = ec2t__tcode_decode(ctx, coded, len, rows, cols, slice, p, q);
+        ec2t__tsreader *reader = NULL;
+        st = ec2t__tsr_new(ctx, "stream", coded, len, &reader);
+        if (st == EC2T_OK)
+            st = ec2t__tsr_ternary(reader, rows, cols, slice, p, q);
+        if (st == EC2T_OK)
+            st = ec2t__tsr_finish(reader);
+        ec2t__tsr_free(reader);
         if (st != EC2T_OK) {
             rc = rejected(ctx, st);
         } else {
@@ -135,7 +154,7 @@ main(int argc, char **argv)
     int rc = 2;
     if (argc != 7 || !parse_dim(argv[2], &rows) || !parse_dim(argv[3], &cols) ||
         !parse_dim(argv[4], &slice)) {
-        fprintf(stderr, "usage: tcoder-tool encode|decode ROWS COLS SLICE IN OUT\n");
+        fprintf(stderr, "usage: tstream-tool encode|decode ROWS COLS SLICE IN OUT\n");
         return 2;
     }
     if (ec2t_context_new(&ctx) != EC2T_OK)
@@ -145,7 +164,7 @@ main(int argc, char **argv)
     else if (strcmp(argv[1], "decode") == 0)
         rc = decode(ctx, rows, cols, slice, argv[5], argv[6]);
     else
-        fprintf(stderr, "tcoder-tool: unknown command '%s'\n", argv[1]);
+        fprintf(stderr, "tstream-tool: unknown command '%s'\n", argv[1]);
     ec2t_context_free(ctx);
     return rc;
 }
