@@ -67,8 +67,9 @@ typedef enum ec2t_isa {
 
 /** @brief Encodings of ternary layers in .ec2t files. Append only. */
 typedef enum ec2t_encoding {
-    EC2T_ENCODING_RAW = 0,    /**< 2 bits per weight (TERNARY_2B): simple, mmap-friendly */
-    EC2T_ENCODING_ENTROPY = 1 /**< context-adaptive arithmetic coding: smallest */
+    EC2T_ENCODING_RAW = 0,    /**< keyed layout, 2 bits per weight (TERNARY_2B): simple, mmap-friendly */
+    EC2T_ENCODING_ENTROPY = 1 /**< packed layout, ternary layers and floats in one context-adaptive
+                                   range-coded stream: smallest */
 } ec2t_encoding;
 
 /**
@@ -158,9 +159,11 @@ EC2T_API ec2t_status ec2t_engine_get_meta(const ec2t_engine *engine, const char 
                                           const char **value);
 
 /**
- * @brief Save as a deployable .ec2t file (doc/FORMAT.md §13), atomically.  METHOD: ec2t_engine
+ * @brief Save as a deployable .ec2t file (doc/FORMAT.md §13, format version 1), atomically.
+ * METHOD: ec2t_engine
  *
- * With EC2T_ENGINE_ENCODING ENTROPY (the default) the file is in the packed
+ * The format has two forms, and ec2t_engine_load() reads both. With
+ * EC2T_ENGINE_ENCODING ENTROPY (the default) the file is in the packed
  * layout, the smallest: the ternary layers and the floats (in 32 or 16 bits,
  * EC2T_ENGINE_FLOAT_BITS) entropy-coded in one stream. With RAW it is in the keyed layout: ternary
  * layers as 2-bit masks and floats in 32 bits, each array aligned for mmap.
