@@ -137,8 +137,7 @@ stream_floats(const ec2t_engine *e, ec2t__tswriter *w, ec2t__fkind kind, const f
     return EC2T_OK;
 }
 
-/* What op takes from the stream, in the order of doc/FORMAT.md, "The
- * one-stream form". */
+/* What op takes from the stream, in the order of doc/FORMAT.md §13.2. */
 static ec2t_status
 stream_op(const ec2t_engine *e, const ec2t__eop *op, ec2t__tswriter *w)
 {

@@ -5,7 +5,7 @@ doc/FORMAT.md) against libec2t:
 
 - the authors' ResNet-20 (spars64), converted by ec2t-convert with raw
   ternary tensors (the keyed layout) and entropy-coded ones (the packed
-  layout's one-stream form, 32-bit and 16-bit floats): the reader's logits
+  layout, 32-bit and 16-bit floats): the reader's logits
   for tests/data's inputs match those of ec2t-deploy within 1e-3, and
   PyTorch's within 1e-3 (0.5 with 16-bit floats);
 - the small networks of sample-nets, which use every operation kind (grouped

@@ -135,7 +135,7 @@ START_TEST(test_packed_writer_holds_program_and_stream)
     ck_assert_ptr_nonnull(ec2t__cr_find_tensor(r, "engine.program"));
     t = ec2t__cr_find_tensor(r, "engine.stream");
     ck_assert_int_eq(t->dtype, EC2T__DT_U8);
-    ck_assert_uint_eq(t->data[0], 2);  /* coder 2 */
+    ck_assert_uint_eq(t->data[0], 2);  /* the coder */
     ck_assert_uint_eq(t->data[1], 32); /* exact floats */
     ck_assert(!ec2t__cr_has_key(r, "ec2t.engine.ops"));
     ec2t__cr_free(r);
@@ -288,9 +288,8 @@ START_TEST(test_packed_rejects_bad_programs)
 }
 END_TEST
 
-/* A one-stream file of a dense 4 -> 2 ternary layer (program without stream
- * length) with levels and symbols from the stream writer: sym, then, if
- * extra, one float more than the program takes. */
+/* The stream of a dense 4 -> 2 ternary layer: its levels and symbols sym,
+ * then, if extra, one float more than the program takes. */
 static uint8_t *
 dense_stream(ec2t_context *ctx, const float levels[2], const int8_t sym[8], int extra, size_t *n)
 {
@@ -431,7 +430,7 @@ START_TEST(test_stream_refuses_layers_too_large_for_their_bytes)
 }
 END_TEST
 
-/* A dense 4 -> 2 ternary layer with scale and bias in the one-stream form:
+/* A dense 4 -> 2 ternary layer with scale and bias in the packed layout:
  * the program in prog, the stream in buf (returns its length). */
 static const uint8_t SMALL_PROG[] = {1, 1, 4, 1, 1, 2, 0, 14, 2}; /* dense 4 -> 2, ternary, scale, bias */
 
@@ -484,7 +483,7 @@ START_TEST(test_stream_load_limit)
 }
 END_TEST
 
-/* Saving and loading the one-stream form under allocation failure: for
+/* Saving and loading the packed layout under allocation failure: for
  * every k, the k-th allocation fails, the call returns EC2T_E_NOMEM, nothing
  * leaks and the file saved before is untouched. */
 START_TEST(test_stream_save_load_alloc_fail)
@@ -515,7 +514,7 @@ START_TEST(test_stream_save_load_alloc_fail)
         ec2t_engine_free(e);
         ec2t_context_free(ctx);
         ck_assert_int_eq(ta.live, 0);
-        if (test_alloc_pass_done(&ta, st, "one-stream save and load", k, 0))
+        if (test_alloc_pass_done(&ta, st, "packed save and load", k, 0))
             break;
     }
     ck_assert_int_gt(k, 8); /* the writer, symbols, stream, reader, masks, ... */
