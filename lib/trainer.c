@@ -258,7 +258,7 @@ ec2t_trainer_set_int(ec2t_trainer *tr, ec2t_trainer_param param, int64_t value)
         return EC2T_E_INVAL;
     if (is_state(param))
         return ec2t__error(tr->ctx, EC2T_E_STATE, "ec2t_trainer_set_int: %d is read-only", (int)param);
-    switch (param) {
+    switch ((int)param) { /* int: experimental keys are outside the enum */
     case EC2T_TRAIN_BATCH_SIZE: field = &tr->batch_size, ok = value >= 1 && value <= 65536; break;
     case EC2T_TRAIN_SEED: field = &tr->seed, ok = 1; break;
     case EC2T_TRAIN_SCHEDULE:
@@ -267,7 +267,7 @@ ec2t_trainer_set_int(ec2t_trainer *tr, ec2t_trainer_param param, int64_t value)
     case EC2T_TRAIN_EPOCHS: field = &tr->sched_epochs, ok = value >= 1 && value <= 1000000; break;
     case EC2T_TRAIN_STEP_SIZE: field = &tr->step_size, ok = value >= 1 && value <= 1000000; break;
     case EC2T_TRAIN_AUGMENT: field = &tr->augment, ok = value == 0 || value == 1; break;
-    case EC2T_TRAIN_TEACHER_MIRROR: field = &tr->teacher_mirror, ok = value == 0 || value == 1; break;
+    case (int)EC2T_TRAIN_TEACHER_MIRROR: field = &tr->teacher_mirror, ok = value == 0 || value == 1; break;
     default:
         return ec2t__error(tr->ctx, EC2T_E_UNSUPPORTED, "ec2t_trainer_set_int: %d is not an integer setting",
                            (int)param);
@@ -313,14 +313,14 @@ ec2t_trainer_get_int(const ec2t_trainer *tr, ec2t_trainer_param param, int64_t *
         return EC2T_E_INVAL;
     if (!value)
         return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_get_int: value is NULL");
-    switch (param) {
+    switch ((int)param) {
     case EC2T_TRAIN_BATCH_SIZE: *value = tr->batch_size; return EC2T_OK;
     case EC2T_TRAIN_SEED: *value = tr->seed; return EC2T_OK;
     case EC2T_TRAIN_SCHEDULE: *value = tr->schedule; return EC2T_OK;
     case EC2T_TRAIN_EPOCHS: *value = tr->sched_epochs; return EC2T_OK;
     case EC2T_TRAIN_STEP_SIZE: *value = tr->step_size; return EC2T_OK;
     case EC2T_TRAIN_AUGMENT: *value = tr->augment; return EC2T_OK;
-    case EC2T_TRAIN_TEACHER_MIRROR: *value = tr->teacher_mirror; return EC2T_OK;
+    case (int)EC2T_TRAIN_TEACHER_MIRROR: *value = tr->teacher_mirror; return EC2T_OK;
     case EC2T_TRAIN_EPOCH: *value = tr->epoch; return EC2T_OK;
     case EC2T_TRAIN_STEP: *value = tr->step; return EC2T_OK;
     case EC2T_TRAIN_STEPS_PER_EPOCH: *value = tr->steps_per_epoch; return EC2T_OK;

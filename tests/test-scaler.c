@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* ec2t_scaler: the thesis' rounding, FLOP growth, and function-preserving
- * transfer (width only, depth only, both) on real and random networks. */
+ * transfer (width only, depth only, both) on real and random networks, and
+ * the experimental grid search. */
+#define EC2T_ENABLE_EXPERIMENTAL
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
