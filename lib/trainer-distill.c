@@ -101,13 +101,14 @@ mirror_batch(ec2t_trainer *tr, const float *images, int64_t batch)
 ec2t_status
 ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch)
 {
-    int32_t k;
+    int32_t k, c, h, w;
     int views = tr->teacher_mirror ? 2 : 1;
     ec2t_status st;
     tr->net->soft_targets = NULL;
     if (tr->n_teachers == 0)
         return EC2T_OK;
     ec2t_net_output_shape(tr->net, &k, NULL, NULL);
+    ec2t_net_input_shape(tr->net, &c, &h, &w); /* every teacher's too */
     if ((st = reserve_soft(tr, batch * k)) != EC2T_OK)
         return st;
     if (views == 2 && (st = mirror_batch(tr, images, batch)) != EC2T_OK)
@@ -115,8 +116,8 @@ ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch)
     for (int32_t j = 0; j < tr->n_teachers * views; j++) {
         /* the first view's targets go straight into soft, the others' are added to them */
         float *p = j == 0 ? tr->soft : tr->soft_one;
-        st = ec2t_net_forward(tr->teachers[j / views], j % views ? tr->mirrored : images, batch,
-                              tr->teacher_out, (size_t)(batch * k), 0);
+        st = ec2t_net_forward(tr->teachers[j / views], j % views ? tr->mirrored : images,
+                              (size_t)(batch * c * h * w), batch, tr->teacher_out, (size_t)(batch * k), 0);
         if (st != EC2T_OK)
             return st;
         /* the teacher's outputs are sample after sample; the targets, like the logits, class after class */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "count-private.h"
 #include "trainer-private.h"
 
 static ec2t_status
@@ -365,16 +366,27 @@ ec2t_trainer_set_progress(ec2t_trainer *tr, ec2t_train_progress_fn fn, void *use
 
 /* ---- training ---- */
 
+/* A step on images_count floats and labels_count labels, which must be batch
+ * samples: checked before the teachers read the images. */
 static ec2t_status
-step_on(ec2t_trainer *tr, const float *images, const int32_t *labels, int64_t batch, float *loss,
-        int64_t *correct)
+step_on(ec2t_trainer *tr, const float *images, size_t images_count, const int32_t *labels,
+        size_t labels_count, int64_t batch, float *loss, int64_t *correct)
 {
+    static const char fn[] = "ec2t_trainer_step";
+    const ec2t_layer *in = tr->net->layers[0];
     ec2t_status st;
     ec2t_net_mode mode = tr->net->mode;
+    if (!images || !labels || batch < 1 || batch > (INT64_C(1) << 24))
+        return ec2t__error(tr->ctx, EC2T_E_INVAL, "%s: NULL images or labels, or batch %lld outside 1..2^24",
+                           fn, (long long)batch);
+    if ((st = ec2t__check_input_count(tr->ctx, fn, images_count, batch, in->c, in->h, in->w)) != EC2T_OK ||
+        (st = ec2t__check_label_count(tr->ctx, fn, labels_count, batch)) != EC2T_OK)
+        return st;
     st = ec2t__trainer_soft_targets(tr, images, batch);
     tr->net->mode = EC2T_MODE_TRAIN;
     if (st == EC2T_OK)
-        st = ec2t_net_forward_loss(tr->net, images, labels, batch, 0, loss, correct);
+        st = ec2t_net_forward_loss(tr->net, images, images_count, labels, labels_count, batch, 0, loss,
+                                   correct);
     if (st == EC2T_OK)
         st = ec2t_net_backward(tr->net, 0);
     if (st == EC2T_OK && tr->hooks.after_backward)
@@ -392,14 +404,14 @@ step_on(ec2t_trainer *tr, const float *images, const int32_t *labels, int64_t ba
 }
 
 EC2T_API ec2t_status
-ec2t_trainer_step(ec2t_trainer *tr, const float *images, const int32_t *labels, int64_t batch,
-                  uint32_t flags, float *loss)
+ec2t_trainer_step(ec2t_trainer *tr, const float *images, size_t images_count, const int32_t *labels,
+                  size_t labels_count, int64_t batch, uint32_t flags, float *loss)
 {
     if (!tr)
         return EC2T_E_INVAL;
     if (flags != 0)
         return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_step: flags must be 0");
-    return step_on(tr, images, labels, batch, loss, NULL);
+    return step_on(tr, images, images_count, labels, labels_count, batch, loss, NULL);
 }
 
 static double
@@ -476,7 +488,8 @@ ec2t_trainer_epoch(ec2t_trainer *tr, ec2t_dataset *data, uint32_t flags, double 
         st = ec2t_dataset_get_batch(data, start, count, tr->images, (size_t)(bs * sample),
                                     tr->labels, (size_t)bs, tr->augment ? EC2T_BATCH_AUGMENT : 0);
         if (st == EC2T_OK)
-            st = step_on(tr, tr->images, tr->labels, count, &batch_loss, &correct);
+            st = step_on(tr, tr->images, (size_t)(count * sample), tr->labels, (size_t)count, count,
+                         &batch_loss, &correct);
         if (st != EC2T_OK)
             return st;
         tr->step++;

@@ -120,7 +120,7 @@ check_steps(ec2t_trainer *tr, ec2t_net *net, const double *const *teachers, int 
     double want[OUT * IN + OUT], got[OUT * IN + OUT];
     params_of(net, want);
     for (int step = 0; step < 3; step++) {
-        ck_assert_ok(ec2t_trainer_step(tr, X, Y, N, 0, NULL));
+        ck_assert_ok(ec2t_trainer_step(tr, X, N * IN, Y, N, N, 0, NULL));
         reference_step(want, teachers, m, mirror, t, alpha, lr);
         params_of(net, got);
         for (int i = 0; i < OUT * IN + OUT; i++)
@@ -218,8 +218,8 @@ START_TEST(test_distill_limits)
     double pa[OUT * IN + OUT], pb[OUT * IN + OUT], before[OUT * IN + OUT];
     float la, lb;
     ck_assert_ok(ec2t_trainer_set_teacher(tb_tr, teacher, 3, 0));
-    ck_assert_ok(ec2t_trainer_step(ta_tr, X, Y, N, 0, &la));
-    ck_assert_ok(ec2t_trainer_step(tb_tr, X, Y, N, 0, &lb));
+    ck_assert_ok(ec2t_trainer_step(ta_tr, X, N * IN, Y, N, N, 0, &la));
+    ck_assert_ok(ec2t_trainer_step(tb_tr, X, N * IN, Y, N, N, 0, &lb));
     params_of(a, pa);
     params_of(b, pb);
     ck_assert_mem_eq(pa, pb, sizeof pa);
@@ -229,7 +229,7 @@ START_TEST(test_distill_limits)
     ck_assert_ok(ec2t_net_clone(b, &teacher));
     ck_assert_ok(ec2t_trainer_set_teacher(tb_tr, teacher, 2, 1));
     params_of(b, before);
-    ck_assert_ok(ec2t_trainer_step(tb_tr, X, Y, N, 0, NULL));
+    ck_assert_ok(ec2t_trainer_step(tb_tr, X, N * IN, Y, N, N, 0, NULL));
     params_of(b, pb);
     for (int i = 0; i < OUT * IN + OUT; i++)
         ck_assert_msg(fabs(pb[i] - before[i]) < 1e-6, "param %d moved by %g", i, pb[i] - before[i]);
@@ -241,8 +241,8 @@ START_TEST(test_distill_limits)
     tb_tr = plain_sgd(b, 0.3);
     ck_assert_ok(ec2t_trainer_set_teacher(tb_tr, teacher, 2, 1));
     ck_assert_ok(ec2t_trainer_set_teacher(tb_tr, NULL, 0, 0));
-    ck_assert_ok(ec2t_trainer_step(ta_tr, X, Y, N, 0, NULL));
-    ck_assert_ok(ec2t_trainer_step(tb_tr, X, Y, N, 0, NULL));
+    ck_assert_ok(ec2t_trainer_step(ta_tr, X, N * IN, Y, N, N, 0, NULL));
+    ck_assert_ok(ec2t_trainer_step(tb_tr, X, N * IN, Y, N, N, 0, NULL));
     params_of(a, pa);
     params_of(b, pb);
     ck_assert_mem_eq(pa, pb, sizeof pa);
@@ -282,7 +282,7 @@ START_TEST(test_distill_refuses_bad_teachers)
     ck_assert_status(ec2t_trainer_set_teacher(tr, other, 2, 0.5), EC2T_E_INVAL);
     ec2t_net_free(other);
     ck_assert_ok(ec2t_trainer_set_teacher(tr, teacher, 2, 0.5));
-    ck_assert_ok(ec2t_trainer_step(tr, X, Y, N, 0, NULL));
+    ck_assert_ok(ec2t_trainer_step(tr, X, N * IN, Y, N, N, 0, NULL));
     ec2t_trainer_free(tr);
     ec2t_net_free(teacher);
     ec2t_net_free(net);
@@ -335,6 +335,18 @@ START_TEST(test_distill_set_teachers_refuses_bad_lists)
     /* EC2T_TRAINER_MAX_TEACHERS copies of one network: the mean is its own output */
     ck_assert_ok(ec2t_trainer_set_teachers(tr, list, EC2T_TRAINER_MAX_TEACHERS, 2, 0.5));
     check_steps(tr, net, one, 1, 0, 2, 0.5, 0.5);
+    {
+        /* the teachers (and the mirror) read the images only after their
+         * count is checked: a buffer of exactly the short size, for ASan */
+        float *short_x = malloc((N * IN - 1) * sizeof(float));
+        ck_assert_ptr_nonnull(short_x);
+        memcpy(short_x, X, (N * IN - 1) * sizeof(float));
+        ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_TEACHER_MIRROR, 1));
+        ck_assert_status(ec2t_trainer_step(tr, short_x, N * IN - 1, Y, N, N, 0, NULL), EC2T_E_INVAL);
+        ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "input holds 19 floats"));
+        ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_TEACHER_MIRROR, 0));
+        free(short_x);
+    }
     /* 0 turns distillation off, like ec2t_trainer_set_teacher(tr, NULL, ...) */
     ck_assert_ok(ec2t_trainer_set_teachers(tr, NULL, 0, 0, 0));
     check_steps(tr, net, one, 0, 0, 1, 0, 0.5); /* no teacher: the plain step */

@@ -357,7 +357,7 @@ START_TEST(test_tern_centroid_gradients)
         x[i] = sinf(0.37f * (float)i) + 0.1f * (float)(i % 5);
     t = &tz->layers[0];
     sg = malloc((size_t)t->n * sizeof(float));
-    ck_assert_ok(ec2t_net_forward_loss(net, x, y, 4, 0, NULL, NULL));
+    ck_assert_ok(ec2t_net_forward_loss(net, x, 4 * 64, y, 4, 4, 0, NULL, NULL));
     ck_assert_ok(ec2t_net_backward(net, 0));
     ec2t__tern_grads(mid->grad[EC2T_PARAM_WEIGHT]->data, t->assign, t->n, t->cent[0], t->cent[1], 0,
                      0, sg, &gwp, &gwn);
@@ -371,12 +371,12 @@ START_TEST(test_tern_centroid_gradients)
         t->cent[c] = keep + (float)eps;
         ec2t__tern_materialise(t->shadow, t->assign, t->n, t->cent[0], t->cent[1], 0,
                                mid->param[EC2T_PARAM_WEIGHT]->data);
-        ck_assert_ok(ec2t_net_forward_loss(net, x, y, 4, 0, &l, NULL));
+        ck_assert_ok(ec2t_net_forward_loss(net, x, 4 * 64, y, 4, 4, 0, &l, NULL));
         up = net->loss;
         t->cent[c] = keep - (float)eps;
         ec2t__tern_materialise(t->shadow, t->assign, t->n, t->cent[0], t->cent[1], 0,
                                mid->param[EC2T_PARAM_WEIGHT]->data);
-        ck_assert_ok(ec2t_net_forward_loss(net, x, y, 4, 0, &l, NULL));
+        ck_assert_ok(ec2t_net_forward_loss(net, x, 4 * 64, y, 4, 4, 0, &l, NULL));
         down = net->loss;
         t->cent[c] = keep;
         numeric = (up - down) / (2 * eps);
@@ -832,7 +832,7 @@ START_TEST(test_tern_bad_args)
     ck_assert_status(ec2t_ternarizer_attach(tz, tr, 0), EC2T_E_INVAL);
     ck_assert_status(ec2t_ternarizer_train(tz, tr, NULL, ds, 1, 1, 0), EC2T_E_INVAL);
     ck_assert_status(ec2t_ternarizer_train(tz, tr, ds, ds, -1, 1, 0), EC2T_E_INVAL);
-    ck_assert_ok(ec2t_trainer_step(tr, (float[64]){0}, (int32_t[1]){0}, 1, 0, NULL));
+    ck_assert_ok(ec2t_trainer_step(tr, (float[64]){0}, 64, (int32_t[1]){0}, 1, 1, 0, NULL));
     ck_assert_status(ec2t_ternarizer_set_double(tz, EC2T_TERN_INIT_SCALE, 0.5), EC2T_E_STATE);
     ck_assert_status(ec2t_ternarizer_update(tz, 1), EC2T_E_INVAL);
     ck_assert_status(ec2t_ternarizer_set_double(NULL, EC2T_TERN_GAMMA, 1), EC2T_E_INVAL);

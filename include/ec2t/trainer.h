@@ -194,14 +194,19 @@ EC2T_API ec2t_status ec2t_trainer_set_progress(ec2t_trainer *trainer, ec2t_train
  *        update every group with the learning rate the schedule gives now.  METHOD: ec2t_trainer
  * @param trainer the trainer.
  * @param images batch * c * h * w floats, NCHW.
+ * @param images_count the number of floats at @p images: batch * c * h * w.
  * @param labels batch labels.
+ * @param labels_count the number of labels at @p labels: batch.
  * @param batch number of samples, at least 1.
  * @param flags must be 0.
  * @param[out] loss the batch's mean loss before the update (may be NULL).
- * @return EC2T_OK, EC2T_E_INVAL or EC2T_E_NOMEM.
+ * @return EC2T_OK, EC2T_E_INVAL (also a count that does not fit the batch,
+ *         refused before anything is read; the message names both shapes) or
+ *         EC2T_E_NOMEM.
  */
 EC2T_API ec2t_status ec2t_trainer_step(ec2t_trainer *trainer, const float *images,
-                                       const int32_t *labels, int64_t batch, uint32_t flags,
+                                       size_t images_count, const int32_t *labels,
+                                       size_t labels_count, int64_t batch, uint32_t flags,
                                        float *loss);
 
 /**
