@@ -29,8 +29,8 @@ cmp(const void *a, const void *b)
 
 /* Alternate the two paths in rounds so that both see the same machine load. */
 static void
-measure(ec2t_engine *e, ec2t_net *net, const float *x, int batch, double seconds, timing *te,
-        timing *td)
+measure(ec2t_engine *e, ec2t_net *net, const float *x, size_t n_x, int batch, double seconds,
+        timing *te, timing *td)
 {
     enum { MAXR = 4000 };
     static double a[MAXR], b[MAXR];
@@ -42,17 +42,17 @@ measure(ec2t_engine *e, ec2t_net *net, const float *x, int batch, double seconds
     ec2t_engine_workspace_size(e, batch, &bytes);
     ws = malloc(bytes);
     for (int i = 0; i < 3; i++) {
-        ec2t_engine_run(e, x, batch, out, (size_t)batch * 10, ws, bytes, 0);
-        ec2t_net_forward(net, x, batch, out, (size_t)batch * 10, 0);
+        ec2t_engine_run(e, x, n_x, batch, out, (size_t)batch * 10, ws, bytes, 0);
+        ec2t_net_forward(net, x, n_x, batch, out, (size_t)batch * 10, 0);
     }
     while (n < MAXR && (bench_now() - t0 < seconds || n < 5)) {
         double s = bench_now();
         for (int k = 0; k < inner; k++)
-            ec2t_engine_run(e, x, batch, out, (size_t)batch * 10, ws, bytes, 0);
+            ec2t_engine_run(e, x, n_x, batch, out, (size_t)batch * 10, ws, bytes, 0);
         a[n] = (bench_now() - s) / inner;
         s = bench_now();
         for (int k = 0; k < inner; k++)
-            ec2t_net_forward(net, x, batch, out, (size_t)batch * 10, 0);
+            ec2t_net_forward(net, x, n_x, batch, out, (size_t)batch * 10, 0);
         b[n] = (bench_now() - s) / inner;
         n++;
     }
@@ -97,7 +97,7 @@ main(int argc, char **argv)
     x = malloc((size_t)batch * 3072 * sizeof *x);
     for (int i = 0; i < batch * 3072; i++)
         x[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
-    measure(e, net, x, batch, seconds, &te, &td);
+    measure(e, net, x, (size_t)batch * 3072, batch, seconds, &te, &td);
     ec2t_engine_get_int(e, EC2T_ENGINE_ACTIVE_ISA, &isa);
     printf("batch: %d\nthreads: %d\nisa: %s\n", batch, threads,
            isa == EC2T_ISA_AVX512 ? "avx512" : isa == EC2T_ISA_AVX2 ? "avx2" : "reference");

@@ -68,7 +68,8 @@ measure(bench *b, int mode, double seconds)
     int steps = 0;
     double t0 = bench_now(), t;
     do {
-        if (ec2t_trainer_step(b->tr[mode], b->x, b->y, b->batch, 0, NULL) != EC2T_OK)
+        if (ec2t_trainer_step(b->tr[mode], b->x, (size_t)b->batch * 784, b->y, (size_t)b->batch,
+                              b->batch, 0, NULL) != EC2T_OK)
             return -1;
         steps++;
         t = bench_now();

@@ -54,10 +54,10 @@ main(int argc, char **argv)
         y[i] = i % 10;
     rss0 = bench_rss_mib();
     for (int i = 0; i < 3; i++) /* warm-up: plans buffers, starts BLAS threads */
-        ec2t_trainer_step(tr, x, y, batch, 0, NULL);
+        ec2t_trainer_step(tr, x, (size_t)batch * 784, y, (size_t)batch, batch, 0, NULL);
     t0 = bench_now();
     do {
-        if ((st = ec2t_trainer_step(tr, x, y, batch, 0, NULL)) != EC2T_OK) {
+        if ((st = ec2t_trainer_step(tr, x, (size_t)batch * 784, y, (size_t)batch, batch, 0, NULL)) != EC2T_OK) {
             fprintf(stderr, "bench-train: %s\n", ec2t_context_errmsg(ctx));
             return 1;
         }

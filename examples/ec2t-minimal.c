@@ -115,7 +115,8 @@ main(int argc, char **argv)
     if (!x || !y || !logits || !ws)
         return 1;
     CHECK(ec2t_dataset_get_batch(test, 0, n_test, x, (size_t)n_test * 784, y, (size_t)n_test, 0));
-    CHECK(ec2t_engine_run(loaded, x, n_test, logits, (size_t)n_test * 10, ws, ws_bytes, 0));
+    CHECK(ec2t_engine_run(loaded, x, (size_t)n_test * 784, n_test, logits, (size_t)n_test * 10, ws,
+                          ws_bytes, 0));
     for (int64_t i = 0; i < n_test; i++) {
         int best = 0;
         for (int k = 1; k < 10; k++)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* ec2t-scale: build the super-network of a trained ResNet or EC2T-block
  * network (compound scaling of depth and width), optionally fine-tune it,
- * or run the thesis' grid search over (d, w). */
+ * or run the thesis' grid search over (d, w), which is experimental. */
+#define EC2T_ENABLE_EXPERIMENTAL
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,8 @@ usage(void)
            "                        report the first epoch whose accuracy passes IN's\n"
            "  --lr X                fine-tuning learning rate (default 0.02 preserve, 0.1 scratch)\n"
            "  --grid D:W,D:W,...    instead: train each (d, w) from scratch --grid-epochs\n"
-           "                        epochs at phi 1 and rank them (OUT gets the best)\n"
+           "                        epochs at phi 1 and rank them (OUT gets the best;\n"
+           "                        experimental)\n"
            "  --grid-epochs N       epochs per grid candidate (default 2)\n"
            "  --data SPEC           fashion-mnist[:DIR] (default), mnist:DIR or cifar10:DIR\n"
            "  --limit N             train on the first N samples only\n"

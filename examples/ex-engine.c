@@ -31,9 +31,9 @@ ex_runner_free(ex_runner *r)
 }
 
 ec2t_status
-ex_runner_run(ex_runner *r, const float *x, int64_t count)
+ex_runner_run(ex_runner *r, const float *x, size_t x_count, int64_t count)
 {
-    return ec2t_engine_run(r->e, x, count, r->out, (size_t)(r->batch * r->outputs), r->ws,
+    return ec2t_engine_run(r->e, x, x_count, count, r->out, (size_t)(r->batch * r->outputs), r->ws,
                            r->ws_bytes, 0);
 }
 
@@ -51,7 +51,7 @@ ex_runner_accuracy(ex_runner *r, ec2t_dataset *data, double *accuracy, uint8_t *
         st = ec2t_dataset_get_batch(data, start, count, x, (size_t)(r->batch * r->in_size), y,
                                     (size_t)r->batch, 0);
         if (st == EC2T_OK)
-            st = ex_runner_run(r, x, count);
+            st = ex_runner_run(r, x, (size_t)(count * r->in_size), count);
         for (int64_t s = 0; st == EC2T_OK && s < count; s++) {
             int64_t best = 0;
             for (int64_t k = 1; k < r->outputs; k++)
@@ -84,11 +84,11 @@ ex_runner_latency(ex_runner *r, const float *x, int64_t batch)
     double times[REPS];
     int inner = batch == 1 ? 20 : 1; /* batch 1 is short: time several runs together */
     for (int i = 0; i < 3; i++)
-        ex_runner_run(r, x, batch);
+        ex_runner_run(r, x, (size_t)(batch * r->in_size), batch);
     for (int i = 0; i < REPS; i++) {
         double t0 = ex_now();
         for (int k = 0; k < inner; k++)
-            ex_runner_run(r, x, batch);
+            ex_runner_run(r, x, (size_t)(batch * r->in_size), batch);
         times[i] = (ex_now() - t0) / inner;
     }
     qsort(times, REPS, sizeof times[0], cmp_double);

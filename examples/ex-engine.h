@@ -18,8 +18,8 @@ typedef struct ex_runner {
 ec2t_status ex_runner_init(ex_runner *r, ec2t_engine *e, int64_t batch);
 void ex_runner_free(ex_runner *r);
 
-/* Run up to r->batch samples into r->out. */
-ec2t_status ex_runner_run(ex_runner *r, const float *x, int64_t count);
+/* Run up to r->batch samples, x_count floats at x, into r->out. */
+ec2t_status ex_runner_run(ex_runner *r, const float *x, size_t x_count, int64_t count);
 
 /* Top-1 accuracy in [0, 1] of the engine on a whole data set (progress bar).
  * `right`: NULL, or one byte per sample, set to 1 where the top class is the

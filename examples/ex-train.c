@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Training recipes shared by the example programs (see ex-train.h). */
+/* Training recipes shared by the example programs (see ex-train.h). The
+ * reference code's gradient sign, distillation from an ensemble and mirrored
+ * teachers are experimental: used only when an option asks for them. */
+#define EC2T_ENABLE_EXPERIMENTAL
 #include <stdio.h>
 #include <string.h>
 
@@ -116,8 +119,8 @@ ex_tern_setup(ec2t_net *net, const ex_tern_recipe *r, ec2t_ternarizer **tzp, ec2
         st = ec2t_ternarizer_set_double(tz, EC2T_TERN_TARGET_SPARSITY, r->target_sparsity);
     if (st == EC2T_OK && r->target_bytes > 0)
         st = ec2t_ternarizer_set_int(tz, EC2T_TERN_TARGET_BYTES, r->target_bytes);
-    if (st == EC2T_OK)
-        st = ec2t_ternarizer_set_int(tz, EC2T_TERN_COMPAT_TTQ_SIGN, r->compat_sign);
+    if (st == EC2T_OK && r->compat_sign)
+        st = ec2t_ternarizer_set_int(tz, EC2T_TERN_COMPAT_TTQ_SIGN, 1);
     if (st == EC2T_OK)
         st = ec2t_ternarizer_set_double(tz, EC2T_TERN_LR_SHADOW, r->lr_shadow);
     if (st == EC2T_OK)
@@ -139,11 +142,16 @@ ex_tern_setup(ec2t_net *net, const ex_tern_recipe *r, ec2t_ternarizer **tzp, ec2
     if (st == EC2T_OK && r->anneal_epochs > 0)
         st = ec2t_trainer_set_int(tr, EC2T_TRAIN_EPOCHS, r->anneal_epochs);
     if (st == EC2T_OK && r->teachers[0] && r->distill > 0) {
-        st = ec2t_trainer_set_teacher(tr, r->teachers[0], r->temperature, r->distill);
-        for (int i = 1; st == EC2T_OK && i < EX_MAX_TEACHERS && r->teachers[i]; i++)
-            st = ec2t_trainer_add_teacher(tr, r->teachers[i]);
-        if (st == EC2T_OK)
-            st = ec2t_trainer_set_int(tr, EC2T_TRAIN_TEACHER_MIRROR, r->teacher_mirror);
+        int32_t n = 1;
+        while (n < EX_MAX_TEACHERS && r->teachers[n])
+            n++;
+        /* one teacher is the stable API; an ensemble is experimental */
+        if (n == 1)
+            st = ec2t_trainer_set_teacher(tr, r->teachers[0], r->temperature, r->distill);
+        else
+            st = ec2t_trainer_set_teachers(tr, r->teachers, n, r->temperature, r->distill);
+        if (st == EC2T_OK && r->teacher_mirror)
+            st = ec2t_trainer_set_int(tr, EC2T_TRAIN_TEACHER_MIRROR, 1);
     }
     if (st == EC2T_OK)
         st = ec2t_ternarizer_attach(tz, tr, 0);

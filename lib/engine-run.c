@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "count-private.h"
 #include "engine-private.h"
 #include "pool-private.h"
 
@@ -578,19 +579,25 @@ lanes_range(void *arg, int64_t l0, int64_t l1, int worker)
 }
 
 EC2T_API ec2t_status
-ec2t_engine_run(const ec2t_engine *e, const float *input, int64_t batch, float *output,
-                size_t output_cap, void *workspace, size_t workspace_bytes, uint32_t flags)
+ec2t_engine_run(const ec2t_engine *e, const float *input, size_t input_count, int64_t batch,
+                float *output, size_t output_cap, void *workspace, size_t workspace_bytes,
+                uint32_t flags)
 {
     const ec2t__value *in, *out;
     lanes_job j;
     size_t need, n_out;
+    ec2t_status st;
     if (!e)
         return EC2T_E_INVAL;
     if (!input || !output || !workspace || flags != 0 || batch < 1 || batch > (INT64_C(1) << 24))
         return ec2t__error(e->ctx, EC2T_E_INVAL, "ec2t_engine_run: bad argument");
-    ec2t_engine_workspace_size(e, batch, &need);
     in = &e->values[0];
     out = &e->values[e->output];
+    /* a short input would be read past its end, a long one is a wrong shape */
+    if ((st = ec2t__check_input_count(e->ctx, "ec2t_engine_run", input_count, batch, in->c, in->h,
+                                      in->w)) != EC2T_OK)
+        return st;
+    ec2t_engine_workspace_size(e, batch, &need);
     n_out = (size_t)batch * (size_t)out->c * (size_t)out->h * (size_t)out->w;
     if (workspace_bytes < need || output_cap < n_out)
         return ec2t__error(e->ctx, EC2T_E_RANGE,

@@ -46,7 +46,8 @@ ec2t_net_evaluate(ec2t_net *net, ec2t_dataset *data, int64_t batch_size, uint32_
         st = ec2t_dataset_get_batch(data, start, count, images, (size_t)batch_size * c * h * w,
                                     labels, (size_t)batch_size, 0);
         if (st == EC2T_OK)
-            st = ec2t_net_forward_loss(net, images, labels, count, 0, &batch_loss, &batch_correct);
+            st = ec2t_net_forward_loss(net, images, (size_t)count * c * h * w, labels, (size_t)count,
+                                       count, 0, &batch_loss, &batch_correct);
         if (st != EC2T_OK)
             break;
         total += (double)batch_loss * (double)count;

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "count-private.h"
 #include "net-private.h"
 
 /* NCHW (the API's order) to CNHW (the network's) and back. */
@@ -22,15 +23,18 @@ cnhw_to_nchw(float *dst, const float *src, int64_t n, int64_t c, int64_t plane)
             memcpy(dst + (i * c + k) * plane, src + (k * n + i) * plane, (size_t)plane * sizeof *src);
 }
 
+/* The input is there, the batch in range, and the input holds exactly the
+ * batch's samples: nothing is read past the caller's buffer. */
 static ec2t_status
-check_batch(ec2t_net *net, const float *input, int64_t batch, const char *fn)
+check_batch(ec2t_net *net, const float *input, size_t input_count, int64_t batch, const char *fn)
 {
+    const ec2t_layer *in = net->layers[0];
     if (!input)
         return ec2t__error(net->ctx, EC2T_E_INVAL, "%s: input is NULL", fn);
     if (batch < 1 || batch > (INT64_C(1) << 24))
         return ec2t__error(net->ctx, EC2T_E_INVAL, "%s: batch %lld is outside 1..2^24", fn,
                            (long long)batch);
-    return EC2T_OK;
+    return ec2t__check_input_count(net->ctx, fn, input_count, batch, in->c, in->h, in->w);
 }
 
 ec2t_status
@@ -59,15 +63,15 @@ output_layer(const ec2t_net *net)
 }
 
 EC2T_API ec2t_status
-ec2t_net_forward(ec2t_net *net, const float *input, int64_t batch, float *output,
-                 size_t output_cap, uint32_t flags)
+ec2t_net_forward(ec2t_net *net, const float *input, size_t input_count, int64_t batch,
+                 float *output, size_t output_cap, uint32_t flags)
 {
     const ec2t_layer *o;
     ec2t_status st;
     size_t need;
     if (!net)
         return EC2T_E_INVAL;
-    if ((st = check_batch(net, input, batch, "ec2t_net_forward")) != EC2T_OK)
+    if ((st = check_batch(net, input, input_count, batch, "ec2t_net_forward")) != EC2T_OK)
         return st;
     if (flags != 0 || (output_cap > 0 && !output))
         return ec2t__error(net->ctx, EC2T_E_INVAL, "ec2t_net_forward: bad flags or output");
@@ -83,18 +87,21 @@ ec2t_net_forward(ec2t_net *net, const float *input, int64_t batch, float *output
 }
 
 EC2T_API ec2t_status
-ec2t_net_forward_loss(ec2t_net *net, const float *input, const int32_t *labels, int64_t batch,
-                      uint32_t flags, float *loss, int64_t *correct)
+ec2t_net_forward_loss(ec2t_net *net, const float *input, size_t input_count, const int32_t *labels,
+                      size_t label_count, int64_t batch, uint32_t flags, float *loss,
+                      int64_t *correct)
 {
     ec2t_layer *l;
     ec2t_status st;
     int32_t classes;
     if (!net)
         return EC2T_E_INVAL;
-    if ((st = check_batch(net, input, batch, "ec2t_net_forward_loss")) != EC2T_OK)
+    if ((st = check_batch(net, input, input_count, batch, "ec2t_net_forward_loss")) != EC2T_OK)
         return st;
     if (!labels || flags != 0)
         return ec2t__error(net->ctx, EC2T_E_INVAL, "ec2t_net_forward_loss: NULL labels or bad flags");
+    if ((st = ec2t__check_label_count(net->ctx, "ec2t_net_forward_loss", label_count, batch)) != EC2T_OK)
+        return st;
     if (net->loss_layer < 0)
         return ec2t__error(net->ctx, EC2T_E_INVAL, "ec2t_net_forward_loss: the network has no loss layer");
     l = net->layers[net->loss_layer];

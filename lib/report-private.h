@@ -6,7 +6,11 @@
 #ifndef EC2T_REPORT_PRIVATE_H
 #define EC2T_REPORT_PRIVATE_H
 
-#include <ec2t/report.h>
+/* the library implements the experimental API too */
+#ifndef EC2T_ENABLE_EXPERIMENTAL
+#define EC2T_ENABLE_EXPERIMENTAL
+#endif
+#include <ec2t/experimental.h>
 
 #include "context-private.h"
 

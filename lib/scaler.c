@@ -4,7 +4,11 @@
 #include <math.h>
 #include <string.h>
 
-#include <ec2t/trainer.h>
+/* the library implements the experimental API too */
+#ifndef EC2T_ENABLE_EXPERIMENTAL
+#define EC2T_ENABLE_EXPERIMENTAL
+#endif
+#include <ec2t/experimental.h>
 
 #include "scaler-private.h"
 

@@ -3,7 +3,11 @@
 #ifndef EC2T_TERNARIZER_PRIVATE_H
 #define EC2T_TERNARIZER_PRIVATE_H
 
-#include <ec2t/ternarize.h>
+/* the library implements the experimental API too */
+#ifndef EC2T_ENABLE_EXPERIMENTAL
+#define EC2T_ENABLE_EXPERIMENTAL
+#endif
+#include <ec2t/experimental.h>
 
 #include "tern-private.h"
 #include "trainer-private.h"

@@ -232,15 +232,15 @@ set_value(ec2t_ternarizer *tz, ec2t_tern_param param, double value, int as_int, 
                            value, p->lo, p->hi, (int)param);
     if ((param == EC2T_TERN_INIT || param == EC2T_TERN_INIT_SCALE) && tz->trained)
         return ec2t__error(tz->ctx, EC2T_E_STATE, "%s: the centroids were trained already", fn);
-    switch (param) {
+    switch ((int)param) { /* int: experimental keys are outside the enum */
     case EC2T_TERN_GAMMA: tz->gamma = tz->cur_gamma = value; break;
     case EC2T_TERN_TARGET_SPARSITY: tz->target_sparsity = value; break;
     case EC2T_TERN_TARGET_BYTES: tz->target_bytes = (int64_t)value; break;
     case EC2T_TERN_INIT_SCALE: tz->init_scale = value; break;
     case EC2T_TERN_INIT: tz->init = (int64_t)value; break;
-    case EC2T_TERN_SUSTAIN: tz->sustain = value; break;
-    case EC2T_TERN_FLOOR: tz->floor = value; break;
-    case EC2T_TERN_COMPAT_TTQ_SIGN: tz->compat_sign = (int64_t)value; break;
+    case (int)EC2T_TERN_SUSTAIN: tz->sustain = value; break;
+    case (int)EC2T_TERN_FLOOR: tz->floor = value; break;
+    case (int)EC2T_TERN_COMPAT_TTQ_SIGN: tz->compat_sign = (int64_t)value; break;
     case EC2T_TERN_FROZEN: tz->frozen = (int64_t)value; break;
     case EC2T_TERN_LR_SHADOW: tz->lr_shadow = value; break;
     case EC2T_TERN_LR_CENTROIDS: tz->lr_cent = value; break;
@@ -290,15 +290,15 @@ get_value(const ec2t_ternarizer *tz, ec2t_tern_param param, double *value, int a
     if (p->is_int != as_int)
         return ec2t__error(tz->ctx, EC2T_E_INVAL, "%s: setting %d is %s", fn, (int)param,
                            p->is_int ? "an integer" : "real-valued");
-    switch (param) {
+    switch ((int)param) {
     case EC2T_TERN_GAMMA: *value = tz->gamma; break;
     case EC2T_TERN_TARGET_SPARSITY: *value = tz->target_sparsity; break;
     case EC2T_TERN_TARGET_BYTES: *value = (double)tz->target_bytes; break;
     case EC2T_TERN_INIT_SCALE: *value = tz->init_scale; break;
     case EC2T_TERN_INIT: *value = (double)tz->init; break;
-    case EC2T_TERN_SUSTAIN: *value = tz->sustain; break;
-    case EC2T_TERN_FLOOR: *value = tz->floor; break;
-    case EC2T_TERN_COMPAT_TTQ_SIGN: *value = (double)tz->compat_sign; break;
+    case (int)EC2T_TERN_SUSTAIN: *value = tz->sustain; break;
+    case (int)EC2T_TERN_FLOOR: *value = tz->floor; break;
+    case (int)EC2T_TERN_COMPAT_TTQ_SIGN: *value = (double)tz->compat_sign; break;
     case EC2T_TERN_FROZEN: *value = (double)tz->frozen; break;
     case EC2T_TERN_LR_SHADOW: *value = tz->lr_shadow; break;
     case EC2T_TERN_LR_CENTROIDS: *value = tz->lr_cent; break;

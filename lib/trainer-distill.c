@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Distillation: the softened outputs of a teacher network, or the mean of
  * several (an ensemble), as a second target of the loss
- * (ec2t_trainer_set_teacher, ec2t_trainer_add_teacher; the gradient is in
- * layer-loss.c). */
+ * (ec2t_trainer_set_teacher, and the experimental ec2t_trainer_set_teachers;
+ * the gradient is in layer-loss.c). */
 #include "trainer-private.h"
 
 /* A teacher must take the trained network's input and give its number of
@@ -28,47 +28,38 @@ check_teacher(ec2t_trainer *tr, ec2t_net *teacher, const char *fn)
 }
 
 EC2T_API ec2t_status
-ec2t_trainer_set_teacher(ec2t_trainer *tr, ec2t_net *teacher, double temperature, double alpha)
+ec2t_trainer_set_teachers(ec2t_trainer *tr, ec2t_net *const *teachers, int32_t n, double temperature,
+                          double alpha)
 {
+    static const char fn[] = "ec2t_trainer_set_teachers";
     ec2t_status st;
     if (!tr)
         return EC2T_E_INVAL;
-    if (!teacher) {
-        tr->n_teachers = 0;
-        return EC2T_OK;
+    if (n < 0 || n > EC2T_TRAINER_MAX_TEACHERS || (n > 0 && !teachers))
+        return ec2t__error(tr->ctx, EC2T_E_INVAL, "%s: %d teachers (0 to %d)", fn, (int)n,
+                           EC2T_TRAINER_MAX_TEACHERS);
+    if (n > 0 && (!(temperature >= 1 && temperature <= 100) || !(alpha >= 0 && alpha <= 1)))
+        return ec2t__error(tr->ctx, EC2T_E_INVAL, "%s: temperature %g or alpha %g out of range", fn,
+                           temperature, alpha);
+    /* every teacher is checked before any replaces the current ones */
+    for (int32_t i = 0; i < n; i++) {
+        if (!teachers[i])
+            return ec2t__error(tr->ctx, EC2T_E_INVAL, "%s: teacher %d is NULL", fn, (int)i);
+        if ((st = check_teacher(tr, teachers[i], fn)) != EC2T_OK)
+            return st;
     }
-    if (!(temperature >= 1 && temperature <= 100) || !(alpha >= 0 && alpha <= 1))
-        return ec2t__error(tr->ctx, EC2T_E_INVAL,
-                           "ec2t_trainer_set_teacher: temperature %g or alpha %g out of range", temperature,
-                           alpha);
-    if ((st = check_teacher(tr, teacher, "ec2t_trainer_set_teacher")) != EC2T_OK)
-        return st;
-    tr->teachers[0] = teacher;
-    tr->n_teachers = 1;
-    tr->temperature = temperature;
-    tr->alpha = alpha;
+    for (int32_t i = 0; i < n; i++)
+        tr->teachers[i] = teachers[i];
+    tr->n_teachers = n;
+    if (n > 0)
+        tr->temperature = temperature, tr->alpha = alpha;
     return EC2T_OK;
 }
 
 EC2T_API ec2t_status
-ec2t_trainer_add_teacher(ec2t_trainer *tr, ec2t_net *teacher)
+ec2t_trainer_set_teacher(ec2t_trainer *tr, ec2t_net *teacher, double temperature, double alpha)
 {
-    ec2t_status st;
-    if (!tr)
-        return EC2T_E_INVAL;
-    if (!teacher)
-        return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_add_teacher: no teacher given");
-    if (tr->n_teachers == 0)
-        return ec2t__error(tr->ctx, EC2T_E_INVAL,
-                           "ec2t_trainer_add_teacher: set the first teacher (and the temperature and "
-                           "weight) with ec2t_trainer_set_teacher");
-    if (tr->n_teachers == EC2T_TRAINER_MAX_TEACHERS)
-        return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_add_teacher: already %d teachers",
-                           EC2T_TRAINER_MAX_TEACHERS);
-    if ((st = check_teacher(tr, teacher, "ec2t_trainer_add_teacher")) != EC2T_OK)
-        return st;
-    tr->teachers[tr->n_teachers++] = teacher;
-    return EC2T_OK;
+    return ec2t_trainer_set_teachers(tr, &teacher, teacher ? 1 : 0, temperature, alpha);
 }
 
 static ec2t_status
@@ -110,13 +101,14 @@ mirror_batch(ec2t_trainer *tr, const float *images, int64_t batch)
 ec2t_status
 ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch)
 {
-    int32_t k;
+    int32_t k, c, h, w;
     int views = tr->teacher_mirror ? 2 : 1;
     ec2t_status st;
     tr->net->soft_targets = NULL;
     if (tr->n_teachers == 0)
         return EC2T_OK;
     ec2t_net_output_shape(tr->net, &k, NULL, NULL);
+    ec2t_net_input_shape(tr->net, &c, &h, &w); /* every teacher's too */
     if ((st = reserve_soft(tr, batch * k)) != EC2T_OK)
         return st;
     if (views == 2 && (st = mirror_batch(tr, images, batch)) != EC2T_OK)
@@ -124,8 +116,8 @@ ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch)
     for (int32_t j = 0; j < tr->n_teachers * views; j++) {
         /* the first view's targets go straight into soft, the others' are added to them */
         float *p = j == 0 ? tr->soft : tr->soft_one;
-        st = ec2t_net_forward(tr->teachers[j / views], j % views ? tr->mirrored : images, batch,
-                              tr->teacher_out, (size_t)(batch * k), 0);
+        st = ec2t_net_forward(tr->teachers[j / views], j % views ? tr->mirrored : images,
+                              (size_t)(batch * c * h * w), batch, tr->teacher_out, (size_t)(batch * k), 0);
         if (st != EC2T_OK)
             return st;
         /* the teacher's outputs are sample after sample; the targets, like the logits, class after class */

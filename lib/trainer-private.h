@@ -4,7 +4,11 @@
 #ifndef EC2T_TRAINER_PRIVATE_H
 #define EC2T_TRAINER_PRIVATE_H
 
-#include <ec2t/trainer.h>
+/* the library implements the experimental API too */
+#ifndef EC2T_ENABLE_EXPERIMENTAL
+#define EC2T_ENABLE_EXPERIMENTAL
+#endif
+#include <ec2t/experimental.h>
 
 #include "container-private.h"
 #include "net-private.h"

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "count-private.h"
 #include "trainer-private.h"
 
 static ec2t_status
@@ -258,7 +259,7 @@ ec2t_trainer_set_int(ec2t_trainer *tr, ec2t_trainer_param param, int64_t value)
         return EC2T_E_INVAL;
     if (is_state(param))
         return ec2t__error(tr->ctx, EC2T_E_STATE, "ec2t_trainer_set_int: %d is read-only", (int)param);
-    switch (param) {
+    switch ((int)param) { /* int: experimental keys are outside the enum */
     case EC2T_TRAIN_BATCH_SIZE: field = &tr->batch_size, ok = value >= 1 && value <= 65536; break;
     case EC2T_TRAIN_SEED: field = &tr->seed, ok = 1; break;
     case EC2T_TRAIN_SCHEDULE:
@@ -267,7 +268,7 @@ ec2t_trainer_set_int(ec2t_trainer *tr, ec2t_trainer_param param, int64_t value)
     case EC2T_TRAIN_EPOCHS: field = &tr->sched_epochs, ok = value >= 1 && value <= 1000000; break;
     case EC2T_TRAIN_STEP_SIZE: field = &tr->step_size, ok = value >= 1 && value <= 1000000; break;
     case EC2T_TRAIN_AUGMENT: field = &tr->augment, ok = value == 0 || value == 1; break;
-    case EC2T_TRAIN_TEACHER_MIRROR: field = &tr->teacher_mirror, ok = value == 0 || value == 1; break;
+    case (int)EC2T_TRAIN_TEACHER_MIRROR: field = &tr->teacher_mirror, ok = value == 0 || value == 1; break;
     default:
         return ec2t__error(tr->ctx, EC2T_E_UNSUPPORTED, "ec2t_trainer_set_int: %d is not an integer setting",
                            (int)param);
@@ -313,14 +314,14 @@ ec2t_trainer_get_int(const ec2t_trainer *tr, ec2t_trainer_param param, int64_t *
         return EC2T_E_INVAL;
     if (!value)
         return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_get_int: value is NULL");
-    switch (param) {
+    switch ((int)param) {
     case EC2T_TRAIN_BATCH_SIZE: *value = tr->batch_size; return EC2T_OK;
     case EC2T_TRAIN_SEED: *value = tr->seed; return EC2T_OK;
     case EC2T_TRAIN_SCHEDULE: *value = tr->schedule; return EC2T_OK;
     case EC2T_TRAIN_EPOCHS: *value = tr->sched_epochs; return EC2T_OK;
     case EC2T_TRAIN_STEP_SIZE: *value = tr->step_size; return EC2T_OK;
     case EC2T_TRAIN_AUGMENT: *value = tr->augment; return EC2T_OK;
-    case EC2T_TRAIN_TEACHER_MIRROR: *value = tr->teacher_mirror; return EC2T_OK;
+    case (int)EC2T_TRAIN_TEACHER_MIRROR: *value = tr->teacher_mirror; return EC2T_OK;
     case EC2T_TRAIN_EPOCH: *value = tr->epoch; return EC2T_OK;
     case EC2T_TRAIN_STEP: *value = tr->step; return EC2T_OK;
     case EC2T_TRAIN_STEPS_PER_EPOCH: *value = tr->steps_per_epoch; return EC2T_OK;
@@ -365,16 +366,27 @@ ec2t_trainer_set_progress(ec2t_trainer *tr, ec2t_train_progress_fn fn, void *use
 
 /* ---- training ---- */
 
+/* A step on images_count floats and labels_count labels, which must be batch
+ * samples: checked before the teachers read the images. */
 static ec2t_status
-step_on(ec2t_trainer *tr, const float *images, const int32_t *labels, int64_t batch, float *loss,
-        int64_t *correct)
+step_on(ec2t_trainer *tr, const float *images, size_t images_count, const int32_t *labels,
+        size_t labels_count, int64_t batch, float *loss, int64_t *correct)
 {
+    static const char fn[] = "ec2t_trainer_step";
+    const ec2t_layer *in = tr->net->layers[0];
     ec2t_status st;
     ec2t_net_mode mode = tr->net->mode;
+    if (!images || !labels || batch < 1 || batch > (INT64_C(1) << 24))
+        return ec2t__error(tr->ctx, EC2T_E_INVAL, "%s: NULL images or labels, or batch %lld outside 1..2^24",
+                           fn, (long long)batch);
+    if ((st = ec2t__check_input_count(tr->ctx, fn, images_count, batch, in->c, in->h, in->w)) != EC2T_OK ||
+        (st = ec2t__check_label_count(tr->ctx, fn, labels_count, batch)) != EC2T_OK)
+        return st;
     st = ec2t__trainer_soft_targets(tr, images, batch);
     tr->net->mode = EC2T_MODE_TRAIN;
     if (st == EC2T_OK)
-        st = ec2t_net_forward_loss(tr->net, images, labels, batch, 0, loss, correct);
+        st = ec2t_net_forward_loss(tr->net, images, images_count, labels, labels_count, batch, 0, loss,
+                                   correct);
     if (st == EC2T_OK)
         st = ec2t_net_backward(tr->net, 0);
     if (st == EC2T_OK && tr->hooks.after_backward)
@@ -392,14 +404,14 @@ step_on(ec2t_trainer *tr, const float *images, const int32_t *labels, int64_t ba
 }
 
 EC2T_API ec2t_status
-ec2t_trainer_step(ec2t_trainer *tr, const float *images, const int32_t *labels, int64_t batch,
-                  uint32_t flags, float *loss)
+ec2t_trainer_step(ec2t_trainer *tr, const float *images, size_t images_count, const int32_t *labels,
+                  size_t labels_count, int64_t batch, uint32_t flags, float *loss)
 {
     if (!tr)
         return EC2T_E_INVAL;
     if (flags != 0)
         return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_step: flags must be 0");
-    return step_on(tr, images, labels, batch, loss, NULL);
+    return step_on(tr, images, images_count, labels, labels_count, batch, loss, NULL);
 }
 
 static double
@@ -476,7 +488,8 @@ ec2t_trainer_epoch(ec2t_trainer *tr, ec2t_dataset *data, uint32_t flags, double 
         st = ec2t_dataset_get_batch(data, start, count, tr->images, (size_t)(bs * sample),
                                     tr->labels, (size_t)bs, tr->augment ? EC2T_BATCH_AUGMENT : 0);
         if (st == EC2T_OK)
-            st = step_on(tr, tr->images, tr->labels, count, &batch_loss, &correct);
+            st = step_on(tr, tr->images, (size_t)(count * sample), tr->labels, (size_t)count, count,
+                         &batch_loss, &correct);
         if (st != EC2T_OK)
             return st;
         tr->step++;

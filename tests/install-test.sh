@@ -21,7 +21,7 @@ export PKG_CONFIG_PATH="$(dirname "$pc")"
 flags=$(pkg-config --cflags --libs libec2t)
 libdir=$(dirname "$(find "$dest" -name 'libec2t.so.0' | head -n 1)")
 echo "pkg-config --cflags --libs libec2t: $flags"
-for h in ec2t.h common.h tensor.h version.h; do
+for h in ec2t.h common.h tensor.h version.h experimental.h; do
     find "$dest" -path "*/include/ec2t/$h" | grep -q . || { echo "FAIL: $h not installed"; exit 1; }
 done
 # shellcheck disable=SC2086

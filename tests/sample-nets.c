@@ -200,6 +200,17 @@ save_npy(ec2t_context *ctx, const char *path, const float *v, int32_t rank, cons
     return st;
 }
 
+/* The input floats of n samples of an engine. */
+static size_t
+in_floats(const ec2t_engine *e, int64_t n)
+{
+    int64_t c = 0, h = 0, w = 0;
+    ec2t_engine_get_int(e, EC2T_ENGINE_INPUT_C, &c);
+    ec2t_engine_get_int(e, EC2T_ENGINE_INPUT_H, &h);
+    ec2t_engine_get_int(e, EC2T_ENGINE_INPUT_W, &w);
+    return (size_t)(n * c * h * w);
+}
+
 /* The engine's outputs for the inputs x (BATCH samples) into y. */
 static ec2t_status
 run_engine(ec2t_engine *e, const float *x, float *y, size_t cap)
@@ -210,7 +221,7 @@ run_engine(ec2t_engine *e, const float *x, float *y, size_t cap)
     if (st != EC2T_OK)
         return st;
     ws = malloc(bytes);
-    st = ws ? ec2t_engine_run(e, x, BATCH, y, cap, ws, bytes, 0) : EC2T_E_NOMEM;
+    st = ws ? ec2t_engine_run(e, x, in_floats(e, BATCH), BATCH, y, cap, ws, bytes, 0) : EC2T_E_NOMEM;
     free(ws);
     return st;
 }
@@ -250,7 +261,7 @@ emit(ec2t_context *ctx, sample *sm, const char *dir, const char *name, uint64_t 
         b->x[i] = uniform(&s, -1.0f, 1.0f);
     TRY(ec2t_net_save(sm->net, path_of(path, sizeof path, dir, name, ".ec2tm"), 0));
     TRY(ec2t_net_set_mode(sm->net, EC2T_MODE_EVAL));
-    TRY(ec2t_net_forward(sm->net, b->x, BATCH, b->ref, BATCH * 64, 0));
+    TRY(ec2t_net_forward(sm->net, b->x, (size_t)BATCH * c * h * w, BATCH, b->ref, BATCH * 64, 0));
     TRY(ec2t_engine_compile(sm->net, 0, &e));
     st = run_engine(e, b->x, b->y, BATCH * 64);
     if (st == EC2T_OK && !agree(name, b->y, b->ref, out_dims[0] * out_dims[1]))

@@ -41,6 +41,10 @@ const char *test_tmpdir(void);
 const char *test_tmpfile(int slot, const char *name);
 /* Write bytes to a file in the temporary folder; returns its path. */
 const char *test_write_file(int slot, const char *name, const void *data, size_t len);
+/* The input floats of n samples of an engine: n x C x H x W. */
+size_t test_engine_input_floats(const ec2t_engine *e, int64_t n);
+/* The same for a network. */
+size_t test_net_input_floats(const ec2t_net *net, int64_t n);
 
 #define ck_assert_status(expr, want)                                                        \
     do {                                                                                    \

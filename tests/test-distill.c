@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* ec2t_trainer_set_teacher and ec2t_trainer_add_teacher: a distillation
- * step, from one teacher or an ensemble, against the gradient of Hinton et
- * al.'s loss written out in double; alpha 0 is the plain step; a teacher
- * equal to the network teaches nothing; bad teachers are refused. */
+/* ec2t_trainer_set_teacher and the experimental ec2t_trainer_set_teachers:
+ * a distillation step, from one teacher or an ensemble, against the gradient
+ * of Hinton et al.'s loss written out in double; alpha 0 is the plain step; a
+ * teacher equal to the network teaches nothing; bad teachers are refused. */
+#define EC2T_ENABLE_EXPERIMENTAL
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +120,7 @@ check_steps(ec2t_trainer *tr, ec2t_net *net, const double *const *teachers, int 
     double want[OUT * IN + OUT], got[OUT * IN + OUT];
     params_of(net, want);
     for (int step = 0; step < 3; step++) {
-        ck_assert_ok(ec2t_trainer_step(tr, X, Y, N, 0, NULL));
+        ck_assert_ok(ec2t_trainer_step(tr, X, N * IN, Y, N, N, 0, NULL));
         reference_step(want, teachers, m, mirror, t, alpha, lr);
         params_of(net, got);
         for (int i = 0; i < OUT * IN + OUT; i++)
@@ -162,7 +163,7 @@ START_TEST(test_distill_step_matches_the_loss_gradient)
 }
 END_TEST
 
-/* Two teachers, then the first added again (it counts twice): the target is
+/* Two teachers, then the first listed again (it counts twice): the target is
  * the mean of their softened outputs; with EC2T_TRAIN_TEACHER_MIRROR the mean
  * over each batch and its mirror image too; set_teacher goes back to one. The
  * input is one row of IN pixels, which the mirror reverses. */
@@ -177,13 +178,17 @@ START_TEST(test_distill_ensemble_matches_the_loss_gradient)
     int64_t mirror = -1;
     params_of(a, pa);
     params_of(b, pb);
-    ck_assert_ok(ec2t_trainer_set_teacher(tr, a, 3, 0.8));
-    ck_assert_ok(ec2t_trainer_add_teacher(tr, b));
+    ec2t_net *list[] = {a, b, a};
+    /* no ec2t_trainer_set_teacher first: the list is the whole setting */
+    ck_assert_ok(ec2t_trainer_set_teachers(tr, list, 2, 3, 0.8));
     check_steps(tr, net, two, 2, 0, 3, 0.8, 0.5);
-    ck_assert_ok(ec2t_trainer_add_teacher(tr, a));
+    ck_assert_ok(ec2t_trainer_set_teachers(tr, list, 3, 3, 0.8));
     check_steps(tr, net, three, 3, 0, 3, 0.8, 0.5);
     ck_assert_ok(ec2t_trainer_get_int(tr, EC2T_TRAIN_TEACHER_MIRROR, &mirror));
     ck_assert_int_eq(mirror, 0);
+    /* an experimental key, outside the stable key space (428 was its old value) */
+    ck_assert_int_ge((int)EC2T_TRAIN_TEACHER_MIRROR, 1000);
+    ck_assert_status(ec2t_trainer_set_int(tr, (ec2t_trainer_param)428, 1), EC2T_E_UNSUPPORTED);
     ck_assert_status(ec2t_trainer_set_int(tr, EC2T_TRAIN_TEACHER_MIRROR, 2), EC2T_E_INVAL);
     ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_TEACHER_MIRROR, 1));
     ck_assert_ok(ec2t_trainer_get_int(tr, EC2T_TRAIN_TEACHER_MIRROR, &mirror));
@@ -213,8 +218,8 @@ START_TEST(test_distill_limits)
     double pa[OUT * IN + OUT], pb[OUT * IN + OUT], before[OUT * IN + OUT];
     float la, lb;
     ck_assert_ok(ec2t_trainer_set_teacher(tb_tr, teacher, 3, 0));
-    ck_assert_ok(ec2t_trainer_step(ta_tr, X, Y, N, 0, &la));
-    ck_assert_ok(ec2t_trainer_step(tb_tr, X, Y, N, 0, &lb));
+    ck_assert_ok(ec2t_trainer_step(ta_tr, X, N * IN, Y, N, N, 0, &la));
+    ck_assert_ok(ec2t_trainer_step(tb_tr, X, N * IN, Y, N, N, 0, &lb));
     params_of(a, pa);
     params_of(b, pb);
     ck_assert_mem_eq(pa, pb, sizeof pa);
@@ -224,7 +229,7 @@ START_TEST(test_distill_limits)
     ck_assert_ok(ec2t_net_clone(b, &teacher));
     ck_assert_ok(ec2t_trainer_set_teacher(tb_tr, teacher, 2, 1));
     params_of(b, before);
-    ck_assert_ok(ec2t_trainer_step(tb_tr, X, Y, N, 0, NULL));
+    ck_assert_ok(ec2t_trainer_step(tb_tr, X, N * IN, Y, N, N, 0, NULL));
     params_of(b, pb);
     for (int i = 0; i < OUT * IN + OUT; i++)
         ck_assert_msg(fabs(pb[i] - before[i]) < 1e-6, "param %d moved by %g", i, pb[i] - before[i]);
@@ -236,8 +241,8 @@ START_TEST(test_distill_limits)
     tb_tr = plain_sgd(b, 0.3);
     ck_assert_ok(ec2t_trainer_set_teacher(tb_tr, teacher, 2, 1));
     ck_assert_ok(ec2t_trainer_set_teacher(tb_tr, NULL, 0, 0));
-    ck_assert_ok(ec2t_trainer_step(ta_tr, X, Y, N, 0, NULL));
-    ck_assert_ok(ec2t_trainer_step(tb_tr, X, Y, N, 0, NULL));
+    ck_assert_ok(ec2t_trainer_step(ta_tr, X, N * IN, Y, N, N, 0, NULL));
+    ck_assert_ok(ec2t_trainer_step(tb_tr, X, N * IN, Y, N, N, 0, NULL));
     params_of(a, pa);
     params_of(b, pb);
     ck_assert_mem_eq(pa, pb, sizeof pa);
@@ -277,7 +282,7 @@ START_TEST(test_distill_refuses_bad_teachers)
     ck_assert_status(ec2t_trainer_set_teacher(tr, other, 2, 0.5), EC2T_E_INVAL);
     ec2t_net_free(other);
     ck_assert_ok(ec2t_trainer_set_teacher(tr, teacher, 2, 0.5));
-    ck_assert_ok(ec2t_trainer_step(tr, X, Y, N, 0, NULL));
+    ck_assert_ok(ec2t_trainer_step(tr, X, N * IN, Y, N, N, 0, NULL));
     ec2t_trainer_free(tr);
     ec2t_net_free(teacher);
     ec2t_net_free(net);
@@ -287,43 +292,64 @@ START_TEST(test_distill_refuses_bad_teachers)
 END_TEST
 
 /* Each refusal leaves the teachers as they were: the steps afterwards are
- * the one-teacher steps. */
-START_TEST(test_distill_add_refuses_bad_teachers)
+ * the one-teacher steps. A list is checked whole before it replaces them. */
+START_TEST(test_distill_set_teachers_refuses_bad_lists)
 {
     test_alloc ta;
     ec2t_context *ctx = test_context(&ta);
     ec2t_net *net = linear_net(ctx, 1, 1), *teacher = linear_net(ctx, 2, 1), *other = NULL;
     ec2t_trainer *tr = plain_sgd(net, 0.5);
+    ec2t_net *list[EC2T_TRAINER_MAX_TEACHERS + 1];
     double t[OUT * IN + OUT];
     const double *one[] = {t};
     ec2t_layer *fc;
     params_of(teacher, t);
-    ck_assert_status(ec2t_trainer_add_teacher(NULL, teacher), EC2T_E_INVAL);
-    /* no first teacher yet, nor after one was taken away */
-    ck_assert_status(ec2t_trainer_add_teacher(tr, teacher), EC2T_E_INVAL);
-    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "ec2t_trainer_set_teacher"));
-    ck_assert_ok(ec2t_trainer_set_teacher(tr, teacher, 2, 0.5));
-    ck_assert_ok(ec2t_trainer_set_teacher(tr, NULL, 0, 0));
-    ck_assert_status(ec2t_trainer_add_teacher(tr, teacher), EC2T_E_INVAL);
-    ck_assert_ok(ec2t_trainer_set_teacher(tr, teacher, 2, 0.5));
-    ck_assert_status(ec2t_trainer_add_teacher(tr, NULL), EC2T_E_INVAL);
-    ck_assert_status(ec2t_trainer_add_teacher(tr, net), EC2T_E_INVAL);
+    for (int i = 0; i <= EC2T_TRAINER_MAX_TEACHERS; i++)
+        list[i] = teacher;
+    ck_assert_status(ec2t_trainer_set_teachers(NULL, list, 1, 2, 0.5), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_trainer_set_teachers(tr, list, 1, 2, 0.5));
+    ck_assert_status(ec2t_trainer_set_teachers(tr, NULL, 1, 2, 0.5), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_set_teachers(tr, list, -1, 2, 0.5), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_set_teachers(tr, list, EC2T_TRAINER_MAX_TEACHERS + 1, 2, 0.5),
+                     EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_set_teachers(tr, list, 2, 0.5, 0.5), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_set_teachers(tr, list, 2, 2, 1.5), EC2T_E_INVAL);
+    /* a bad entry after a good one */
+    list[1] = NULL;
+    ck_assert_status(ec2t_trainer_set_teachers(tr, list, 2, 2, 0.5), EC2T_E_INVAL);
+    list[1] = net;
+    ck_assert_status(ec2t_trainer_set_teachers(tr, list, 2, 2, 0.5), EC2T_E_INVAL);
     ck_assert_ok(ec2t_net_new(ctx, IN, 1, 1, &other));
     ck_assert_ok(ec2t_net_add_dense(other, ec2t_net_input(other), OUT + 1, 0, &fc));
-    ck_assert_status(ec2t_trainer_add_teacher(tr, other), EC2T_E_INVAL);
+    list[1] = other;
+    ck_assert_status(ec2t_trainer_set_teachers(tr, list, 2, 2, 0.5), EC2T_E_INVAL);
     ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "teacher"));
     ec2t_net_free(other);
     ck_assert_ok(ec2t_net_new(ctx, IN + 1, 1, 1, &other));
     ck_assert_ok(ec2t_net_add_dense(other, ec2t_net_input(other), OUT, 0, &fc));
-    ck_assert_status(ec2t_trainer_add_teacher(tr, other), EC2T_E_INVAL);
+    list[1] = other;
+    ck_assert_status(ec2t_trainer_set_teachers(tr, list, 2, 2, 0.5), EC2T_E_INVAL);
     ec2t_net_free(other);
+    list[1] = teacher;
     check_steps(tr, net, one, 1, 0, 2, 0.5, 0.5);
-    /* up to EC2T_TRAINER_MAX_TEACHERS: the same network every time, so the
-     * mean is still its own output */
-    for (int i = 1; i < EC2T_TRAINER_MAX_TEACHERS; i++)
-        ck_assert_ok(ec2t_trainer_add_teacher(tr, teacher));
-    ck_assert_status(ec2t_trainer_add_teacher(tr, teacher), EC2T_E_INVAL);
+    /* EC2T_TRAINER_MAX_TEACHERS copies of one network: the mean is its own output */
+    ck_assert_ok(ec2t_trainer_set_teachers(tr, list, EC2T_TRAINER_MAX_TEACHERS, 2, 0.5));
     check_steps(tr, net, one, 1, 0, 2, 0.5, 0.5);
+    {
+        /* the teachers (and the mirror) read the images only after their
+         * count is checked: a buffer of exactly the short size, for ASan */
+        float *short_x = malloc((N * IN - 1) * sizeof(float));
+        ck_assert_ptr_nonnull(short_x);
+        memcpy(short_x, X, (N * IN - 1) * sizeof(float));
+        ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_TEACHER_MIRROR, 1));
+        ck_assert_status(ec2t_trainer_step(tr, short_x, N * IN - 1, Y, N, N, 0, NULL), EC2T_E_INVAL);
+        ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "input holds 19 floats"));
+        ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_TEACHER_MIRROR, 0));
+        free(short_x);
+    }
+    /* 0 turns distillation off, like ec2t_trainer_set_teacher(tr, NULL, ...) */
+    ck_assert_ok(ec2t_trainer_set_teachers(tr, NULL, 0, 0, 0));
+    check_steps(tr, net, one, 0, 0, 1, 0, 0.5); /* no teacher: the plain step */
     ec2t_trainer_free(tr);
     ec2t_net_free(teacher);
     ec2t_net_free(net);
@@ -341,7 +367,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_distill_limits);
     tcase_add_test(tc, test_distill_ensemble_matches_the_loss_gradient);
     tcase_add_test(tc, test_distill_refuses_bad_teachers);
-    tcase_add_test(tc, test_distill_add_refuses_bad_teachers);
+    tcase_add_test(tc, test_distill_set_teachers_refuses_bad_lists);
     suite_add_tcase(s, tc);
     return s;
 }

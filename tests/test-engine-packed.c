@@ -22,7 +22,7 @@ run_one(ec2t_engine *e, const float *x, float *y, size_t cap)
     void *ws;
     ck_assert_ok(ec2t_engine_workspace_size(e, 1, &bytes));
     ws = malloc(bytes);
-    ck_assert_ok(ec2t_engine_run(e, x, 1, y, cap, ws, bytes, 0));
+    ck_assert_ok(ec2t_engine_run(e, x, test_engine_input_floats(e, 1), 1, y, cap, ws, bytes, 0));
     free(ws);
 }
 

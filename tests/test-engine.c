@@ -44,7 +44,7 @@ engine_run(ec2t_engine *e, const float *x, int64_t n, float *y, size_t cap)
     void *ws;
     ck_assert_ok(ec2t_engine_workspace_size(e, n, &bytes));
     ws = malloc(bytes);
-    ck_assert_ok(ec2t_engine_run(e, x, n, y, cap, ws, bytes, 0));
+    ck_assert_ok(ec2t_engine_run(e, x, test_engine_input_floats(e, n), n, y, cap, ws, bytes, 0));
     free(ws);
 }
 
@@ -120,7 +120,7 @@ check_against_net(ec2t_net *net, int64_t batch, int dense_fallback, float tol)
     got = malloc((size_t)out * sizeof(float));
     fill(x, in, 77);
     ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_EVAL));
-    ck_assert_ok(ec2t_net_forward(net, x, batch, want, (size_t)out, 0));
+    ck_assert_ok(ec2t_net_forward(net, x, (size_t)in, batch, want, (size_t)out, 0));
     ck_assert_ok(ec2t_engine_compile(net, 0, &e));
     ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_DENSE_FALLBACK, dense_fallback));
     for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
@@ -398,16 +398,65 @@ START_TEST(test_engine_run_allocates_nothing)
     ck_assert_ok(ec2t_engine_workspace_size(e, 4, &bytes));
     ws = malloc(bytes);
     fill(x, 4 * 3 * 64, 1);
-    ck_assert_ok(ec2t_engine_run(e, x, 4, y, 40, ws, bytes, 0)); /* starts the workers */
+    ck_assert_ok(ec2t_engine_run(e, x, sizeof x / sizeof *x, 4, y, 40, ws, bytes, 0)); /* starts the workers */
     calls = ta.calls;
     for (int i = 0; i < 5; i++)
-        ck_assert_ok(ec2t_engine_run(e, x, 4, y, 40, ws, bytes, 0));
+        ck_assert_ok(ec2t_engine_run(e, x, sizeof x / sizeof *x, 4, y, 40, ws, bytes, 0));
     ck_assert_int_eq(ta.calls, calls);
     /* a smaller batch fits the same workspace; a too small one is refused */
-    ck_assert_ok(ec2t_engine_run(e, x, 1, y, 10, ws, bytes, 0));
-    ck_assert_status(ec2t_engine_run(e, x, 4, y, 40, ws, 100, 0), EC2T_E_RANGE);
-    ck_assert_status(ec2t_engine_run(e, x, 4, y, 39, ws, bytes, 0), EC2T_E_RANGE);
+    ck_assert_ok(ec2t_engine_run(e, x, sizeof x / sizeof *x / 4, 1, y, 10, ws, bytes, 0));
+    ck_assert_status(ec2t_engine_run(e, x, sizeof x / sizeof *x, 4, y, 40, ws, 100, 0), EC2T_E_RANGE);
+    ck_assert_status(ec2t_engine_run(e, x, sizeof x / sizeof *x, 4, y, 39, ws, bytes, 0), EC2T_E_RANGE);
     free(ws);
+    ec2t_engine_free(e);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* The input's size is checked, not assumed. A buffer allocated with exactly
+ * the short size (so that AddressSanitizer would see any read past it, as it
+ * did in copy_planes before the count was passed) is refused before anything
+ * is read, with both shapes named; so are a count for a batch of another size
+ * and an input of another shape; the output is left as it was. */
+START_TEST(test_engine_run_refuses_a_wrong_input_count)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[3] = {1, 1, 1}, widths[3] = {8, 16, 16};
+    ec2t_net *net = NULL;
+    ec2t_engine *e = NULL;
+    float *short_x = malloc(300 * sizeof(float)), *x = malloc(768 * sizeof(float)), y[40];
+    size_t bytes;
+    void *ws;
+    ck_assert_ptr_nonnull(short_x);
+    ck_assert_ptr_nonnull(x);
+    fill(short_x, 300, 2);
+    fill(x, 768, 3);
+    ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 8, 8, 10, 0, &net));
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    ck_assert_ok(ec2t_engine_workspace_size(e, 4, &bytes));
+    ws = malloc(bytes);
+    for (int i = 0; i < 40; i++)
+        y[i] = -7.0f;
+    ck_assert_status(ec2t_engine_run(e, short_x, 300, 2, y, 40, ws, bytes, 0), EC2T_E_INVAL);
+    ck_assert_str_eq(ec2t_context_errmsg(ctx),
+                     "ec2t_engine_run: input holds 300 floats; a batch of 2 of 3x8x8 needs 384");
+    /* two samples' floats for a batch of four: the overread of a bare pointer */
+    ck_assert_status(ec2t_engine_run(e, x, 384, 4, y, 40, ws, bytes, 0), EC2T_E_INVAL);
+    ck_assert_str_eq(ec2t_context_errmsg(ctx),
+                     "ec2t_engine_run: input holds 384 floats; a batch of 4 of 3x8x8 needs 768");
+    /* too many floats is another shape, not a larger buffer */
+    ck_assert_status(ec2t_engine_run(e, x, 385, 2, y, 40, ws, bytes, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_run(e, x, 0, 1, y, 40, ws, bytes, 0), EC2T_E_INVAL);
+    for (int i = 0; i < 40; i++)
+        ck_assert_float_eq(y[i], -7.0f);
+    ck_assert_ok(ec2t_engine_run(e, x, 768, 4, y, 40, ws, bytes, 0));
+    ck_assert_ok(ec2t_engine_run(e, short_x, 192, 1, y, 40, ws, bytes, 0));
+    free(ws);
+    free(x);
+    free(short_x);
     ec2t_engine_free(e);
     ec2t_net_free(net);
     ec2t_context_free(ctx);
@@ -430,7 +479,7 @@ run_thread(void *p)
     ec2t_engine_workspace_size(r->e, 16, &bytes);
     ws = malloc(bytes);
     for (int i = 0; i < 20; i++)
-        ec2t_engine_run(r->e, r->x, 16, r->y, 160, ws, bytes, 0);
+        ec2t_engine_run(r->e, r->x, 16 * 3 * 12 * 12, 16, r->y, 160, ws, bytes, 0);
     free(ws);
     return NULL;
 }
@@ -612,7 +661,7 @@ START_TEST(test_engine_rejects_overflowing_geometry)
     ec2t__free(ctx, f);
     ck_assert_ok(ec2t_engine_workspace_size(e, 1, &bytes));
     ws = malloc(bytes);
-    ck_assert_ok(ec2t_engine_run(e, x, 1, y, 9, ws, bytes, 0));
+    ck_assert_ok(ec2t_engine_run(e, x, 1, 1, y, 9, ws, bytes, 0));
     want = 3.0f / (65537.0f * 65537.0f);
     ck_assert_msg(fabsf(y[0] - want) <= 1e-6f * want, "average %g, expected %g", (double)y[0], (double)want);
     free(ws);
@@ -658,7 +707,7 @@ START_TEST(test_engine_ignores_unused_config)
     ec2t__free(ctx, f);
     ck_assert_ok(ec2t_engine_workspace_size(e, 1, &bytes));
     ws = malloc(bytes);
-    ck_assert_ok(ec2t_engine_run(e, x, 1, y, 2, ws, bytes, 0));
+    ck_assert_ok(ec2t_engine_run(e, x, 16, 1, y, 2, ws, bytes, 0));
     ck_assert_float_eq_tol(y[0], want[0], 1e-5f);
     ck_assert_float_eq_tol(y[1], want[1], 1e-5f);
     free(ws);
@@ -697,8 +746,8 @@ START_TEST(test_engine_bad_args)
     ck_assert(isa_available((int)v));
     ck_assert_status(ec2t_engine_workspace_size(e, 0, &bytes), EC2T_E_INVAL);
     ck_assert_status(ec2t_engine_workspace_size(e, 1, NULL), EC2T_E_INVAL);
-    ck_assert_status(ec2t_engine_run(e, NULL, 1, y, 3, x, sizeof x, 0), EC2T_E_INVAL);
-    ck_assert_status(ec2t_engine_run(e, x, 1, y, 3, x, sizeof x, 1), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_run(e, NULL, 144, 1, y, 3, x, sizeof x, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_run(e, x, 144, 1, y, 3, x, sizeof x, 1), EC2T_E_INVAL);
     ck_assert_status(ec2t_engine_set_meta(e, "Bad Key", "x"), EC2T_E_INVAL);
     ck_assert_status(ec2t_engine_get_meta(e, "nothing", &s), EC2T_E_INVAL);
     ck_assert_ok(ec2t_engine_set_meta(e, "source", "a"));
@@ -716,7 +765,7 @@ START_TEST(test_engine_bad_args)
     ck_assert_status(ec2t_engine_set_int(NULL, EC2T_ENGINE_ISA, 0), EC2T_E_INVAL);
     ck_assert_status(ec2t_engine_get_int(NULL, EC2T_ENGINE_ISA, &v), EC2T_E_INVAL);
     ck_assert_status(ec2t_engine_workspace_size(NULL, 1, &bytes), EC2T_E_INVAL);
-    ck_assert_status(ec2t_engine_run(NULL, x, 1, y, 3, x, sizeof x, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_run(NULL, x, 144, 1, y, 3, x, sizeof x, 0), EC2T_E_INVAL);
     ck_assert_status(ec2t_engine_set_meta(NULL, "a", "b"), EC2T_E_INVAL);
     ck_assert_status(ec2t_engine_get_meta(NULL, "a", &s), EC2T_E_INVAL);
     ck_assert_status(ec2t_engine_save(NULL, "x", 0), EC2T_E_INVAL);
@@ -741,6 +790,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_engine_authors_checkpoints_match_pytorch);
     tcase_add_test(tc, test_engine_removes_dead_channels_exactly);
     tcase_add_test(tc, test_engine_run_allocates_nothing);
+    tcase_add_test(tc, test_engine_run_refuses_a_wrong_input_count);
     tcase_add_test(tc, test_engine_threads_give_the_same_results);
     tcase_add_test(tc, test_engine_rejects_corrupt_files);
     tcase_add_test(tc, test_engine_rejects_overflowing_geometry);

@@ -27,7 +27,7 @@ loss_of(probe *p)
 {
     float loss;
     p->net->rng = p->rng_state; /* the same dropout masks in every evaluation */
-    ck_assert_ok(ec2t_net_forward_loss(p->net, p->input, p->labels, BATCH, 0, &loss, NULL));
+    ck_assert_ok(ec2t_net_forward_loss(p->net, p->input, (size_t)p->in_size, p->labels, BATCH, BATCH, 0, &loss, NULL));
     return p->net->loss;
 }
 
@@ -387,7 +387,7 @@ START_TEST(test_layers_conv_forward_matches_naive)
         fill_uniform(x, in_size, -1, 1, 5);
         ck_assert_ok(ec2t_net_output_shape(net, &oc, &oh, &ow));
         y = malloc((size_t)(n * oc * oh * ow) * sizeof(float));
-        ck_assert_ok(ec2t_net_forward(net, x, n, y, (size_t)(n * oc * oh * ow), 0));
+        ck_assert_ok(ec2t_net_forward(net, x, (size_t)in_size, n, y, (size_t)(n * oc * oh * ow), 0));
         for (int64_t s = 0; s < n; s++)
             for (int32_t o = 0; o < oc; o++)
                 for (int32_t yy = 0; yy < oh; yy++)
@@ -421,7 +421,7 @@ START_TEST(test_layers_pool_and_bn_forward)
     /* max pool 2x2 */
     ck_assert_ok(ec2t_net_new(ctx, 1, 4, 4, &net));
     ck_assert_ok(ec2t_net_add_maxpool(net, ec2t_net_input(net), 2, 2, 0, 0, &mp));
-    ck_assert_ok(ec2t_net_forward(net, x, 2, out, 8, 0));
+    ck_assert_ok(ec2t_net_forward(net, x, 32, 2, out, 8, 0));
     for (int s = 0; s < 2; s++)
         for (int oy = 0; oy < 2; oy++)
             for (int ox = 0; ox < 2; ox++) {
@@ -433,13 +433,13 @@ START_TEST(test_layers_pool_and_bn_forward)
     /* average pool 3x3 stride 2 pad 1: padding counts as zeros */
     ck_assert_ok(ec2t_net_new(ctx, 1, 4, 4, &net));
     ck_assert_ok(ec2t_net_add_avgpool(net, ec2t_net_input(net), 3, 2, 1, 0, &ap));
-    ck_assert_ok(ec2t_net_forward(net, x, 2, out, 8, 0));
+    ck_assert_ok(ec2t_net_forward(net, x, 32, 2, out, 8, 0));
     ck_assert_float_eq_tol(out[0], (x[0] + x[1] + x[4] + x[5]) / 9.0f, 1e-6f);
     ec2t_net_free(net);
     /* global average pool */
     ck_assert_ok(ec2t_net_new(ctx, 1, 4, 4, &net));
     ck_assert_ok(ec2t_net_add_global_avgpool(net, ec2t_net_input(net), 0, &gap));
-    ck_assert_ok(ec2t_net_forward(net, x, 2, out, 2, 0));
+    ck_assert_ok(ec2t_net_forward(net, x, 32, 2, out, 2, 0));
     {
         float s0 = 0;
         for (int i = 0; i < 16; i++)
@@ -458,7 +458,7 @@ START_TEST(test_layers_pool_and_bn_forward)
             mean += x[i] / 32.0;
         for (int i = 0; i < 32; i++)
             var += (x[i] - mean) * (x[i] - mean) / 32.0;
-        ck_assert_ok(ec2t_net_forward(net, x, 2, y, 32, 0));
+        ck_assert_ok(ec2t_net_forward(net, x, 32, 2, y, 32, 0));
         for (int i = 0; i < 32; i++)
             ym += y[i] / 32.0;
         for (int i = 0; i < 32; i++)
@@ -495,7 +495,7 @@ grads_with_threads(int threads, float *out, int64_t *n_out)
     ck_assert_ok(ec2t_net_init(net, 3));
     ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_TRAIN));
     fill_uniform(x, 7 * 3 * 16 * 16, -1, 1, 9);
-    ck_assert_ok(ec2t_net_forward_loss(net, x, labels, 7, 0, NULL, NULL));
+    ck_assert_ok(ec2t_net_forward_loss(net, x, 7 * 3 * 16 * 16, labels, 7, 7, 0, NULL, NULL));
     ck_assert_ok(ec2t_net_backward(net, 0));
     for (int32_t i = 0; i < ec2t_net_param_count(net); i++) {
         ec2t_tensor *v, *g;

@@ -129,3 +129,21 @@ main(void)
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+size_t
+test_engine_input_floats(const ec2t_engine *e, int64_t n)
+{
+    int64_t c = 0, h = 0, w = 0;
+    ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_INPUT_C, &c));
+    ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_INPUT_H, &h));
+    ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_INPUT_W, &w));
+    return (size_t)(n * c * h * w);
+}
+
+size_t
+test_net_input_floats(const ec2t_net *net, int64_t n)
+{
+    int32_t c = 0, h = 0, w = 0;
+    ck_assert_ok(ec2t_net_input_shape(net, &c, &h, &w));
+    return (size_t)(n * c * h * w);
+}

@@ -46,12 +46,12 @@ START_TEST(test_model_resnet20_matches_pytorch)
     ck_assert_int_eq(ec2t_tensor_numel(inputs), 8 * 3 * 32 * 32);
     ck_assert_int_eq(ec2t_tensor_numel(want), 80);
     ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_EVAL));
-    ck_assert_ok(ec2t_net_forward(net, ec2t_tensor_data(inputs), 8, logits, 80, 0));
+    ck_assert_ok(ec2t_net_forward(net, ec2t_tensor_data(inputs), 8 * 3072, 8, logits, 80, 0));
     ck_assert_float_le(max_abs_diff(logits, ec2t_tensor_data(want), 80), 1e-4f);
     /* one sample at a time gives the same answer */
     for (int s = 0; s < 8; s += 7) {
         float one[10];
-        ck_assert_ok(ec2t_net_forward(net, ec2t_tensor_data(inputs) + s * 3072, 1, one, 10, 0));
+        ck_assert_ok(ec2t_net_forward(net, ec2t_tensor_data(inputs) + s * 3072, 3072, 1, one, 10, 0));
         ck_assert_float_le(max_abs_diff(one, ec2t_tensor_data(want) + s * 10, 10), 1e-4f);
     }
     ec2t_tensor_free(inputs);
@@ -166,7 +166,7 @@ START_TEST(test_model_save_load_round_trip)
     ck_assert_ok(ec2t_layer_set_double(l, EC2T_LAYER_BN_EPS, 1e-3));
     /* running statistics must move so that they are worth checking */
     ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_TRAIN));
-    ck_assert_ok(ec2t_net_forward(net, x, 2, y1, 20, 0));
+    ck_assert_ok(ec2t_net_forward(net, x, sizeof x / sizeof *x, 2, y1, 20, 0));
     ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_EVAL));
     ck_assert_ok(ec2t_net_save(net, path, 0));
     ck_assert_ok(ec2t_net_load(ctx, path, 0, &back));
@@ -182,8 +182,8 @@ START_TEST(test_model_save_load_round_trip)
         ck_assert_ok(ec2t_layer_get_double(l, EC2T_LAYER_BN_EPS, &e));
         ck_assert_double_eq(e, 1e-3);
     }
-    ck_assert_ok(ec2t_net_forward(net, x, 2, y1, 20, 0));
-    ck_assert_ok(ec2t_net_forward(back, x, 2, y2, 20, 0));
+    ck_assert_ok(ec2t_net_forward(net, x, sizeof x / sizeof *x, 2, y1, 20, 0));
+    ck_assert_ok(ec2t_net_forward(back, x, sizeof x / sizeof *x, 2, y2, 20, 0));
     ck_assert_int_eq(memcmp(y1, y2, sizeof y1), 0);
     bytes = read_all(path, &len);
     ck_assert_ok(ec2t_net_load_mem(ctx, bytes, len, 0, &mem));

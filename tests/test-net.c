@@ -207,8 +207,8 @@ START_TEST(test_net_null_handles)
     ck_assert_status(ec2t_net_set_mode(NULL, EC2T_MODE_TRAIN), EC2T_E_INVAL);
     ck_assert_int_eq(ec2t_net_get_mode(NULL), EC2T_MODE_EVAL);
     ck_assert_status(ec2t_net_init(NULL, 1), EC2T_E_INVAL);
-    ck_assert_status(ec2t_net_forward(NULL, &f, 1, &f, 1, 0), EC2T_E_INVAL);
-    ck_assert_status(ec2t_net_forward_loss(NULL, &f, &i32, 1, 0, &f, &i64), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_forward(NULL, &f, 1, 1, &f, 1, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_forward_loss(NULL, &f, 1, &i32, 1, 1, 0, &f, &i64), EC2T_E_INVAL);
     ck_assert_status(ec2t_net_backward(NULL, 0), EC2T_E_INVAL);
     ck_assert_status(ec2t_net_evaluate(NULL, NULL, 1, 0, &d, &d), EC2T_E_INVAL);
     ck_assert_status(ec2t_net_add_dense(NULL, NULL, 1, 0, &l), EC2T_E_INVAL);
@@ -280,32 +280,75 @@ START_TEST(test_net_forward_modes_and_errors)
         x[i] = sinf((float)i);
     ck_assert_int_eq(ec2t_net_get_mode(net), EC2T_MODE_EVAL);
     ck_assert_status(ec2t_net_backward(net, 0), EC2T_E_STATE);
-    ck_assert_ok(ec2t_net_forward(net, x, 4, y, 12, 0));
-    ck_assert_status(ec2t_net_forward(net, x, 4, y2, 11, 0), EC2T_E_RANGE);
-    ck_assert_status(ec2t_net_forward(net, x, 0, y2, 12, 0), EC2T_E_INVAL);
-    ck_assert_status(ec2t_net_forward(net, NULL, 4, y2, 12, 0), EC2T_E_INVAL);
-    ck_assert_status(ec2t_net_forward(net, x, 4, y2, 12, 1), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_net_forward(net, x, 4 * 72, 4, y, 12, 0));
+    ck_assert_status(ec2t_net_forward(net, x, 4 * 72, 4, y2, 11, 0), EC2T_E_RANGE);
+    ck_assert_status(ec2t_net_forward(net, x, 0, 0, y2, 12, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_forward(net, NULL, 4 * 72, 4, y2, 12, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_forward(net, x, 4 * 72, 4, y2, 12, 1), EC2T_E_INVAL);
     /* eval mode: a sample's output does not depend on the rest of the batch */
-    ck_assert_ok(ec2t_net_forward(net, x + 72, 1, y2, 3, 0));
+    ck_assert_ok(ec2t_net_forward(net, x + 72, 72, 1, y2, 3, 0));
     for (int k = 0; k < 3; k++)
         ck_assert_float_eq_tol(y2[k], y[3 + k], 1e-5f);
-    ck_assert_ok(ec2t_net_forward_loss(net, x, labels, 4, 0, &loss, &correct));
+    ck_assert_ok(ec2t_net_forward_loss(net, x, 4 * 72, labels, 4, 4, 0, &loss, &correct));
     ck_assert(isfinite(loss) && loss > 0);
     ck_assert_int_le(correct, 4);
     ck_assert_ok(ec2t_net_backward(net, 0));
     ck_assert_status(ec2t_net_backward(net, 1), EC2T_E_INVAL);
-    ck_assert_status(ec2t_net_forward_loss(net, x, bad, 4, 0, &loss, &correct), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_forward_loss(net, x, 4 * 72, bad, 4, 4, 0, &loss, &correct), EC2T_E_INVAL);
     ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "label 3"));
-    ck_assert_status(ec2t_net_forward_loss(net, x, NULL, 4, 0, &loss, &correct), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_forward_loss(net, x, 4 * 72, NULL, 4, 4, 0, &loss, &correct), EC2T_E_INVAL);
     /* a plain forward pass invalidates the loss */
-    ck_assert_ok(ec2t_net_forward(net, x, 4, y, 12, 0));
+    ck_assert_ok(ec2t_net_forward(net, x, 4 * 72, 4, y, 12, 0));
     ck_assert_status(ec2t_net_backward(net, 0), EC2T_E_STATE);
     /* train mode: batch statistics, so outputs differ from eval */
     ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_TRAIN));
     ck_assert_int_eq(ec2t_net_get_mode(net), EC2T_MODE_TRAIN);
-    ck_assert_ok(ec2t_net_forward(net, x, 4, y2, 12, 0));
+    ck_assert_ok(ec2t_net_forward(net, x, 4 * 72, 4, y2, 12, 0));
     ck_assert(fabsf(y2[0] - y[0]) > 1e-6f || fabsf(y2[1] - y[1]) > 1e-6f);
     ck_assert_status(ec2t_net_set_mode(net, (ec2t_net_mode)5), EC2T_E_INVAL);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* ec2t_net_forward and ec2t_net_forward_loss check their counts before
+ * reading: a buffer allocated with exactly the short size (AddressSanitizer
+ * saw nchw_to_cnhw read past it before the count was passed) is refused with
+ * both shapes named, as are too many floats and a label count that is not
+ * the batch; nothing is written to the output. */
+START_TEST(test_net_forward_refuses_a_wrong_input_count)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_layer *conv, *fc;
+    ec2t_net *net = small_net(ctx, &conv, &fc);
+    float *short_x = malloc(100 * sizeof(float)), x[4 * 72], y[12], loss;
+    int32_t labels[4] = {0, 1, 2, 1};
+    ck_assert_ptr_nonnull(short_x);
+    for (int i = 0; i < 100; i++)
+        short_x[i] = 0.25f;
+    for (int i = 0; i < 4 * 72; i++)
+        x[i] = sinf((float)i);
+    for (int i = 0; i < 12; i++)
+        y[i] = -7.0f;
+    ck_assert_status(ec2t_net_forward(net, short_x, 100, 2, y, 12, 0), EC2T_E_INVAL);
+    ck_assert_str_eq(ec2t_context_errmsg(ctx),
+                     "ec2t_net_forward: input holds 100 floats; a batch of 2 of 2x6x6 needs 144");
+    ck_assert_status(ec2t_net_forward(net, x, 4 * 72 - 1, 4, y, 12, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_forward(net, x, 4 * 72, 3, y, 12, 0), EC2T_E_INVAL);
+    for (int i = 0; i < 12; i++)
+        ck_assert_float_eq(y[i], -7.0f);
+    ck_assert_status(ec2t_net_forward_loss(net, short_x, 100, labels, 2, 2, 0, &loss, NULL),
+                     EC2T_E_INVAL);
+    ck_assert_str_eq(ec2t_context_errmsg(ctx),
+                     "ec2t_net_forward_loss: input holds 100 floats; a batch of 2 of 2x6x6 needs 144");
+    ck_assert_status(ec2t_net_forward_loss(net, x, 4 * 72, labels, 3, 4, 0, &loss, NULL), EC2T_E_INVAL);
+    ck_assert_str_eq(ec2t_context_errmsg(ctx),
+                     "ec2t_net_forward_loss: labels hold 3 values; a batch of 4 needs 4");
+    ck_assert_ok(ec2t_net_forward(net, short_x, 72, 1, y, 12, 0));
+    ck_assert_ok(ec2t_net_forward_loss(net, x, 4 * 72, labels, 4, 4, 0, &loss, NULL));
+    free(short_x);
     ec2t_net_free(net);
     ec2t_context_free(ctx);
     ck_assert_int_eq(ta.live, 0);
@@ -321,9 +364,9 @@ START_TEST(test_net_batch_capacity_grows_and_shrinks)
     float *x = malloc(64 * 72 * sizeof(float)), *y = malloc(64 * 3 * sizeof(float)), one[3];
     for (int i = 0; i < 64 * 72; i++)
         x[i] = cosf((float)i * 0.37f);
-    ck_assert_ok(ec2t_net_forward(net, x, 64, y, 64 * 3, 0));
+    ck_assert_ok(ec2t_net_forward(net, x, 64 * 72, 64, y, 64 * 3, 0));
     for (int s = 0; s < 64; s += 9) {
-        ck_assert_ok(ec2t_net_forward(net, x + s * 72, 1, one, 3, 0));
+        ck_assert_ok(ec2t_net_forward(net, x + s * 72, 72, 1, one, 3, 0));
         for (int k = 0; k < 3; k++)
             ck_assert_float_eq_tol(one[k], y[s * 3 + k], 1e-5f);
     }
@@ -348,19 +391,19 @@ START_TEST(test_net_clone_and_init)
     ck_assert_ok(ec2t_net_clone(net, &copy));
     ck_assert_int_eq(ec2t_net_layer_count(copy), ec2t_net_layer_count(net));
     ck_assert_ok(ec2t_net_find_param(copy, "stem.weight", NULL, NULL));
-    ck_assert_ok(ec2t_net_forward(net, x, 2, y1, 6, 0));
-    ck_assert_ok(ec2t_net_forward(copy, x, 2, y2, 6, 0));
+    ck_assert_ok(ec2t_net_forward(net, x, 144, 2, y1, 6, 0));
+    ck_assert_ok(ec2t_net_forward(copy, x, 144, 2, y2, 6, 0));
     ck_assert_int_eq(memcmp(y1, y2, sizeof y1), 0);
     /* the copy is independent */
     ck_assert_ok(ec2t_net_init(copy, 99));
-    ck_assert_ok(ec2t_net_forward(copy, x, 2, y2, 6, 0));
+    ck_assert_ok(ec2t_net_forward(copy, x, 144, 2, y2, 6, 0));
     ck_assert_int_ne(memcmp(y1, y2, sizeof y1), 0);
-    ck_assert_ok(ec2t_net_forward(net, x, 2, y2, 6, 0));
+    ck_assert_ok(ec2t_net_forward(net, x, 144, 2, y2, 6, 0));
     ck_assert_int_eq(memcmp(y1, y2, sizeof y1), 0);
     /* init is a function of the seed alone */
     ck_assert_ok(ec2t_net_init(net, 99));
-    ck_assert_ok(ec2t_net_forward(net, x, 2, y1, 6, 0));
-    ck_assert_ok(ec2t_net_forward(copy, x, 2, y2, 6, 0));
+    ck_assert_ok(ec2t_net_forward(net, x, 144, 2, y1, 6, 0));
+    ck_assert_ok(ec2t_net_forward(copy, x, 144, 2, y2, 6, 0));
     ck_assert_int_eq(memcmp(y1, y2, sizeof y1), 0);
     ck_assert_status(ec2t_net_clone(net, NULL), EC2T_E_INVAL);
     ec2t_net_free(copy);
@@ -427,6 +470,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_net_null_handles);
     tcase_add_test(tc, test_net_layer_tensor_access);
     tcase_add_test(tc, test_net_forward_modes_and_errors);
+    tcase_add_test(tc, test_net_forward_refuses_a_wrong_input_count);
     tcase_add_test(tc, test_net_batch_capacity_grows_and_shrinks);
     tcase_add_test(tc, test_net_clone_and_init);
     tcase_add_test(tc, test_net_builders);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* ec2t_report: the thesis' Table 5.3 from the authors' ResNet-20 files, small
  * networks whose every number is worked out by hand in the comments, bad
- * arguments and allocation failures. doc/METRICS.md states the rules. */
+ * arguments and allocation failures. doc/METRICS.md states the rules. The
+ * scoring script's conventions are the experimental EC2T_REPORT_COMPAT_SCRIPT. */
+#define EC2T_ENABLE_EXPERIMENTAL
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -573,6 +575,10 @@ START_TEST(test_report_bad_args)
     ck_assert_status(ec2t_report_new(net, 0x100, &r), EC2T_E_INVAL);
     ck_assert_ptr_null(r);
     ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "flags"));
+    /* experimental flags live in bits 16 and up; an unknown one is refused too */
+    ck_assert_uint_ge(EC2T_REPORT_COMPAT_SCRIPT, 1u << 16);
+    ck_assert_status(ec2t_report_new(net, 1u << 17, &r), EC2T_E_INVAL);
+    ck_assert_status(ec2t_report_new(net, 16u, &r), EC2T_E_INVAL); /* the script's old value */
 
     ok = report(net, 0);
     ck_assert_status(ec2t_report_get(NULL, 0, EC2T_REPORT_ADDS, &v), EC2T_E_INVAL);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* ec2t_scaler: the thesis' rounding, FLOP growth, and function-preserving
- * transfer (width only, depth only, both) on real and random networks. */
+ * transfer (width only, depth only, both) on real and random networks, and
+ * the experimental grid search. */
+#define EC2T_ENABLE_EXPERIMENTAL
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,8 +111,8 @@ preserved_gap(ec2t_context *ctx, ec2t_net *base, double d, double w, const float
     y1 = malloc((size_t)(n * classes) * sizeof(float));
     ck_assert_ok(ec2t_net_set_mode(base, EC2T_MODE_EVAL));
     ck_assert_ok(ec2t_net_set_mode(big, EC2T_MODE_EVAL));
-    ck_assert_ok(ec2t_net_forward(base, x, n, y0, (size_t)(n * classes), 0));
-    ck_assert_ok(ec2t_net_forward(big, x, n, y1, (size_t)(n * classes), 0));
+    ck_assert_ok(ec2t_net_forward(base, x, test_net_input_floats(base, n), n, y0, (size_t)(n * classes), 0));
+    ck_assert_ok(ec2t_net_forward(big, x, test_net_input_floats(base, n), n, y1, (size_t)(n * classes), 0));
     gap = max_diff(y0, y1, n * classes);
     if (blocks_out)
         *blocks_out = big->arch.blocks[0];
@@ -199,18 +201,18 @@ START_TEST(test_scaler_scratch_and_noise)
         x[i] = sinf((float)i);
     ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 8, 8, 10, 0, &net));
     randomize(net, 6);
-    ck_assert_ok(ec2t_net_forward(net, x, 2, y0, 20, 0));
+    ck_assert_ok(ec2t_net_forward(net, x, 2 * 3 * 64, 2, y0, 20, 0));
     /* from scratch: the same architecture, other weights */
     ck_assert_ok(ec2t_scaler_set_int(s, EC2T_SCALE_TRANSFER, EC2T_TRANSFER_SCRATCH));
     ck_assert_ok(ec2t_scaler_apply(s, net, 0, &big));
-    ck_assert_ok(ec2t_net_forward(big, x, 2, y1, 20, 0));
+    ck_assert_ok(ec2t_net_forward(big, x, 2 * 3 * 64, 2, y1, 20, 0));
     ck_assert_float_gt(max_diff(y0, y1, 20), 1e-3f);
     ec2t_net_free(big);
     /* noise: close to the base, but not equal */
     ck_assert_ok(ec2t_scaler_set_int(s, EC2T_SCALE_TRANSFER, EC2T_TRANSFER_PRESERVE));
     ck_assert_ok(ec2t_scaler_set_double(s, EC2T_SCALE_NOISE, 0.01));
     ck_assert_ok(ec2t_scaler_apply(s, net, 0, &big));
-    ck_assert_ok(ec2t_net_forward(big, x, 2, y1, 20, 0));
+    ck_assert_ok(ec2t_net_forward(big, x, 2 * 3 * 64, 2, y1, 20, 0));
     ck_assert_float_gt(max_diff(y0, y1, 20), 1e-7f);
     ck_assert_float_lt(max_diff(y0, y1, 20), 0.2f);
     ec2t_net_free(big);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The EC2T ternarizer: the method's worked example step by step, the
  * properties of the assignment, every guarded edge case, the centroid
- * gradients by finite differences, layer selection, phases and targets. */
+ * gradients by finite differences, layer selection, phases and targets; the
+ * experimental settings of the reference code. */
+#define EC2T_ENABLE_EXPERIMENTAL
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -355,7 +357,7 @@ START_TEST(test_tern_centroid_gradients)
         x[i] = sinf(0.37f * (float)i) + 0.1f * (float)(i % 5);
     t = &tz->layers[0];
     sg = malloc((size_t)t->n * sizeof(float));
-    ck_assert_ok(ec2t_net_forward_loss(net, x, y, 4, 0, NULL, NULL));
+    ck_assert_ok(ec2t_net_forward_loss(net, x, 4 * 64, y, 4, 4, 0, NULL, NULL));
     ck_assert_ok(ec2t_net_backward(net, 0));
     ec2t__tern_grads(mid->grad[EC2T_PARAM_WEIGHT]->data, t->assign, t->n, t->cent[0], t->cent[1], 0,
                      0, sg, &gwp, &gwn);
@@ -369,12 +371,12 @@ START_TEST(test_tern_centroid_gradients)
         t->cent[c] = keep + (float)eps;
         ec2t__tern_materialise(t->shadow, t->assign, t->n, t->cent[0], t->cent[1], 0,
                                mid->param[EC2T_PARAM_WEIGHT]->data);
-        ck_assert_ok(ec2t_net_forward_loss(net, x, y, 4, 0, &l, NULL));
+        ck_assert_ok(ec2t_net_forward_loss(net, x, 4 * 64, y, 4, 4, 0, &l, NULL));
         up = net->loss;
         t->cent[c] = keep - (float)eps;
         ec2t__tern_materialise(t->shadow, t->assign, t->n, t->cent[0], t->cent[1], 0,
                                mid->param[EC2T_PARAM_WEIGHT]->data);
-        ck_assert_ok(ec2t_net_forward_loss(net, x, y, 4, 0, &l, NULL));
+        ck_assert_ok(ec2t_net_forward_loss(net, x, 4 * 64, y, 4, 4, 0, &l, NULL));
         down = net->loss;
         t->cent[c] = keep;
         numeric = (up - down) / (2 * eps);
@@ -741,6 +743,51 @@ START_TEST(test_tern_resume_refuses_other_checkpoints)
 }
 END_TEST
 
+/* The reference code's constants and quirks are experimental keys (1000 on):
+ * they work through the stable setters, with their defaults and bounds, and
+ * the stable key space no longer holds them (their former values 105 to 107
+ * are unknown keys now). */
+START_TEST(test_tern_experimental_settings)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_layer *mid;
+    ec2t_net *net = small_net(ctx, &mid);
+    ec2t_ternarizer *tz = NULL;
+    double d, lo, hi;
+    int64_t v;
+    ck_assert_int_ge((int)EC2T_TERN_COMPAT_TTQ_SIGN, 1000);
+    ck_assert_int_ge((int)EC2T_TERN_SUSTAIN, 1000);
+    ck_assert_int_ge((int)EC2T_TERN_FLOOR, 1000);
+    ck_assert_ok(ec2t_ternarizer_new(net, 0, &tz));
+    ck_assert_ok(ec2t_ternarizer_get_int(tz, EC2T_TERN_COMPAT_TTQ_SIGN, &v));
+    ck_assert_int_eq(v, 0);
+    ck_assert_ok(ec2t_ternarizer_set_int(tz, EC2T_TERN_COMPAT_TTQ_SIGN, 1));
+    ck_assert_ok(ec2t_ternarizer_get_int(tz, EC2T_TERN_COMPAT_TTQ_SIGN, &v));
+    ck_assert_int_eq(v, 1);
+    ck_assert_status(ec2t_ternarizer_set_int(tz, EC2T_TERN_COMPAT_TTQ_SIGN, 2), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_ternarizer_get_double(tz, EC2T_TERN_SUSTAIN, &d));
+    ck_assert_double_eq(d, 0.05);
+    ck_assert_ok(ec2t_ternarizer_set_double(tz, EC2T_TERN_SUSTAIN, 0.1));
+    ck_assert_ok(ec2t_ternarizer_get_double(tz, EC2T_TERN_SUSTAIN, &d));
+    ck_assert_double_eq(d, 0.1);
+    ck_assert_ok(ec2t_ternarizer_get_double(tz, EC2T_TERN_FLOOR, &d));
+    ck_assert_double_eq(d, 0.675);
+    ck_assert_ok(ec2t_ternarizer_param_bounds(EC2T_TERN_FLOOR, &lo, &hi));
+    ck_assert_double_eq(lo, 0);
+    ck_assert_status(ec2t_ternarizer_set_double(tz, EC2T_TERN_FLOOR, -1), EC2T_E_INVAL);
+    for (int k = 105; k <= 107; k++) {
+        ck_assert_status(ec2t_ternarizer_get_double(tz, (ec2t_tern_param)k, &d), EC2T_E_UNSUPPORTED);
+        ck_assert_status(ec2t_ternarizer_param_bounds((ec2t_tern_param)k, &lo, &hi),
+                         EC2T_E_UNSUPPORTED);
+    }
+    ec2t_ternarizer_free(tz);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 START_TEST(test_tern_bad_args)
 {
     test_alloc ta;
@@ -785,7 +832,7 @@ START_TEST(test_tern_bad_args)
     ck_assert_status(ec2t_ternarizer_attach(tz, tr, 0), EC2T_E_INVAL);
     ck_assert_status(ec2t_ternarizer_train(tz, tr, NULL, ds, 1, 1, 0), EC2T_E_INVAL);
     ck_assert_status(ec2t_ternarizer_train(tz, tr, ds, ds, -1, 1, 0), EC2T_E_INVAL);
-    ck_assert_ok(ec2t_trainer_step(tr, (float[64]){0}, (int32_t[1]){0}, 1, 0, NULL));
+    ck_assert_ok(ec2t_trainer_step(tr, (float[64]){0}, 64, (int32_t[1]){0}, 1, 1, 0, NULL));
     ck_assert_status(ec2t_ternarizer_set_double(tz, EC2T_TERN_INIT_SCALE, 0.5), EC2T_E_STATE);
     ck_assert_status(ec2t_ternarizer_update(tz, 1), EC2T_E_INVAL);
     ck_assert_status(ec2t_ternarizer_set_double(NULL, EC2T_TERN_GAMMA, 1), EC2T_E_INVAL);
@@ -831,6 +878,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_tern_target_bytes);
     tcase_add_test(tc, test_tern_resume_equals_uninterrupted);
     tcase_add_test(tc, test_tern_resume_refuses_other_checkpoints);
+    tcase_add_test(tc, test_tern_experimental_settings);
     tcase_add_test(tc, test_tern_bad_args);
     suite_add_tcase(s, tc);
     return s;

@@ -34,7 +34,7 @@ static void
 grads_at(ec2t_net *net, double *gw, double *gb)
 {
     ec2t_tensor *g;
-    ck_assert_ok(ec2t_net_forward_loss(net, X, Y, N, 0, NULL, NULL));
+    ck_assert_ok(ec2t_net_forward_loss(net, X, N * IN, Y, N, N, 0, NULL, NULL));
     ck_assert_ok(ec2t_net_backward(net, 0));
     ck_assert_ok(ec2t_net_find_param(net, "fc.weight", NULL, &g));
     for (int i = 0; i < OUT * IN; i++)
@@ -118,7 +118,7 @@ compare_optimizer(ec2t_optimizer opt, double lr, double mu, int nesterov, double
         ck_assert_ok(ec2t_net_clone(net, &probe_net));
         grads_at(probe_net, g, g + OUT * IN);
         ec2t_net_free(probe_net);
-        ck_assert_ok(ec2t_trainer_step(tr, X, Y, N, 0, &loss));
+        ck_assert_ok(ec2t_trainer_step(tr, X, N * IN, Y, N, N, 0, &loss));
         ck_assert(isfinite(loss));
         ref_step(&ref, g, opt, lr, mu, nesterov, wd);
         check_params(net, &ref, 2e-6);
@@ -167,7 +167,7 @@ START_TEST(test_trainer_groups_and_freezing)
     ck_assert_ok(ec2t_net_find_param(net, "fc.bias", &b, NULL));
     memcpy(w0, ec2t_tensor_data(w), sizeof w0);
     memcpy(b0, ec2t_tensor_data(b), sizeof b0);
-    ck_assert_ok(ec2t_trainer_step(tr, X, Y, N, 0, NULL));
+    ck_assert_ok(ec2t_trainer_step(tr, X, N * IN, Y, N, N, 0, NULL));
     ck_assert_int_eq(memcmp(w0, ec2t_tensor_data(w), sizeof w0), 0);
     /* Adam's first step moves every coordinate by about lr */
     for (int i = 0; i < OUT; i++)
@@ -326,9 +326,23 @@ START_TEST(test_trainer_bad_args)
     ck_assert_status(ec2t_trainer_new(noloss, EC2T_OPT_SGD, 0, &tr), EC2T_E_INVAL);
     ck_assert_ptr_null(tr);
     ck_assert_ok(ec2t_trainer_new(net, EC2T_OPT_SGD, 0, &tr));
-    ck_assert_status(ec2t_trainer_step(tr, X, Y, N, 1, NULL), EC2T_E_INVAL);
-    ck_assert_status(ec2t_trainer_step(tr, NULL, Y, N, 0, NULL), EC2T_E_INVAL);
-    ck_assert_status(ec2t_trainer_step(tr, X, NULL, N, 0, NULL), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_step(tr, X, N * IN, Y, N, N, 1, NULL), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_step(tr, NULL, N * IN, Y, N, N, 0, NULL), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_step(tr, X, N * IN, NULL, N, N, 0, NULL), EC2T_E_INVAL);
+    {
+        /* counts that do not fit the batch are refused before anything is
+         * read: a buffer of exactly the short size, for AddressSanitizer */
+        float *short_x = malloc((N * IN - 1) * sizeof(float));
+        ck_assert_ptr_nonnull(short_x);
+        memcpy(short_x, X, (N * IN - 1) * sizeof(float));
+        ck_assert_status(ec2t_trainer_step(tr, short_x, N * IN - 1, Y, N, N, 0, NULL), EC2T_E_INVAL);
+        ck_assert_str_eq(ec2t_context_errmsg(ctx),
+                         "ec2t_trainer_step: input holds 19 floats; a batch of 5 of 4x1x1 needs 20");
+        ck_assert_status(ec2t_trainer_step(tr, X, N * IN, Y, N - 1, N, 0, NULL), EC2T_E_INVAL);
+        ck_assert_str_eq(ec2t_context_errmsg(ctx),
+                         "ec2t_trainer_step: labels hold 4 values; a batch of 5 needs 5");
+        free(short_x);
+    }
     ck_assert_status(ec2t_trainer_epoch(tr, NULL, 0, NULL, NULL), EC2T_E_INVAL);
     ck_assert_ok(ec2t_dataset_from_arrays(ctx, (const float[]){0, 0, 0, 0, 0}, (const int32_t[]){0}, 1,
                                           5, 1, 1, 2, 0, &ds));
@@ -347,7 +361,7 @@ START_TEST(test_trainer_bad_args)
     ck_assert_status(ec2t_trainer_get_int(NULL, EC2T_TRAIN_SEED, &v), EC2T_E_INVAL);
     ck_assert_status(ec2t_trainer_get_double(NULL, EC2T_TRAIN_LOSS, &d), EC2T_E_INVAL);
     ck_assert_status(ec2t_trainer_set_progress(NULL, NULL, NULL), EC2T_E_INVAL);
-    ck_assert_status(ec2t_trainer_step(NULL, X, Y, N, 0, NULL), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_step(NULL, X, N * IN, Y, N, N, 0, NULL), EC2T_E_INVAL);
     ck_assert_status(ec2t_trainer_epoch(NULL, ds, 0, NULL, NULL), EC2T_E_INVAL);
     ck_assert_status(ec2t_trainer_save_checkpoint(NULL, "x", 0), EC2T_E_INVAL);
     ck_assert_status(ec2t_trainer_load_checkpoint(NULL, "x", 0), EC2T_E_INVAL);

@@ -123,20 +123,29 @@ EC2T_API ec2t_status ec2t_engine_workspace_size(const ec2t_engine *engine, int64
 
 /**
  * @brief Run a batch. Allocates nothing.  METHOD: ec2t_engine
+ *
+ * The input's size is checked, never assumed: a count other than
+ * batch * C * H * W (EC2T_ENGINE_INPUT_C, _H, _W) is refused with
+ * EC2T_E_INVAL and a message naming both shapes, such as "input holds 3000
+ * floats; a batch of 2 of 3x32x32 needs 6144", before anything is read.
  * @param engine the engine.
  * @param input batch * C * H * W floats, NCHW.
+ * @param input_count the number of floats at @p input: batch * C * H * W.
  * @param batch number of samples, at least 1.
  * @param output receives batch * outputs floats (N x outputs).
  * @param output_cap capacity of @p output in floats.
  * @param workspace at least ec2t_engine_workspace_size(batch) bytes.
  * @param workspace_bytes its size.
  * @param flags must be 0.
- * @return EC2T_OK, EC2T_E_INVAL, EC2T_E_RANGE (output or workspace too small; nothing written).
+ * @return EC2T_OK, EC2T_E_INVAL (also an @p input_count that is not
+ *         batch * C * H * W), EC2T_E_RANGE (output or workspace too small;
+ *         nothing written).
  * @threadsafety Several threads may run one engine at once, each with its own workspace.
  */
-EC2T_API ec2t_status ec2t_engine_run(const ec2t_engine *engine, const float *input, int64_t batch,
-                                     float *output, size_t output_cap, void *workspace,
-                                     size_t workspace_bytes, uint32_t flags);
+EC2T_API ec2t_status ec2t_engine_run(const ec2t_engine *engine, const float *input,
+                                     size_t input_count, int64_t batch, float *output,
+                                     size_t output_cap, void *workspace, size_t workspace_bytes,
+                                     uint32_t flags);
 
 /**
  * @brief Attach a metadata string saved with the engine (such as "source" or

@@ -356,34 +356,47 @@ EC2T_API ec2t_status ec2t_net_init(ec2t_net *net, uint64_t seed);
  * @brief Run the network on a batch and copy its output out.  METHOD: ec2t_net
  *
  * Uses the current mode (call ec2t_net_set_mode(net, EC2T_MODE_EVAL) for
- * inference). Activations are kept for a following ec2t_net_backward().
+ * inference). Activations are kept for a following ec2t_net_backward(). The
+ * input's size is checked, never assumed: a count other than batch * c * h * w
+ * (ec2t_net_input_shape()) is refused with EC2T_E_INVAL and a message naming
+ * both shapes, before anything is read.
  * @param net the network.
  * @param input batch * c * h * w floats, NCHW.
+ * @param input_count the number of floats at @p input: batch * c * h * w.
  * @param batch number of samples, at least 1.
  * @param output receives batch * (output c*h*w) floats, NCHW (may be NULL
  *        when @p output_cap is 0).
  * @param output_cap capacity of @p output in floats.
  * @param flags must be 0.
- * @return EC2T_OK, EC2T_E_INVAL, EC2T_E_RANGE (output too small; nothing
- *         copied, but the pass ran) or EC2T_E_NOMEM.
+ * @return EC2T_OK, EC2T_E_INVAL (also an @p input_count that is not
+ *         batch * c * h * w), EC2T_E_RANGE (output too small; nothing copied,
+ *         but the pass ran) or EC2T_E_NOMEM.
  */
-EC2T_API ec2t_status ec2t_net_forward(ec2t_net *net, const float *input, int64_t batch,
-                                      float *output, size_t output_cap, uint32_t flags);
+EC2T_API ec2t_status ec2t_net_forward(ec2t_net *net, const float *input, size_t input_count,
+                                      int64_t batch, float *output, size_t output_cap,
+                                      uint32_t flags);
 
 /**
  * @brief Run the network and its loss layer on a labelled batch.  METHOD: ec2t_net
+ *
+ * The sizes are checked as in ec2t_net_forward(): the input must hold
+ * batch * c * h * w floats and the labels batch values.
  * @param net the network (it must end with a softmax cross-entropy layer).
  * @param input batch * c * h * w floats, NCHW.
+ * @param input_count the number of floats at @p input: batch * c * h * w.
  * @param labels batch class indices in [0, classes).
+ * @param label_count the number of labels at @p labels: batch.
  * @param batch number of samples, at least 1.
  * @param flags must be 0.
  * @param[out] loss mean cross-entropy over the batch (may be NULL).
  * @param[out] correct number of samples whose largest logit is the label (may be NULL).
- * @return EC2T_OK, EC2T_E_INVAL (bad label, no loss layer) or EC2T_E_NOMEM.
+ * @return EC2T_OK, EC2T_E_INVAL (bad label, no loss layer, a count that does
+ *         not fit the batch) or EC2T_E_NOMEM.
  */
-EC2T_API ec2t_status ec2t_net_forward_loss(ec2t_net *net, const float *input,
-                                           const int32_t *labels, int64_t batch, uint32_t flags,
-                                           float *loss, int64_t *correct);
+EC2T_API ec2t_status ec2t_net_forward_loss(ec2t_net *net, const float *input, size_t input_count,
+                                           const int32_t *labels, size_t label_count,
+                                           int64_t batch, uint32_t flags, float *loss,
+                                           int64_t *correct);
 
 /**
  * @brief Back-propagate the loss of the last ec2t_net_forward_loss() and set

@@ -52,16 +52,6 @@ typedef struct ec2t_report ec2t_report;
 #define EC2T_REPORT_STORE_32BIT 4u
 /** @brief Flag of ec2t_report_new(): multiplications are 32-bit (1 op each), not 16-bit (1/2 op). */
 #define EC2T_REPORT_MULT_32BIT 8u
-/**
- * @brief Flag of ec2t_report_new(): count exactly as the EC2T authors'
- *        scoring script (model_scoring/main_scoring.py) does, quirks included:
- *        a convolution drops the input channels that match the dead output
- *        channels of the previous counted convolution of its kind (ternary or
- *        full precision), even across a residual addition; only the last
- *        residual addition of the network is counted; every ternary layer
- *        needs two multiplications per output, even with one non-zero value.
- */
-#define EC2T_REPORT_COMPAT_SCRIPT 16u
 
 /** @brief The storage formats of a layer's weights (EC2T_REPORT_FORMAT). Append only. */
 typedef enum ec2t_report_format {
@@ -130,13 +120,13 @@ typedef enum ec2t_report_key {
  * zeros). With @p flags 0 the conventions are: 16-bit storage and
  * multiplications, one op per addition, MicroNet and ternary-1 formats, dead
  * input channels removed only where batchnorm, ReLU, dropout or pooling layers
- * (nothing else) lie between two convolutions, every residual addition counted. The thesis' Table 5.3 is EC2T_REPORT_TREE_ADDER
- * | EC2T_REPORT_COMPRESSED_FORMATS | EC2T_REPORT_COMPAT_SCRIPT for the ternary
- * networks and EC2T_REPORT_STORE_32BIT | EC2T_REPORT_MULT_32BIT |
- * EC2T_REPORT_COMPAT_SCRIPT for the full-precision one.
+ * (nothing else) lie between two convolutions, every residual addition
+ * counted. The thesis' Table 5.3 adds the scoring script's quirks, an
+ * experimental flag (EC2T_REPORT_COMPAT_SCRIPT, <ec2t/experimental.h>).
  * @param net the network (only read; the report does not refer to it afterwards).
  * @param flags 0 or an OR of EC2T_REPORT_TREE_ADDER, EC2T_REPORT_COMPRESSED_FORMATS,
- *        EC2T_REPORT_STORE_32BIT, EC2T_REPORT_MULT_32BIT and EC2T_REPORT_COMPAT_SCRIPT.
+ *        EC2T_REPORT_STORE_32BIT and EC2T_REPORT_MULT_32BIT (experimental flags
+ *        use bits 16 and up).
  * @param[out] out the new report; NULL on failure. Free it before the network's context.
  * @return EC2T_OK, EC2T_E_INVAL (NULL argument or unknown flag) or EC2T_E_NOMEM.
  * @threadsafety Not while another thread changes the network.

@@ -51,13 +51,6 @@ typedef enum ec2t_transfer {
 } ec2t_transfer;
 
 /**
- * @brief Progress callback of ec2t_scaler_grid_search(), after each candidate.
- * @return 0 to continue, non-zero to stop (the search returns EC2T_E_ABORTED).
- */
-typedef int (*ec2t_scale_progress_fn)(void *user, int32_t candidate, double depth, double width,
-                                      double accuracy);
-
-/**
  * @brief Create a scaler with the default settings.  CONSTRUCTOR: ec2t_scaler
  * @param ctx the context.
  * @param flags must be 0.
@@ -133,30 +126,6 @@ EC2T_API ec2t_status ec2t_scaler_plan(const ec2t_scaler *scaler, const ec2t_net 
  */
 EC2T_API ec2t_status ec2t_scaler_apply(const ec2t_scaler *scaler, const ec2t_net *base,
                                        uint32_t flags, ec2t_net **out) EC2T_WARN_UNUSED;
-
-/**
- * @brief The thesis' grid search: for each (depth[i], width[i]) with phi = 1,
- *        build the scaled network from scratch, train it @p epochs epochs
- *        (SGD, Nesterov momentum 0.9, lr 0.1, cosine, weight decay 5e-4) and
- *        measure its validation accuracy.  METHOD: ec2t_scaler
- * @param scaler the scaler (its seed is used).
- * @param base the base network.
- * @param depth @p n base depth multipliers.
- * @param width @p n base width multipliers.
- * @param n number of candidates (1 to 64).
- * @param train training set.
- * @param val validation set.
- * @param epochs epochs per candidate (at least 1).
- * @param fn progress callback, or NULL.
- * @param user passed to @p fn.
- * @param[out] accuracy receives @p n validation accuracies in [0, 1].
- * @return EC2T_OK, EC2T_E_ABORTED, EC2T_E_INVAL, EC2T_E_UNSUPPORTED or EC2T_E_NOMEM.
- */
-EC2T_API ec2t_status ec2t_scaler_grid_search(const ec2t_scaler *scaler, const ec2t_net *base,
-                                             const double *depth, const double *width, int32_t n,
-                                             ec2t_dataset *train, ec2t_dataset *val,
-                                             int32_t epochs, ec2t_scale_progress_fn fn, void *user,
-                                             double *accuracy);
 
 #ifdef __cplusplus
 }

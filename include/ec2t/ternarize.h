@@ -36,7 +36,8 @@ extern "C" {
 /** @brief A ternarizer. */
 typedef struct ec2t_ternarizer ec2t_ternarizer;
 
-/** @brief Ternarizer settings (ec2t_ternarizer_set_double / _set_int). Append only. */
+/** @brief Ternarizer settings (ec2t_ternarizer_set_double / _set_int). Append only.
+ *         Keys from 1000 on are experimental (<ec2t/experimental.h>). */
 typedef enum ec2t_tern_param {
     /** double: gamma, the gain on lambda_max (>= 0; default 0.15). 0 is nearest-value assignment. */
     EC2T_TERN_GAMMA = 100,
@@ -49,13 +50,6 @@ typedef enum ec2t_tern_param {
     EC2T_TERN_INIT_SCALE = 103,
     /** int: initial centroids, an ec2t_tern_init (default EC2T_TERN_INIT_MINMAX). */
     EC2T_TERN_INIT = 104,
-    /** double: the sustain of the layer-size factor delta = (n / n_max + s) / (1 + s) (>= 0; default 0.05). */
-    EC2T_TERN_SUSTAIN = 105,
-    /** double: centroid floor as a multiple of the shadow weights' standard deviation
-     *  (>= 0; default 0.675; 0 disables it). */
-    EC2T_TERN_FLOOR = 106,
-    /** int: 1 = use the reference code's sign for dL/dw_n (+sum g instead of -sum g; default 0). */
-    EC2T_TERN_COMPAT_TTQ_SIGN = 107,
     /** int: 1 = phase B: the assignment is frozen, shadow weights are not trained (default 0). */
     EC2T_TERN_FROZEN = 108,
     /** double: learning rate of the shadow weights' Adam group (default 1e-4). */
@@ -232,7 +226,7 @@ EC2T_API ec2t_status ec2t_ternarizer_train(ec2t_ternarizer *tz, ec2t_trainer *tr
  * end of a session) and started again with the same arguments ends with
  * exactly the network an uninterrupted run gives. Datasets, settings and the
  * trainer must be the same as in the first call; teachers
- * (ec2t_trainer_set_teacher, ec2t_trainer_add_teacher) must be set again.
+ * (ec2t_trainer_set_teacher) must be set again.
  * @param tz the ternarizer, attached to @p trainer.
  * @param trainer the trainer.
  * @param train training set.

@@ -44,7 +44,7 @@ typedef enum ec2t_schedule {
 /**
  * @brief Trainer settings. Keys below 420 belong to a parameter group
  *        (ec2t_trainer_group_set_double()); the others to the whole trainer.
- *        Append only.
+ *        Append only. Keys from 1000 on are experimental (<ec2t/experimental.h>).
  */
 typedef enum ec2t_trainer_param {
     EC2T_TRAIN_LR = 400,            /**< double: base learning rate (> 0; default 0.1 SGD, 1e-3 Adam) */
@@ -62,11 +62,6 @@ typedef enum ec2t_trainer_param {
     EC2T_TRAIN_STEP_GAMMA = 425,    /**< double: step schedule factor in (0, 1] (default 0.1) */
     EC2T_TRAIN_MIN_LR_FACTOR = 426, /**< double: cosine floor as a fraction of the base lr (default 0) */
     EC2T_TRAIN_AUGMENT = 427,       /**< int: 1 = augment training batches as the dataset says (default 1) */
-    /** int: 1 = every teacher (ec2t_trainer_set_teacher) also sees each batch
-     *  mirrored left to right, and its softened outputs are the mean over the
-     *  two views, a better teacher where mirror images are as likely as the
-     *  originals (default 0; like the teachers, not held by checkpoints) */
-    EC2T_TRAIN_TEACHER_MIRROR = 428,
     /* read-only state, for progress callbacks */
     EC2T_TRAIN_EPOCH = 440,         /**< int: epochs completed */
     EC2T_TRAIN_STEP = 441,          /**< int: steps completed in the current epoch */
@@ -199,14 +194,19 @@ EC2T_API ec2t_status ec2t_trainer_set_progress(ec2t_trainer *trainer, ec2t_train
  *        update every group with the learning rate the schedule gives now.  METHOD: ec2t_trainer
  * @param trainer the trainer.
  * @param images batch * c * h * w floats, NCHW.
+ * @param images_count the number of floats at @p images: batch * c * h * w.
  * @param labels batch labels.
+ * @param labels_count the number of labels at @p labels: batch.
  * @param batch number of samples, at least 1.
  * @param flags must be 0.
  * @param[out] loss the batch's mean loss before the update (may be NULL).
- * @return EC2T_OK, EC2T_E_INVAL or EC2T_E_NOMEM.
+ * @return EC2T_OK, EC2T_E_INVAL (also a count that does not fit the batch,
+ *         refused before anything is read; the message names both shapes) or
+ *         EC2T_E_NOMEM.
  */
 EC2T_API ec2t_status ec2t_trainer_step(ec2t_trainer *trainer, const float *images,
-                                       const int32_t *labels, int64_t batch, uint32_t flags,
+                                       size_t images_count, const int32_t *labels,
+                                       size_t labels_count, int64_t batch, uint32_t flags,
                                        float *loss);
 
 /**
@@ -238,7 +238,8 @@ EC2T_API ec2t_status ec2t_trainer_epoch(ec2t_trainer *trainer, ec2t_dataset *dat
  * replaced first (NULL turns distillation off), and must not be used
  * elsewhere while the trainer steps. The losses the trainer reports stay the
  * cross-entropy with the labels. Checkpoints do not hold the teacher: set it
- * again after ec2t_trainer_load_checkpoint().
+ * again after ec2t_trainer_load_checkpoint(). (An ensemble of teachers is
+ * experimental: ec2t_trainer_set_teachers() in <ec2t/experimental.h>.)
  * @param trainer the trainer.
  * @param teacher a network with the trained network's input shape and number
  *        of outputs, or NULL.
@@ -249,32 +250,6 @@ EC2T_API ec2t_status ec2t_trainer_epoch(ec2t_trainer *trainer, ec2t_dataset *dat
  */
 EC2T_API ec2t_status ec2t_trainer_set_teacher(ec2t_trainer *trainer, ec2t_net *teacher,
                                               double temperature, double alpha);
-
-/** The most teachers a trainer distils from at once (ec2t_trainer_add_teacher). */
-#define EC2T_TRAINER_MAX_TEACHERS 8
-
-/**
- * @brief Add one more teacher to the one ec2t_trainer_set_teacher() set:
- *        distil from an ensemble.  METHOD: ec2t_trainer
- *
- * With m teachers the softened target is the mean of their softened outputs,
- * (1/m) sum_j softmax(t_j / T), at the temperature and weight of the last
- * ec2t_trainer_set_teacher() call; the loss and gradient are otherwise those
- * described there. An ensemble of networks trained apart is usually a better
- * teacher than any one of them. Every teacher runs forward on every batch,
- * in eval mode (which this call sets); a network added twice counts twice.
- * The trainer borrows each teacher, as ec2t_trainer_set_teacher() does;
- * ec2t_trainer_set_teacher() replaces them all with one (NULL: none), and
- * checkpoints hold none of them.
- * @param trainer the trainer.
- * @param teacher a network with the trained network's input shape and number
- *        of outputs.
- * @return EC2T_OK or EC2T_E_INVAL (a NULL argument, no teacher set yet by
- *         ec2t_trainer_set_teacher(), already EC2T_TRAINER_MAX_TEACHERS, the
- *         trained network itself, or a teacher of another input shape or
- *         output count; the teachers are unchanged then).
- */
-EC2T_API ec2t_status ec2t_trainer_add_teacher(ec2t_trainer *trainer, ec2t_net *teacher);
 
 /**
  * @brief Save a checkpoint: the network, every optimizer state, the RNG state,

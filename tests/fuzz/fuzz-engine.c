@@ -37,7 +37,7 @@ run_zeros(const ec2t_engine *e)
     y = malloc((size_t)out * sizeof *y);
     ws = malloc(ws_bytes);
     if (x && y && ws)
-        (void)ec2t_engine_run(e, x, 1, y, (size_t)out, ws, ws_bytes, 0);
+        (void)ec2t_engine_run(e, x, (size_t)in, 1, y, (size_t)out, ws, ws_bytes, 0);
     free(x);
     free(y);
     free(ws);

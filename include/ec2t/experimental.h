@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file experimental.h
+ * @brief The experimental API: research switches and functions that are
+ *        outside the stable ABI.
+ *
+ * **Unstable.** Everything declared here may change or vanish in any release,
+ * without a soversion bump and without a deprecation period. Use it to
+ * reproduce the EC2T work or to try an idea; do not build a product on it.
+ *
+ * Opt in explicitly, as with zstd's ZSTD_STATIC_LINKING_ONLY:
+ *
+ *     #define EC2T_ENABLE_EXPERIMENTAL
+ *     #include <ec2t/ec2t.h>          (or <ec2t/experimental.h>)
+ *
+ * Without the definition the umbrella header does not include this one, and
+ * including it directly is an error.
+ *
+ * How experimental parts are kept apart from the stable ones:
+ * - functions are exported under the version node LIBEC2T_EXPERIMENTAL, which
+ *   the ABI gate (abi/libec2t.abignore) ignores;
+ * - keys take values from 1000 on in their object's key space, so that no
+ *   stable enum holds them; they are macros of the stable key type, passed to
+ *   the stable setters and getters (ec2t_trainer_set_int() and so on), which
+ *   accept them;
+ * - flags take bits 16 and up of their flags word.
+ */
+#ifndef EC2T_EXPERIMENTAL_H
+#define EC2T_EXPERIMENTAL_H
+
+#ifndef EC2T_ENABLE_EXPERIMENTAL
+#error "<ec2t/experimental.h> is unstable: #define EC2T_ENABLE_EXPERIMENTAL before including it"
+#endif
+
+#include <ec2t/common.h>
+#include <ec2t/dataset.h>
+#include <ec2t/net.h>
+#include <ec2t/report.h>
+#include <ec2t/scaler.h>
+#include <ec2t/ternarize.h>
+#include <ec2t/trainer.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- trainer: distillation from an ensemble ------------------------------ */
+
+/**
+ * @brief int trainer setting: 1 = every teacher also sees each batch mirrored
+ *        left to right, and its softened outputs are the mean over the two
+ *        views, a better teacher where mirror images are as likely as the
+ *        originals (default 0; like the teachers, not held by checkpoints).
+ */
+#define EC2T_TRAIN_TEACHER_MIRROR ((ec2t_trainer_param)1000)
+
+/** @brief The most teachers ec2t_trainer_set_teachers() takes. */
+#define EC2T_TRAINER_MAX_TEACHERS 8
+
+/**
+ * @brief Distil from an ensemble: replace the trainer's teachers with
+ *        @p n networks.  METHOD: ec2t_trainer
+ *
+ * The softened target is the mean of the teachers' softened outputs,
+ * (1/n) sum_j softmax(t_j / T); loss, gradient, borrowing and eval mode are
+ * those of ec2t_trainer_set_teacher(), which is this call with one teacher.
+ * Every teacher runs forward on every batch; a network listed twice counts
+ * twice. This is the only way to give several teachers: one call with the
+ * whole list, checked as a whole.
+ * @param trainer the trainer.
+ * @param teachers @p n networks, each with the trained network's input shape
+ *        and number of outputs (may be NULL when @p n is 0).
+ * @param n 0 (distillation off) to EC2T_TRAINER_MAX_TEACHERS.
+ * @param temperature T, from 1 to 100 (ignored when @p n is 0).
+ * @param alpha the weight of the teachers' term, from 0 to 1 (ignored when @p n is 0).
+ * @return EC2T_OK or EC2T_E_INVAL (a bad argument, a NULL teacher, the trained
+ *         network itself, or a teacher of another input shape or output count;
+ *         the teachers are unchanged then).
+ */
+EC2T_API ec2t_status ec2t_trainer_set_teachers(ec2t_trainer *trainer, ec2t_net *const *teachers,
+                                               int32_t n, double temperature, double alpha);
+
+/* ---- ternarizer: the reference code's constants and quirks ---------------- */
+
+/** @brief int ternarizer setting: 1 = the reference code's sign for dL/dw_n
+ *         (+sum g instead of -sum g, inherited from TTQ; default 0). */
+#define EC2T_TERN_COMPAT_TTQ_SIGN ((ec2t_tern_param)1000)
+/** @brief double ternarizer setting: the sustain s of the layer-size factor
+ *         delta = (n / n_max + s) / (1 + s) (>= 0; default 0.05). */
+#define EC2T_TERN_SUSTAIN ((ec2t_tern_param)1001)
+/** @brief double ternarizer setting: centroid floor as a multiple of the
+ *         shadow weights' standard deviation (>= 0; default 0.675; 0 disables it). */
+#define EC2T_TERN_FLOOR ((ec2t_tern_param)1002)
+
+/* ---- report: the scoring script's conventions ---------------------------- */
+
+/**
+ * @brief Flag of ec2t_report_new(): count exactly as the EC2T authors'
+ *        scoring script (model_scoring/main_scoring.py) does, quirks included:
+ *        a convolution drops the input channels that match the dead output
+ *        channels of the previous counted convolution of its kind (ternary or
+ *        full precision), even across a residual addition; only the last
+ *        residual addition of the network is counted; every ternary layer
+ *        needs two multiplications per output, even with one non-zero value.
+ *        The thesis' Table 5.3 is EC2T_REPORT_TREE_ADDER |
+ *        EC2T_REPORT_COMPRESSED_FORMATS | EC2T_REPORT_COMPAT_SCRIPT for the
+ *        ternary networks and EC2T_REPORT_STORE_32BIT | EC2T_REPORT_MULT_32BIT
+ *        | EC2T_REPORT_COMPAT_SCRIPT for the full-precision one.
+ */
+#define EC2T_REPORT_COMPAT_SCRIPT (1u << 16)
+
+/* ---- scaler: the thesis' grid search -------------------------------------- */
+
+/**
+ * @brief Progress callback of ec2t_scaler_grid_search(), after each candidate.
+ * @return 0 to continue, non-zero to stop (the search returns EC2T_E_ABORTED).
+ */
+typedef int (*ec2t_scale_progress_fn)(void *user, int32_t candidate, double depth, double width,
+                                      double accuracy);
+
+/**
+ * @brief The thesis' grid search: for each (depth[i], width[i]) with phi = 1,
+ *        build the scaled network from scratch, train it @p epochs epochs
+ *        with a fixed recipe (SGD, Nesterov momentum 0.9, lr 0.1, cosine,
+ *        weight decay 5e-4) and measure its validation accuracy.  METHOD: ec2t_scaler
+ * @param scaler the scaler (its seed is used).
+ * @param base the base network.
+ * @param depth @p n base depth multipliers.
+ * @param width @p n base width multipliers.
+ * @param n number of candidates (1 to 64).
+ * @param train training set.
+ * @param val validation set.
+ * @param epochs epochs per candidate (at least 1).
+ * @param fn progress callback, or NULL.
+ * @param user passed to @p fn.
+ * @param[out] accuracy receives @p n validation accuracies in [0, 1].
+ * @return EC2T_OK, EC2T_E_ABORTED, EC2T_E_INVAL, EC2T_E_UNSUPPORTED or EC2T_E_NOMEM.
+ */
+EC2T_API ec2t_status ec2t_scaler_grid_search(const ec2t_scaler *scaler, const ec2t_net *base,
+                                             const double *depth, const double *width, int32_t n,
+                                             ec2t_dataset *train, ec2t_dataset *val,
+                                             int32_t epochs, ec2t_scale_progress_fn fn, void *user,
+                                             double *accuracy);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EC2T_EXPERIMENTAL_H */
