@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* ec2t_context: allocator, log handler, last error and defaults. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,18 +87,32 @@ ec2t__log(const ec2t_context *ctx, ec2t_log_level level, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The calling thread's last failure, errno-like: one per thread, so that no
+ * other thread can change the text a thread reads. It belongs to the context
+ * whose serial it carries (0: none yet). */
+typedef struct last_error {
+    uint64_t serial;
+    ec2t_status code;
+    char msg[EC2T__ERRMSG_MAX];
+} last_error;
+
+static _Thread_local last_error thread_error;
+static atomic_uint_fast64_t contexts_made;
+
 ec2t_status
 ec2t__error(ec2t_context *ctx, ec2t_status status, const char *fmt, ...)
 {
+    char msg[EC2T__ERRMSG_MAX];
     va_list ap;
     if (!ctx)
         return status;
-    pthread_mutex_lock(&ctx->err_lock);
-    ctx->errcode = status;
+    /* formatted aside first: the arguments may point into thread_error.msg */
     va_start(ap, fmt);
-    vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    pthread_mutex_unlock(&ctx->err_lock);
+    thread_error.serial = ctx->serial;
+    thread_error.code = status;
+    memcpy(thread_error.msg, msg, sizeof msg);
     va_start(ap, fmt);
     log_va(ctx, EC2T_LOG_DEBUG, fmt, ap);
     va_end(ap);
@@ -124,15 +139,11 @@ ec2t_context_new_with_allocator(ec2t_alloc_fn alloc, ec2t_release_fn release, vo
     if (!ctx)
         return EC2T_E_NOMEM;
     memset(ctx, 0, sizeof *ctx);
-    if (pthread_mutex_init(&ctx->err_lock, NULL) != 0) {
-        release(user, ctx);
-        return EC2T_E_NOMEM;
-    }
     if (pthread_mutex_init(&ctx->pool_lock, NULL) != 0) {
-        pthread_mutex_destroy(&ctx->err_lock);
         release(user, ctx);
         return EC2T_E_NOMEM;
     }
+    ctx->serial = (uint64_t)atomic_fetch_add(&contexts_made, 1) + 1;
     ctx->alloc = alloc;
     ctx->release = release;
     ctx->alloc_user = user;
@@ -156,7 +167,6 @@ ec2t_context_free(ec2t_context *ctx)
         return;
     ec2t__pool_destroy(ctx->pool);
     pthread_mutex_destroy(&ctx->pool_lock);
-    pthread_mutex_destroy(&ctx->err_lock);
     ctx->release(ctx->alloc_user, ctx);
 }
 
@@ -165,13 +175,15 @@ ec2t_context_errmsg(const ec2t_context *ctx)
 {
     if (!ctx)
         return "no context (NULL)";
-    return ctx->errmsg;
+    return thread_error.serial == ctx->serial ? thread_error.msg : "";
 }
 
 EC2T_API ec2t_status
 ec2t_context_errcode(const ec2t_context *ctx)
 {
-    return ctx ? ctx->errcode : EC2T_E_INVAL;
+    if (!ctx)
+        return EC2T_E_INVAL;
+    return thread_error.serial == ctx->serial ? thread_error.code : EC2T_OK;
 }
 
 EC2T_API ec2t_status

@@ -5,9 +5,9 @@
  *        ec2t_context.
  *
  * Every object of libec2t is created from an ec2t_context. The context owns
- * the memory allocator, the log handler, the text of the last error and the
- * defaults (thread count, RNG seed) of the handles made from it. There is no
- * global mutable state in the library.
+ * the memory allocator, the log handler and the defaults (thread count, RNG
+ * seed) of the handles made from it. The library keeps no global settings;
+ * each thread keeps its own last error (see ec2t_context_errmsg()).
  *
  * Thread safety, unless a function says otherwise: a handle is used by one
  * thread at a time; distinct handles, even from one context, may be used
@@ -202,20 +202,31 @@ EC2T_API ec2t_status ec2t_context_new_with_allocator(ec2t_alloc_fn alloc, ec2t_r
 EC2T_API void ec2t_context_free(ec2t_context *ctx);
 
 /**
- * @brief The message of the last failure of a call on this context or on a
- *        handle made from it.  METHOD: ec2t_context
+ * @brief The message of the calling thread's last failure, if that failure
+ *        was on this context or a handle made from it.  METHOD: ec2t_context
+ *
+ * Per thread, like errno: each thread keeps the message of the last call
+ * that failed in it (on any context); this returns it when that call was on
+ * @p ctx, and "" otherwise (this thread has not failed, or failed last on
+ * another context). Failures in other threads never show here, so a message
+ * is always whole and always the caller's own.
  * @param ctx the context (NULL is allowed).
- * @return a borrowed string, valid until the next failing call; "" when
- *         nothing has failed; a static text when @p ctx is NULL.
- * @threadsafety When several threads use handles of one context, the text
- *               may describe another thread's failure.
+ * @return a string owned by the calling thread; do not free it. It stays
+ *         valid and unchanged until the same thread's next libec2t call (on
+ *         any context; copy it first to keep it) or the thread's end; no
+ *         other thread writes it, and freeing @p ctx leaves it alone. "" when
+ *         there is nothing to report; a static text when @p ctx is NULL.
+ * @threadsafety Safe from any thread, while other threads use the context.
  */
 EC2T_API const char *ec2t_context_errmsg(const ec2t_context *ctx);
 
 /**
- * @brief The status of the last failure recorded on this context.  METHOD: ec2t_context
+ * @brief The status of the calling thread's last failure, if it was on this
+ *        context (per thread, like ec2t_context_errmsg()).  METHOD: ec2t_context
  * @param ctx the context.
- * @return the status of the last failure, EC2T_OK if none, EC2T_E_INVAL when @p ctx is NULL.
+ * @return that status; EC2T_OK when this thread's last failure was on
+ *         another context or there was none; EC2T_E_INVAL when @p ctx is NULL.
+ * @threadsafety Safe from any thread, while other threads use the context.
  */
 EC2T_API ec2t_status ec2t_context_errcode(const ec2t_context *ctx);
 
