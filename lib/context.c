@@ -165,7 +165,7 @@ ec2t_context_free(ec2t_context *ctx)
 {
     if (!ctx)
         return;
-    ec2t__pool_destroy(ctx->pool);
+    ec2t__pool_free(ctx->pool);
     pthread_mutex_destroy(&ctx->pool_lock);
     ctx->release(ctx->alloc_user, ctx);
 }
@@ -214,6 +214,27 @@ ec2t_context_param_bounds(ec2t_context_param param, int64_t *lo, int64_t *hi)
     return EC2T_OK;
 }
 
+/* Start the new count's workers before anything changes, so that a failure
+ * keeps the old count and its pool; the old pool is freed after its last job. */
+static ec2t_status
+set_threads(ec2t_context *ctx, int threads)
+{
+    ec2t__pool *pool = NULL, *old;
+    if (threads == ctx->threads)
+        return EC2T_OK;
+    if (threads > 1 && ec2t__pool_new(ctx, threads, &pool) != EC2T_OK)
+        return ec2t__error(ctx, EC2T_E_NOMEM,
+                           "EC2T_CTX_THREADS %d: could not start %d worker threads; %d kept",
+                           threads, threads - 1, ctx->threads);
+    pthread_mutex_lock(&ctx->pool_lock);
+    old = ctx->pool;
+    ctx->pool = pool;
+    ctx->threads = threads;
+    pthread_mutex_unlock(&ctx->pool_lock);
+    ec2t__pool_free(old);
+    return EC2T_OK;
+}
+
 EC2T_API ec2t_status
 ec2t_context_set_int(ec2t_context *ctx, ec2t_context_param param, int64_t value)
 {
@@ -228,7 +249,7 @@ ec2t_context_set_int(ec2t_context *ctx, ec2t_context_param param, int64_t value)
         return ec2t__error(ctx, EC2T_E_INVAL, "context option %d: %lld is outside [%lld, %lld]",
                            (int)param, (long long)value, (long long)lo, (long long)hi);
     switch (param) {
-    case EC2T_CTX_THREADS: ctx->threads = (int)value; break;
+    case EC2T_CTX_THREADS: return set_threads(ctx, (int)value);
     case EC2T_CTX_SEED: ctx->seed = value; break;
     case EC2T_CTX_LOG_LEVEL: ctx->log_level = (int)value; break;
     case EC2T_CTX_LOAD_LIMIT: ctx->load_limit = value; break;

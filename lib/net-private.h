@@ -95,6 +95,7 @@ struct ec2t_net {
     /* the plan */
     int planned;
     int64_t batch_cap;  /* samples the buffers hold */
+    int plan_threads;   /* EC2T_CTX_THREADS the scratch was sized for */
     int64_t batch;      /* samples of the current pass */
     float **slots;      /* gradient buffers, slot_size floats each */
     int32_t n_slots;

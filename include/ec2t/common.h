@@ -5,9 +5,10 @@
  *        ec2t_context.
  *
  * Every object of libec2t is created from an ec2t_context. The context owns
- * the memory allocator, the log handler and the defaults (thread count, RNG
- * seed) of the handles made from it. The library keeps no global settings;
- * each thread keeps its own last error (see ec2t_context_errmsg()).
+ * the memory allocator, the log handler, the worker threads and the defaults
+ * (thread count, RNG seed) of the handles made from it. The library keeps no
+ * global settings; each thread keeps its own last error (see
+ * ec2t_context_errmsg()).
  *
  * Thread safety, unless a function says otherwise: a handle is used by one
  * thread at a time; distinct handles, even from one context, may be used
@@ -140,13 +141,20 @@ typedef void (*ec2t_release_fn)(void *user, void *ptr);
 /** @brief Context options, set with ec2t_context_set_int(). Append only. */
 typedef enum ec2t_context_param {
     /**
-     * int: threads the library may use (1 to 1024; default 1). With more than
-     * one, the context starts that many - 1 worker threads at first use. The
-     * library calls BLAS from its workers and so sets OpenBLAS's own thread
-     * count to 1 (a process-wide OpenBLAS setting) when it first computes;
-     * library and BLAS threads together never exceed this count. Results with
-     * one thread are deterministic; with several, deterministic for a given
-     * count (floating-point sums are split the same way every time).
+     * int: threads the library may use (1 to 1024; default 1). Setting a
+     * count above one starts that many - 1 worker threads then and there
+     * (setting 1 stops them); when one cannot be started or allocated, the
+     * set fails with EC2T_E_NOMEM and the count before stays, workers
+     * included. Calls never start, stop or allocate workers. A network
+     * planned for another count plans again at its next forward pass.
+     *
+     * The library calls BLAS from its workers and so sets OpenBLAS's own
+     * thread count to 1 (a process-wide OpenBLAS setting) when it first
+     * computes; library and BLAS threads together never exceed this count.
+     *
+     * Results with one thread are deterministic; with several, deterministic
+     * for a given count (floating-point sums are split the same way every
+     * time).
      */
     EC2T_CTX_THREADS = 1,
     /** int: default seed of the handles made from this context (any int64; default 0x5eed). */
@@ -246,7 +254,9 @@ EC2T_API ec2t_status ec2t_context_set_log_handler(ec2t_context *ctx, ec2t_log_fn
  * @param param the option.
  * @param value its new value, within ec2t_context_param_bounds().
  * @return EC2T_OK; EC2T_E_INVAL for a NULL context or a value outside the
- *         bounds; EC2T_E_UNSUPPORTED for an unknown option.
+ *         bounds; EC2T_E_UNSUPPORTED for an unknown option; EC2T_E_NOMEM
+ *         when the workers of a new EC2T_CTX_THREADS count cannot be
+ *         started (the old count stays).
  * @threadsafety Not while other threads use handles of this context.
  */
 EC2T_API ec2t_status ec2t_context_set_int(ec2t_context *ctx, ec2t_context_param param, int64_t value);
