@@ -10,7 +10,8 @@
  *
  * The pool is made by ec2t_context_set_int(EC2T_CTX_THREADS) and freed when
  * the count changes again or the context is freed, never during a job:
- * running allocates nothing and starts no thread. */
+ * running allocates nothing and starts no thread. While its workers run a
+ * job, BLAS runs one thread per call (blas-private.h). */
 #ifndef EC2T_POOL_PRIVATE_H
 #define EC2T_POOL_PRIVATE_H
 

@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "blas-private.h"
 #include "pool-private.h"
 
 typedef struct worker {
@@ -168,6 +169,7 @@ ec2t__parallel_for(ec2t_context *ctx, int64_t n, int64_t grain, ec2t__range_fn f
         }
         return;
     }
+    ec2t__blas_workers_begin();
     pthread_mutex_lock(&pool->lock);
     pool->fn = fn;
     pool->arg = arg;
@@ -184,5 +186,6 @@ ec2t__parallel_for(ec2t_context *ctx, int64_t n, int64_t grain, ec2t__range_fn f
     while (pool->pending > 0)
         pthread_cond_wait(&pool->done, &pool->lock);
     pthread_mutex_unlock(&pool->lock);
+    ec2t__blas_workers_end();
     pthread_mutex_unlock(&pool->busy);
 }

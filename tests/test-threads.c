@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Several threads on one context: the worker pool under an allocator that
- * fails now and then, and the per-thread error message. Meant to run under
- * ThreadSanitizer and AddressSanitizer too (build-tsan, build-asan). */
+ * fails now and then, the per-thread error message, and the BLAS thread
+ * count the library leaves behind. Meant to run under ThreadSanitizer and
+ * AddressSanitizer too (build-tsan, build-asan). */
+#define _GNU_SOURCE /* RTLD_DEFAULT */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,6 +275,70 @@ START_TEST(test_threads_errmsg_is_whole_and_own)
 }
 END_TEST
 
+/* ---- OpenBLAS's thread count, a process-wide setting ---- */
+
+typedef int (*get_threads_fn)(void);
+typedef void (*set_threads_fn)(int);
+
+/* A forward/backward pass, a re-plan (a larger batch) and an engine run, with
+ * one thread and with two: OpenBLAS's count is what it was before each.
+ * Before: every plan set it to 1 for the whole process, for good. */
+START_TEST(test_threads_blas_count_restored)
+{
+    void *get = dlsym(RTLD_DEFAULT, "openblas_get_num_threads");
+    void *set = dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+    get_threads_fn blas_threads;
+    set_threads_fn set_blas_threads;
+    const int32_t blocks[2] = {1, 1}, widths[2] = {8, 8};
+    int32_t labels[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    int before;
+    test_alloc ta;
+    ec2t_context *ctx;
+    ec2t_net *net = NULL;
+    ec2t_engine *e = NULL;
+    float x[8 * IN_FLOATS], y[8 * CLASSES];
+    size_t bytes;
+    void *ws;
+    if (!get || !set) {
+        printf("threads: BLAS thread count test skipped: the BLAS is not OpenBLAS\n");
+        return;
+    }
+    memcpy(&blas_threads, &get, sizeof get);
+    memcpy(&set_blas_threads, &set, sizeof set);
+    before = blas_threads();
+    set_blas_threads(3);
+    if (blas_threads() != 3) {
+        printf("threads: BLAS thread count test skipped: OpenBLAS keeps %d threads\n",
+               blas_threads());
+        set_blas_threads(before);
+        return;
+    }
+    fill(x, sizeof x / sizeof x[0], 3);
+    for (int threads = 1; threads <= 2; threads++) {
+        ctx = test_context(&ta);
+        ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_THREADS, threads));
+        ck_assert_ok(ec2t_net_build_resnet(ctx, 2, blocks, widths, 3, 8, 8, CLASSES, 0, &net));
+        ck_assert_ok(ec2t_net_forward_loss(net, x, labels, 4, 0, NULL, NULL));
+        ck_assert_ok(ec2t_net_backward(net, 0));
+        ck_assert_int_eq(blas_threads(), 3);
+        ck_assert_ok(ec2t_net_forward_loss(net, x, labels, 8, 0, NULL, NULL)); /* re-plans */
+        ck_assert_ok(ec2t_net_backward(net, 0));
+        ck_assert_int_eq(blas_threads(), 3);
+        ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+        ck_assert_ok(ec2t_engine_workspace_size(e, 8, &bytes));
+        ws = malloc(bytes);
+        ck_assert_ok(ec2t_engine_run(e, x, 8, y, sizeof y / sizeof y[0], ws, bytes, 0));
+        free(ws);
+        ck_assert_int_eq(blas_threads(), 3);
+        ec2t_engine_free(e);
+        ec2t_net_free(net);
+        ec2t_context_free(ctx);
+        ck_assert_int_eq(ta.live, 0);
+    }
+    set_blas_threads(before);
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
@@ -280,6 +347,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_threads_pool_under_failing_allocator);
     tcase_add_test(tc, test_threads_raised_after_a_plan);
     tcase_add_test(tc, test_threads_errmsg_is_whole_and_own);
+    tcase_add_test(tc, test_threads_blas_count_restored);
     suite_add_tcase(s, tc);
     return s;
 }

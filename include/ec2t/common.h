@@ -7,8 +7,9 @@
  * Every object of libec2t is created from an ec2t_context. The context owns
  * the memory allocator, the log handler, the worker threads and the defaults
  * (thread count, RNG seed) of the handles made from it. The library keeps no
- * global settings; each thread keeps its own last error (see
- * ec2t_context_errmsg()).
+ * global settings; its only process-wide state is each thread's last error
+ * (see ec2t_context_errmsg()) and the OpenBLAS thread count it lowers while
+ * its workers run (see EC2T_CTX_THREADS).
  *
  * Thread safety, unless a function says otherwise: a handle is used by one
  * thread at a time; distinct handles, even from one context, may be used
@@ -148,13 +149,23 @@ typedef enum ec2t_context_param {
      * included. Calls never start, stop or allocate workers. A network
      * planned for another count plans again at its next forward pass.
      *
-     * The library calls BLAS from its workers and so sets OpenBLAS's own
-     * thread count to 1 (a process-wide OpenBLAS setting) when it first
-     * computes; library and BLAS threads together never exceed this count.
+     * BLAS: while the library's workers run a job (each calling BLAS on its
+     * part), OpenBLAS runs one thread per call, so that library and BLAS
+     * threads together do not exceed this count; when the last such job in
+     * the process ends, OpenBLAS's count is restored to what it was. Work the
+     * calling thread does alone (a count of 1, or a job too small to split)
+     * uses BLAS as the process set it (OPENBLAS_NUM_THREADS,
+     * openblas_set_num_threads()).
+     * Caveat: OpenBLAS's count is one setting for the whole process, so
+     * while such a job runs, other BLAS calls in the process (NumPy, say)
+     * run single-threaded too, and a count the program sets during the job
+     * is replaced when the job ends. With a BLAS that cannot report its
+     * thread count, the library never changes it.
      *
      * Results with one thread are deterministic; with several, deterministic
      * for a given count (floating-point sums are split the same way every
-     * time).
+     * time), as far as the BLAS is (with several BLAS threads, up to its
+     * reduction order).
      */
     EC2T_CTX_THREADS = 1,
     /** int: default seed of the handles made from this context (any int64; default 0x5eed). */
