@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The BLAS under libec2t: single-threaded (libec2t runs its own workers), and a
+/* The BLAS under libec2t: one BLAS thread while the library's own workers
+ * call it (each on a part, so a multithreaded BLAS underneath would
+ * oversubscribe the cores), the process's own setting everywhere else; and a
  * warning when OpenBLAS runs a generic kernel on a CPU that has AVX2 or
  * AVX-512 (Debian's OpenBLAS 0.3.21 does so on CPUs newer than it, about 6x
  * slower in sgemm; OPENBLAS_CORETYPE=Haswell or SkylakeX fixes it).
@@ -7,11 +9,14 @@
  * OpenBLAS's own functions are looked up at run time, so the library works
  * with any CBLAS and links to none of OpenBLAS's extensions. */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <string.h>
 
-#include "net-private.h"
+#include "blas-private.h"
+#include "context-private.h"
 
 typedef void (*set_threads_fn)(int);
+typedef int (*get_threads_fn)(void);
 typedef char *(*corename_fn)(void);
 
 /* A function pointer from dlsym (POSIX guarantees the conversion). */
@@ -44,19 +49,57 @@ generic_core(const char *core)
     return 0;
 }
 
+/* OpenBLAS's thread count is process-global: a count of the jobs of the
+ * library's workers running in the whole process, so that concurrent jobs
+ * (of one context or several) set it once and the last one restores it. */
+static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+static set_threads_fn set_threads;
+static get_threads_fn get_threads;
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static int jobs_running;
+static int threads_before;
+
+static void
+find_thread_functions(void)
+{
+    void *set = lookup("openblas_set_num_threads"), *get = lookup("openblas_get_num_threads");
+    if (!set || !get)
+        return; /* a count that cannot be read cannot be restored: leave it alone */
+    memcpy(&set_threads, &set, sizeof set_threads);
+    memcpy(&get_threads, &get, sizeof get_threads);
+}
+
+void
+ec2t__blas_workers_begin(void)
+{
+    pthread_once(&threads_once, find_thread_functions);
+    if (!set_threads)
+        return;
+    pthread_mutex_lock(&threads_lock);
+    if (jobs_running++ == 0) {
+        threads_before = get_threads();
+        if (threads_before != 1)
+            set_threads(1);
+    }
+    pthread_mutex_unlock(&threads_lock);
+}
+
+void
+ec2t__blas_workers_end(void)
+{
+    /* set_threads was settled by the begin of this job, in this thread */
+    if (!set_threads)
+        return;
+    pthread_mutex_lock(&threads_lock);
+    if (--jobs_running == 0 && threads_before != 1)
+        set_threads(threads_before);
+    pthread_mutex_unlock(&threads_lock);
+}
+
 void
 ec2t__blas_setup(ec2t_context *ctx)
 {
-    set_threads_fn set_threads;
-    void *sym = lookup("openblas_set_num_threads");
-    const char *core;
-    if (!sym)
-        return;
-    memcpy(&set_threads, &sym, sizeof set_threads);
-    /* libec2t splits its work over its own workers, each calling BLAS on a
-     * part: a multithreaded BLAS underneath would oversubscribe the cores */
-    set_threads(1);
-    core = ec2t__blas_corename();
+    const char *core = ec2t__blas_corename();
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     if (generic_core(core) && (__builtin_cpu_supports("avx2") || __builtin_cpu_supports("avx512f")))
         ec2t__log(ctx, EC2T_LOG_WARN,
@@ -65,6 +108,8 @@ ec2t__blas_setup(ec2t_context *ctx)
                   core, __builtin_cpu_supports("avx512f") ? "AVX-512" : "AVX2",
                   __builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell");
 #else
+    (void)ctx;
+    (void)core;
     (void)generic_core;
 #endif
 }

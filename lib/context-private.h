@@ -22,11 +22,11 @@ struct ec2t_context {
     int threads;
     int64_t seed;
     int64_t load_limit; /* EC2T_CTX_LOAD_LIMIT, 0 = none */
-    /* Guards errmsg/errcode: handles of one context may fail on several threads. */
-    pthread_mutex_t err_lock;
-    ec2t_status errcode;
-    char errmsg[EC2T__ERRMSG_MAX];
-    /* workers for EC2T_CTX_THREADS > 1, started on first use (pool.c) */
+    /* Names the context in each thread's last error (context.c), unlike its
+     * address, which a later context may reuse. */
+    uint64_t serial;
+    /* workers for EC2T_CTX_THREADS > 1, made when the count is set (pool.c);
+     * pool_lock guards the pointer against a set during a job */
     pthread_mutex_t pool_lock;
     struct ec2t__pool *pool;
 };
@@ -39,8 +39,9 @@ void ec2t__free(ec2t_context *ctx, void *ptr);
 /* count * size without overflow; returns 0 on overflow (never a valid size here). */
 size_t ec2t__mul_size(size_t count, size_t size);
 
-/* Record a failure in the context and return its status, so callers write
- * `return ec2t__error(ctx, EC2T_E_INVAL, "...")`. ctx may be NULL. */
+/* Record a failure as the calling thread's last on ctx and return its
+ * status, so callers write `return ec2t__error(ctx, EC2T_E_INVAL, "...")`.
+ * ctx may be NULL. The arguments may include ec2t_context_errmsg(ctx). */
 ec2t_status ec2t__error(ec2t_context *ctx, ec2t_status status, const char *fmt, ...)
     EC2T_PRINTF(3, 4);
 ec2t_status ec2t__nomem(ec2t_context *ctx, const char *what);

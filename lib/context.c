@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* ec2t_context: allocator, log handler, last error and defaults. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,18 +87,32 @@ ec2t__log(const ec2t_context *ctx, ec2t_log_level level, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The calling thread's last failure, errno-like: one per thread, so that no
+ * other thread can change the text a thread reads. It belongs to the context
+ * whose serial it carries (0: none yet). */
+typedef struct last_error {
+    uint64_t serial;
+    ec2t_status code;
+    char msg[EC2T__ERRMSG_MAX];
+} last_error;
+
+static _Thread_local last_error thread_error;
+static atomic_uint_fast64_t contexts_made;
+
 ec2t_status
 ec2t__error(ec2t_context *ctx, ec2t_status status, const char *fmt, ...)
 {
+    char msg[EC2T__ERRMSG_MAX];
     va_list ap;
     if (!ctx)
         return status;
-    pthread_mutex_lock(&ctx->err_lock);
-    ctx->errcode = status;
+    /* formatted aside first: the arguments may point into thread_error.msg */
     va_start(ap, fmt);
-    vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    pthread_mutex_unlock(&ctx->err_lock);
+    thread_error.serial = ctx->serial;
+    thread_error.code = status;
+    memcpy(thread_error.msg, msg, sizeof msg);
     va_start(ap, fmt);
     log_va(ctx, EC2T_LOG_DEBUG, fmt, ap);
     va_end(ap);
@@ -124,15 +139,11 @@ ec2t_context_new_with_allocator(ec2t_alloc_fn alloc, ec2t_release_fn release, vo
     if (!ctx)
         return EC2T_E_NOMEM;
     memset(ctx, 0, sizeof *ctx);
-    if (pthread_mutex_init(&ctx->err_lock, NULL) != 0) {
-        release(user, ctx);
-        return EC2T_E_NOMEM;
-    }
     if (pthread_mutex_init(&ctx->pool_lock, NULL) != 0) {
-        pthread_mutex_destroy(&ctx->err_lock);
         release(user, ctx);
         return EC2T_E_NOMEM;
     }
+    ctx->serial = (uint64_t)atomic_fetch_add(&contexts_made, 1) + 1;
     ctx->alloc = alloc;
     ctx->release = release;
     ctx->alloc_user = user;
@@ -154,9 +165,8 @@ ec2t_context_free(ec2t_context *ctx)
 {
     if (!ctx)
         return;
-    ec2t__pool_destroy(ctx->pool);
+    ec2t__pool_free(ctx->pool);
     pthread_mutex_destroy(&ctx->pool_lock);
-    pthread_mutex_destroy(&ctx->err_lock);
     ctx->release(ctx->alloc_user, ctx);
 }
 
@@ -165,13 +175,15 @@ ec2t_context_errmsg(const ec2t_context *ctx)
 {
     if (!ctx)
         return "no context (NULL)";
-    return ctx->errmsg;
+    return thread_error.serial == ctx->serial ? thread_error.msg : "";
 }
 
 EC2T_API ec2t_status
 ec2t_context_errcode(const ec2t_context *ctx)
 {
-    return ctx ? ctx->errcode : EC2T_E_INVAL;
+    if (!ctx)
+        return EC2T_E_INVAL;
+    return thread_error.serial == ctx->serial ? thread_error.code : EC2T_OK;
 }
 
 EC2T_API ec2t_status
@@ -202,6 +214,27 @@ ec2t_context_param_bounds(ec2t_context_param param, int64_t *lo, int64_t *hi)
     return EC2T_OK;
 }
 
+/* Start the new count's workers before anything changes, so that a failure
+ * keeps the old count and its pool; the old pool is freed after its last job. */
+static ec2t_status
+set_threads(ec2t_context *ctx, int threads)
+{
+    ec2t__pool *pool = NULL, *old;
+    if (threads == ctx->threads)
+        return EC2T_OK;
+    if (threads > 1 && ec2t__pool_new(ctx, threads, &pool) != EC2T_OK)
+        return ec2t__error(ctx, EC2T_E_NOMEM,
+                           "EC2T_CTX_THREADS %d: could not start %d worker threads; %d kept",
+                           threads, threads - 1, ctx->threads);
+    pthread_mutex_lock(&ctx->pool_lock);
+    old = ctx->pool;
+    ctx->pool = pool;
+    ctx->threads = threads;
+    pthread_mutex_unlock(&ctx->pool_lock);
+    ec2t__pool_free(old);
+    return EC2T_OK;
+}
+
 EC2T_API ec2t_status
 ec2t_context_set_int(ec2t_context *ctx, ec2t_context_param param, int64_t value)
 {
@@ -216,7 +249,7 @@ ec2t_context_set_int(ec2t_context *ctx, ec2t_context_param param, int64_t value)
         return ec2t__error(ctx, EC2T_E_INVAL, "context option %d: %lld is outside [%lld, %lld]",
                            (int)param, (long long)value, (long long)lo, (long long)hi);
     switch (param) {
-    case EC2T_CTX_THREADS: ctx->threads = (int)value; break;
+    case EC2T_CTX_THREADS: return set_threads(ctx, (int)value);
     case EC2T_CTX_SEED: ctx->seed = value; break;
     case EC2T_CTX_LOG_LEVEL: ctx->log_level = (int)value; break;
     case EC2T_CTX_LOAD_LIMIT: ctx->load_limit = value; break;

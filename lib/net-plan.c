@@ -123,7 +123,8 @@ ec2t__net_plan(ec2t_net *net, int64_t batch)
     ec2t_status st = EC2T_OK;
     int32_t i;
 
-    if (net->planned && batch <= net->batch_cap)
+    /* the scratch holds a part per worker: a changed thread count re-plans */
+    if (net->planned && batch <= net->batch_cap && net->plan_threads == net->ctx->threads)
         return EC2T_OK;
     ec2t__net_unplan(net);
     ec2t__blas_setup(net->ctx);
@@ -179,6 +180,7 @@ ec2t__net_plan(ec2t_net *net, int64_t batch)
     net->scratch_size = col;
     net->io_size = max_sample * (size_t)batch;
     net->batch_cap = batch;
+    net->plan_threads = net->ctx->threads;
     net->planned = 1;
     return EC2T_OK;
 }

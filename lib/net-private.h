@@ -16,6 +16,7 @@
 
 #include <ec2t/net.h>
 
+#include "blas-private.h"
 #include "context-private.h"
 #include "rng-private.h"
 #include "tensor-private.h"
@@ -95,6 +96,7 @@ struct ec2t_net {
     /* the plan */
     int planned;
     int64_t batch_cap;  /* samples the buffers hold */
+    int plan_threads;   /* EC2T_CTX_THREADS the scratch was sized for */
     int64_t batch;      /* samples of the current pass */
     float **slots;      /* gradient buffers, slot_size floats each */
     int32_t n_slots;
@@ -200,11 +202,5 @@ int ec2t__net_name_taken(const ec2t_net *net, const char *name, const ec2t_layer
 int ec2t__net_same_architecture(const ec2t_net *a, const ec2t_net *b);
 /* Remove the last layer (used to undo a failed add). */
 void ec2t__net_drop_last(ec2t_net *net);
-
-/* Sets OpenBLAS single-threaded (libec2t parallelises itself); logs a warning
- * if OpenBLAS runs a generic core on a CPU with AVX2 or AVX-512. */
-void ec2t__blas_setup(ec2t_context *ctx);
-/* The OpenBLAS core name, or "unknown" when the BLAS is not OpenBLAS. */
-const char *ec2t__blas_corename(void);
 
 #endif /* EC2T_NET_PRIVATE_H */

@@ -142,7 +142,8 @@ ec2t_net_backward(ec2t_net *net, uint32_t flags)
         return EC2T_E_INVAL;
     if (flags != 0)
         return ec2t__error(net->ctx, EC2T_E_INVAL, "ec2t_net_backward: flags must be 0");
-    if (!net->loss_ready)
+    /* a thread count changed since the forward pass left scratch too small */
+    if (!net->loss_ready || net->plan_threads != net->ctx->threads)
         return ec2t__error(net->ctx, EC2T_E_STATE,
                            "ec2t_net_backward: no loss since the last change (call ec2t_net_forward_loss)");
     for (int32_t j = 0; j < net->n_layers; j++)

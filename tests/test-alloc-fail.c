@@ -51,6 +51,24 @@ out:
     return st;
 }
 
+/* Thread counts: the workers start when the count is set, so a failed start
+ * fails the set (EC2T_E_NOMEM), keeps the count before and leaves nothing
+ * running or allocated. */
+static ec2t_status
+scenario_threads(ec2t_context *ctx)
+{
+    static const int64_t counts[] = {3, 4, 4, 1, 2};
+    int64_t before = 0, after = 0;
+    ec2t_status st = EC2T_OK;
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0] && st == EC2T_OK; i++) {
+        ck_assert_ok(ec2t_context_get_int(ctx, EC2T_CTX_THREADS, &before));
+        st = ec2t_context_set_int(ctx, EC2T_CTX_THREADS, counts[i]);
+        ck_assert_ok(ec2t_context_get_int(ctx, EC2T_CTX_THREADS, &after));
+        ck_assert_int_eq(after, st == EC2T_OK ? counts[i] : before);
+    }
+    return st;
+}
+
 static void
 run_with_failures(const char *name, scenario_fn fn)
 {
@@ -78,6 +96,12 @@ START_TEST(test_alloc_fail_tensor)
 }
 END_TEST
 
+START_TEST(test_alloc_fail_threads)
+{
+    run_with_failures("threads", scenario_threads);
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
@@ -85,6 +109,7 @@ ec2t_test_suite(void)
     TCase *tc = tcase_create("alloc-fail");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_alloc_fail_tensor);
+    tcase_add_test(tc, test_alloc_fail_threads);
     suite_add_tcase(s, tc);
     return s;
 }

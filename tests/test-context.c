@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* ec2t_context, status texts and version queries. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -74,6 +75,57 @@ START_TEST(test_context_errmsg)
     ck_assert_int_eq(ec2t_context_errcode(ctx), EC2T_E_INVAL);
     ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "extent 0"));
     ec2t_context_free(ctx);
+}
+END_TEST
+
+typedef struct errmsg_seen {
+    ec2t_context *ctx;
+    char msg[128];
+    ec2t_status code;
+} errmsg_seen;
+
+static void *
+read_errmsg(void *p)
+{
+    errmsg_seen *seen = p;
+    snprintf(seen->msg, sizeof seen->msg, "%s", ec2t_context_errmsg(seen->ctx));
+    seen->code = ec2t_context_errcode(seen->ctx);
+    return NULL;
+}
+
+/* The message is the calling thread's: another thread does not see it,
+ * another context does not show it, and it outlives its context. */
+START_TEST(test_context_errmsg_per_thread)
+{
+    test_alloc ta, tb;
+    ec2t_context *ctx = test_context(&ta), *other = test_context(&tb);
+    ec2t_tensor *t = NULL;
+    int64_t dims[1] = {0};
+    errmsg_seen seen = {ctx, "unread", EC2T_E_INTERNAL};
+    pthread_t reader;
+    const char *kept;
+    ck_assert_status(ec2t_tensor_new(ctx, 1, dims, &t), EC2T_E_INVAL);
+    kept = ec2t_context_errmsg(ctx);
+    ck_assert_ptr_nonnull(strstr(kept, "extent 0"));
+    ck_assert_int_eq(pthread_create(&reader, NULL, read_errmsg, &seen), 0);
+    pthread_join(reader, NULL);
+    ck_assert_str_eq(seen.msg, "");
+    ck_assert_int_eq(seen.code, EC2T_OK);
+    ck_assert_str_eq(ec2t_context_errmsg(other), "");
+    ck_assert_int_eq(ec2t_context_errcode(other), EC2T_OK);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+    ck_assert_ptr_nonnull(strstr(kept, "extent 0"));
+    /* a new context, perhaps at the same address, starts with nothing */
+    ctx = test_context(&ta);
+    ck_assert_str_eq(ec2t_context_errmsg(ctx), "");
+    /* a failure on another context replaces this thread's message */
+    ck_assert_status(ec2t_tensor_new(other, 1, dims, &t), EC2T_E_INVAL);
+    ck_assert_int_eq(ec2t_context_errcode(other), EC2T_E_INVAL);
+    ck_assert_str_eq(ec2t_context_errmsg(ctx), "");
+    ec2t_context_free(ctx);
+    ec2t_context_free(other);
+    ck_assert_int_eq(ta.live + tb.live, 0);
 }
 END_TEST
 
@@ -200,6 +252,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_context_alloc_failure);
     tcase_add_test(tc, test_context_custom_allocator_used);
     tcase_add_test(tc, test_context_errmsg);
+    tcase_add_test(tc, test_context_errmsg_per_thread);
     tcase_add_test(tc, test_context_options);
     tcase_add_test(tc, test_context_log_handler);
     tcase_add_test(tc, test_status_strings);

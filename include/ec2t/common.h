@@ -5,9 +5,11 @@
  *        ec2t_context.
  *
  * Every object of libec2t is created from an ec2t_context. The context owns
- * the memory allocator, the log handler, the text of the last error and the
- * defaults (thread count, RNG seed) of the handles made from it. There is no
- * global mutable state in the library.
+ * the memory allocator, the log handler, the worker threads and the defaults
+ * (thread count, RNG seed) of the handles made from it. The library keeps no
+ * global settings; its only process-wide state is each thread's last error
+ * (see ec2t_context_errmsg()) and the OpenBLAS thread count it lowers while
+ * its workers run (see EC2T_CTX_THREADS).
  *
  * Thread safety, unless a function says otherwise: a handle is used by one
  * thread at a time; distinct handles, even from one context, may be used
@@ -140,13 +142,30 @@ typedef void (*ec2t_release_fn)(void *user, void *ptr);
 /** @brief Context options, set with ec2t_context_set_int(). Append only. */
 typedef enum ec2t_context_param {
     /**
-     * int: threads the library may use (1 to 1024; default 1). With more than
-     * one, the context starts that many - 1 worker threads at first use. The
-     * library calls BLAS from its workers and so sets OpenBLAS's own thread
-     * count to 1 (a process-wide OpenBLAS setting) when it first computes;
-     * library and BLAS threads together never exceed this count. Results with
-     * one thread are deterministic; with several, deterministic for a given
-     * count (floating-point sums are split the same way every time).
+     * int: threads the library may use (1 to 1024; default 1). Setting a
+     * count above one starts that many - 1 worker threads then and there
+     * (setting 1 stops them); when one cannot be started or allocated, the
+     * set fails with EC2T_E_NOMEM and the count before stays, workers
+     * included. Calls never start, stop or allocate workers. A network
+     * planned for another count plans again at its next forward pass.
+     *
+     * BLAS: while the library's workers run a job (each calling BLAS on its
+     * part), OpenBLAS runs one thread per call, so that library and BLAS
+     * threads together do not exceed this count; when the last such job in
+     * the process ends, OpenBLAS's count is restored to what it was. Work the
+     * calling thread does alone (a count of 1, or a job too small to split)
+     * uses BLAS as the process set it (OPENBLAS_NUM_THREADS,
+     * openblas_set_num_threads()).
+     * Caveat: OpenBLAS's count is one setting for the whole process, so
+     * while such a job runs, other BLAS calls in the process (NumPy, say)
+     * run single-threaded too, and a count the program sets during the job
+     * is replaced when the job ends. With a BLAS that cannot report its
+     * thread count, the library never changes it.
+     *
+     * Results with one thread are deterministic; with several, deterministic
+     * for a given count (floating-point sums are split the same way every
+     * time), as far as the BLAS is (with several BLAS threads, up to its
+     * reduction order).
      */
     EC2T_CTX_THREADS = 1,
     /** int: default seed of the handles made from this context (any int64; default 0x5eed). */
@@ -202,20 +221,31 @@ EC2T_API ec2t_status ec2t_context_new_with_allocator(ec2t_alloc_fn alloc, ec2t_r
 EC2T_API void ec2t_context_free(ec2t_context *ctx);
 
 /**
- * @brief The message of the last failure of a call on this context or on a
- *        handle made from it.  METHOD: ec2t_context
+ * @brief The message of the calling thread's last failure, if that failure
+ *        was on this context or a handle made from it.  METHOD: ec2t_context
+ *
+ * Per thread, like errno: each thread keeps the message of the last call
+ * that failed in it (on any context); this returns it when that call was on
+ * @p ctx, and "" otherwise (this thread has not failed, or failed last on
+ * another context). Failures in other threads never show here, so a message
+ * is always whole and always the caller's own.
  * @param ctx the context (NULL is allowed).
- * @return a borrowed string, valid until the next failing call; "" when
- *         nothing has failed; a static text when @p ctx is NULL.
- * @threadsafety When several threads use handles of one context, the text
- *               may describe another thread's failure.
+ * @return a string owned by the calling thread; do not free it. It stays
+ *         valid and unchanged until the same thread's next libec2t call (on
+ *         any context; copy it first to keep it) or the thread's end; no
+ *         other thread writes it, and freeing @p ctx leaves it alone. "" when
+ *         there is nothing to report; a static text when @p ctx is NULL.
+ * @threadsafety Safe from any thread, while other threads use the context.
  */
 EC2T_API const char *ec2t_context_errmsg(const ec2t_context *ctx);
 
 /**
- * @brief The status of the last failure recorded on this context.  METHOD: ec2t_context
+ * @brief The status of the calling thread's last failure, if it was on this
+ *        context (per thread, like ec2t_context_errmsg()).  METHOD: ec2t_context
  * @param ctx the context.
- * @return the status of the last failure, EC2T_OK if none, EC2T_E_INVAL when @p ctx is NULL.
+ * @return that status; EC2T_OK when this thread's last failure was on
+ *         another context or there was none; EC2T_E_INVAL when @p ctx is NULL.
+ * @threadsafety Safe from any thread, while other threads use the context.
  */
 EC2T_API ec2t_status ec2t_context_errcode(const ec2t_context *ctx);
 
@@ -235,7 +265,9 @@ EC2T_API ec2t_status ec2t_context_set_log_handler(ec2t_context *ctx, ec2t_log_fn
  * @param param the option.
  * @param value its new value, within ec2t_context_param_bounds().
  * @return EC2T_OK; EC2T_E_INVAL for a NULL context or a value outside the
- *         bounds; EC2T_E_UNSUPPORTED for an unknown option.
+ *         bounds; EC2T_E_UNSUPPORTED for an unknown option; EC2T_E_NOMEM
+ *         when the workers of a new EC2T_CTX_THREADS count cannot be
+ *         started (the old count stays).
  * @threadsafety Not while other threads use handles of this context.
  */
 EC2T_API ec2t_status ec2t_context_set_int(ec2t_context *ctx, ec2t_context_param param, int64_t value);
