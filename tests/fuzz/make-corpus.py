@@ -19,9 +19,14 @@ target (container, model, engine, safetensors, npy, tstream):
 - for fuzz-tstream, streams of the coder for random layers of many shapes,
   each behind the four plan bytes that make fuzz-tstream read that layer
   alone, and four plan bytes and a stream header before random bytes.
+- for fuzz-idx, pairs of small IDX files, raw and gzip (one or two members),
+  behind the 4-byte length of the image file; for fuzz-cifar, a few records of
+  each layout behind the byte that selects it; for fuzz-checkpoint, the golden
+  checkpoints of tests/data/golden behind the byte that attaches a ternarizer.
 
 Standard library only; deterministic.
 """
+import gzip
 import json
 import os
 import random
@@ -34,6 +39,8 @@ import tempfile
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(SRC, "tests", "data", "resnet20-cifar10")
 TARGETS = ("container", "model", "engine", "safetensors", "npy", "tstream")
+FILE_TARGETS = ("idx", "cifar", "checkpoint")
+GOLDEN = os.path.join(SRC, "tests", "data", "golden")
 
 
 def put(out, target, name, data):
@@ -153,11 +160,49 @@ def tstream_seeds(out):
         put(out, "tstream", "stream%02d.bin" % i, bytes(rng.randrange(256) for _ in range(4)) + body)
 
 
+def idx_seeds(out):
+    def idx(kind, dims, data):
+        return bytes([0, 0, kind, len(dims)]) + struct.pack(">%dI" % len(dims), *dims) + bytes(data)
+
+    def pair(images, labels):
+        return struct.pack("<I", len(images)) + images + labels
+
+    rng = random.Random(11)
+    for n, rows, cols in ((5, 4, 3), (2, 28, 28), (1, 1, 1)):
+        images = idx(8, (n, rows, cols), (rng.randrange(256) for _ in range(n * rows * cols)))
+        labels = idx(8, (n,), (rng.randrange(10) for _ in range(n)))
+        tag = "%dx%dx%d" % (n, rows, cols)
+        put(out, "idx", "raw-%s.bin" % tag, pair(images, labels))
+        put(out, "idx", "gz-%s.bin" % tag, pair(gzip.compress(images, mtime=0), gzip.compress(labels, mtime=0)))
+        put(out, "idx", "mixed-%s.bin" % tag, pair(gzip.compress(images, mtime=0), labels))
+    # two gzip members, as concatenated .gz files are
+    images = idx(8, (3, 2, 2), range(12))
+    put(out, "idx", "members.bin",
+        pair(gzip.compress(images[:7], mtime=0) + gzip.compress(images[7:], mtime=0), idx(8, (3,), (0, 1, 2))))
+
+
+def cifar_seeds(out):
+    rng = random.Random(13)
+    for kind, name in ((0, "cifar10"), (1, "cifar100-fine"), (2, "cifar100-coarse"), (0x80, "cifar10-twice")):
+        records = b""
+        for _ in range(2):
+            labels = bytes([rng.randrange(10)]) if kind & 0x7f == 0 else bytes([rng.randrange(20), rng.randrange(100)])
+            records += labels + bytes(rng.randrange(256) for _ in range(3 * 32 * 32))
+        put(out, "cifar", name + ".bin", bytes([kind]) + records)
+
+
+def checkpoint_seeds(out):
+    for name in ("trainer.ckpt", "ternarizer.ckpt"):
+        data = read(os.path.join(GOLDEN, name))
+        for attach in (0, 1):
+            put(out, "checkpoint", "%s-%d.bin" % (name.split(".")[0], attach), bytes([attach]) + data)
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: make-corpus.py BUILD_DIR OUT_DIR")
     build, out = sys.argv[1], sys.argv[2]
-    for t in TARGETS:
+    for t in TARGETS + FILE_TARGETS:
         shutil.rmtree(os.path.join(out, t), ignore_errors=True)
         os.makedirs(os.path.join(out, t))
     with tempfile.TemporaryDirectory() as tmp:
@@ -167,7 +212,10 @@ def main():
     small_safetensors(out)
     small_npy(out)
     tstream_seeds(out)
-    for t in TARGETS:
+    idx_seeds(out)
+    cifar_seeds(out)
+    checkpoint_seeds(out)
+    for t in TARGETS + FILE_TARGETS:
         print("%-12s %3d seeds" % (t, len(os.listdir(os.path.join(out, t)))))
 
 

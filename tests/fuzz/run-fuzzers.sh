@@ -20,7 +20,13 @@ fi
 build=$(cd "$1" && pwd) || exit 2
 seconds=$2
 shift 2
-targets=${*:-container model engine safetensors npy tstream}
+# default: every fuzz-* target the build made
+targets=${*:-$(find "$build/tests/fuzz" -maxdepth 1 -type f -perm -u+x -name 'fuzz-*' 2>/dev/null |
+                sed 's|.*/fuzz-||' | sort)}
+if [ -z "$targets" ]; then
+    echo "$0: no fuzz targets in $build/tests/fuzz (configure with CC=clang and -Dfuzz=true)" >&2
+    exit 2
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 seeds=$build/fuzz-seeds
 
