@@ -269,7 +269,7 @@ START_TEST(test_golden_model_file)
     want = load_npy(ctx, "model.logits.npy");
     ck_assert_int_eq(ec2t_tensor_numel(input), GOLDEN_INPUTS * GOLDEN_SAMPLE);
     ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_EVAL));
-    ck_assert_ok(ec2t_net_forward(net, ec2t_tensor_data(input), GOLDEN_INPUTS, logits,
+    ck_assert_ok(ec2t_net_forward(net, ec2t_tensor_data(input), GOLDEN_INPUTS * GOLDEN_SAMPLE, GOLDEN_INPUTS, logits,
                                   GOLDEN_INPUTS * GOLDEN_CLASSES, 0));
     assert_close(logits, want, GOLDEN_INPUTS * GOLDEN_CLASSES, TOL_LOGITS, "model logits");
     ec2t_tensor_free(want);
@@ -297,7 +297,7 @@ engine_logits(ec2t_context *ctx, const char *file, ec2t_isa isa, float *logits)
     ck_assert_ok(ec2t_engine_workspace_size(eng, GOLDEN_INPUTS, &bytes));
     ws = malloc(bytes);
     ck_assert_ptr_nonnull(ws);
-    ck_assert_ok(ec2t_engine_run(eng, ec2t_tensor_data(input), GOLDEN_INPUTS, logits,
+    ck_assert_ok(ec2t_engine_run(eng, ec2t_tensor_data(input), GOLDEN_INPUTS * GOLDEN_SAMPLE, GOLDEN_INPUTS, logits,
                                  GOLDEN_INPUTS * GOLDEN_CLASSES, ws, bytes, 0));
     free(ws);
     ec2t_engine_free(eng);
@@ -382,7 +382,8 @@ START_TEST(test_golden_trainer_checkpoint)
 
     /* one more step continues the saved run: momentum buffers and settings restored */
     golden_data(GOLDEN_SET_STEP, GOLDEN_BATCH, images, labels);
-    ck_assert_ok(ec2t_trainer_step(tr, images, labels, GOLDEN_BATCH, 0, &loss));
+    ck_assert_ok(ec2t_trainer_step(tr, images, GOLDEN_BATCH * GOLDEN_SAMPLE, labels, GOLDEN_BATCH,
+                                  GOLDEN_BATCH, 0, &loss));
     assert_close(&loss, want_loss, 1, TOL_STEP, "loss of the step after loading");
     assert_params(ctx, net, "trainer.step.npy", TOL_STEP);
     ec2t_tensor_free(want_loss);

@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         golden_trainer_new(net, &tr) == EC2T_OK &&
         (!(data[0] & 1) || golden_ternarizer_new(net, tr, &tz) == EC2T_OK) &&
         ec2t_trainer_load_checkpoint(tr, f.path, 0) == EC2T_OK)
-        (void)ec2t_trainer_step(tr, images, labels, 2, 0, NULL);
+        (void)ec2t_trainer_step(tr, images, 2 * GOLDEN_SAMPLE, labels, 2, 2, 0, NULL);
     ec2t_ternarizer_free(tz);
     ec2t_trainer_free(tr);
     ec2t_net_free(net);

@@ -67,7 +67,8 @@ train_steps(ec2t_trainer *tr, uint32_t first_set, int n)
     int32_t labels[GOLDEN_BATCH];
     for (int i = 0; i < n; i++) {
         golden_data(first_set + (uint32_t)i, GOLDEN_BATCH, images, labels);
-        check(ec2t_trainer_step(tr, images, labels, GOLDEN_BATCH, 0, NULL), "training step");
+        check(ec2t_trainer_step(tr, images, GOLDEN_BATCH * GOLDEN_SAMPLE, labels, GOLDEN_BATCH,
+                                  GOLDEN_BATCH, 0, NULL), "training step");
     }
 }
 
@@ -87,7 +88,8 @@ make_trainer_checkpoint(ec2t_net *net, ec2t_trainer *tr)
     check(ec2t_trainer_load_checkpoint(tr2, path("trainer.ckpt"), 0), "load trainer checkpoint");
     save_params(net2, "trainer.params.npy");
     golden_data(GOLDEN_SET_STEP, GOLDEN_BATCH, images, labels);
-    check(ec2t_trainer_step(tr2, images, labels, GOLDEN_BATCH, 0, &loss), "step after loading");
+    check(ec2t_trainer_step(tr2, images, GOLDEN_BATCH * GOLDEN_SAMPLE, labels, GOLDEN_BATCH,
+                            GOLDEN_BATCH, 0, &loss), "step after loading");
     save_params(net2, "trainer.step.npy");
     save_array("trainer.step-loss.npy", 1, &one, &loss);
     ec2t_trainer_free(tr2);
@@ -164,7 +166,7 @@ forward_logits(ec2t_net *net, const float *input, const char *name)
     float logits[GOLDEN_INPUTS * GOLDEN_CLASSES];
     int64_t dims[2] = {GOLDEN_INPUTS, GOLDEN_CLASSES};
     check(ec2t_net_set_mode(net, EC2T_MODE_EVAL), "eval mode");
-    check(ec2t_net_forward(net, input, GOLDEN_INPUTS, logits, GOLDEN_INPUTS * GOLDEN_CLASSES, 0),
+    check(ec2t_net_forward(net, input, GOLDEN_INPUTS * GOLDEN_SAMPLE, GOLDEN_INPUTS, logits, GOLDEN_INPUTS * GOLDEN_CLASSES, 0),
           "forward");
     save_array(name, 2, dims, logits);
 }
@@ -196,7 +198,7 @@ make_engines(const float *input)
     ws = malloc(bytes);
     if (!ws)
         check(EC2T_E_NOMEM, "workspace");
-    check(ec2t_engine_run(eng, input, GOLDEN_INPUTS, logits, GOLDEN_INPUTS * GOLDEN_CLASSES, ws,
+    check(ec2t_engine_run(eng, input, GOLDEN_INPUTS * GOLDEN_SAMPLE, GOLDEN_INPUTS, logits, GOLDEN_INPUTS * GOLDEN_CLASSES, ws,
                           bytes, 0),
           "run");
     save_array("engine.logits.npy", 2, dims, logits);
