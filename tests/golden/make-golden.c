@@ -74,7 +74,7 @@ train_steps(ec2t_trainer *tr, uint32_t first_set, int n)
 
 /* The trainer checkpoint, and what loading it and one more step give. */
 static void
-make_trainer_checkpoint(ec2t_net *net, ec2t_trainer *tr)
+make_trainer_checkpoint(ec2t_trainer *tr)
 {
     float images[GOLDEN_BATCH * GOLDEN_SAMPLE];
     int32_t labels[GOLDEN_BATCH];
@@ -94,7 +94,6 @@ make_trainer_checkpoint(ec2t_net *net, ec2t_trainer *tr)
     save_array("trainer.step-loss.npy", 1, &one, &loss);
     ec2t_trainer_free(tr2);
     ec2t_net_free(net2);
-    (void)net;
 }
 
 /* The ternarizer checkpoint (after phase A's first epoch of the golden EC2T
@@ -229,7 +228,7 @@ main(int argc, char **argv)
     check(golden_net_build(ctx, &net), "network");
     check(golden_trainer_new(net, &tr), "trainer");
     train_steps(tr, 1, GOLDEN_FLOAT_STEPS);
-    make_trainer_checkpoint(net, tr);
+    make_trainer_checkpoint(tr);
     train_steps(tr, 1 + GOLDEN_FLOAT_STEPS, MORE_STEPS);
     ec2t_trainer_free(tr);
 
