@@ -83,8 +83,8 @@ run_engine(void *p)
         return NULL;
     }
     for (int i = 0; i < 60; i++) {
-        if (ec2t_engine_run(r->e, r->x, r->batch, y, sizeof y / sizeof y[0], ws, bytes, 0) !=
-            EC2T_OK)
+        if (ec2t_engine_run(r->e, r->x, test_engine_input_floats(r->e, r->batch), r->batch, y,
+                            sizeof y / sizeof y[0], ws, bytes, 0) != EC2T_OK)
             r->failures++;
         else if (memcmp(y, r->want, (size_t)r->batch * CLASSES * sizeof(float)) != 0)
             r->mismatches++;
@@ -119,7 +119,8 @@ START_TEST(test_threads_pool_under_failing_allocator)
     fill(x, sizeof x / sizeof x[0], 5);
     ck_assert_ok(ec2t_engine_workspace_size(e, MAX_BATCH, &bytes));
     ws = malloc(bytes);
-    ck_assert_ok(ec2t_engine_run(e, x, MAX_BATCH, want, sizeof want / sizeof want[0], ws, bytes, 0));
+    ck_assert_ok(ec2t_engine_run(e, x, test_engine_input_floats(e, MAX_BATCH), MAX_BATCH, want,
+                                 sizeof want / sizeof want[0], ws, bytes, 0));
     free(ws);
 
     /* every third allocation fails from here on */
@@ -168,16 +169,20 @@ START_TEST(test_threads_raised_after_a_plan)
     fill(x, 4 * 3 * 32 * 32, 9);
     ck_assert_ok(ec2t_net_build_resnet(ctx, 1, blocks, widths, 3, 32, 32, CLASSES, 0, &net));
     /* a backward pass needs the forward pass's thread count */
-    ck_assert_ok(ec2t_net_forward_loss(net, x, labels, 4, 0, NULL, NULL));
+    ck_assert_ok(ec2t_net_forward_loss(net, x, test_net_input_floats(net, 4), labels, 4, 4, 0,
+                                       NULL, NULL));
     ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_THREADS, 4));
     ck_assert_status(ec2t_net_backward(net, 0), EC2T_E_STATE);
-    ck_assert_ok(ec2t_net_forward_loss(net, x, labels, 4, 0, NULL, NULL));
+    ck_assert_ok(ec2t_net_forward_loss(net, x, test_net_input_floats(net, 4), labels, 4, 4, 0,
+                                       NULL, NULL));
     ck_assert_ok(ec2t_net_backward(net, 0));
     ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_THREADS, 1));
     ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_EVAL));
-    ck_assert_ok(ec2t_net_forward(net, x, 4, one, sizeof one / sizeof one[0], 0));
+    ck_assert_ok(ec2t_net_forward(net, x, test_net_input_floats(net, 4), 4, one,
+                                  sizeof one / sizeof one[0], 0));
     ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_THREADS, 4));
-    ck_assert_ok(ec2t_net_forward(net, x, 4, four, sizeof four / sizeof four[0], 0));
+    ck_assert_ok(ec2t_net_forward(net, x, test_net_input_floats(net, 4), 4, four,
+                                  sizeof four / sizeof four[0], 0));
     for (int i = 0; i < 4 * CLASSES; i++)
         ck_assert_float_eq_tol(four[i], one[i], 1e-4f);
     free(x);
@@ -318,16 +323,20 @@ START_TEST(test_threads_blas_count_restored)
         ctx = test_context(&ta);
         ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_THREADS, threads));
         ck_assert_ok(ec2t_net_build_resnet(ctx, 2, blocks, widths, 3, 8, 8, CLASSES, 0, &net));
-        ck_assert_ok(ec2t_net_forward_loss(net, x, labels, 4, 0, NULL, NULL));
+        ck_assert_ok(ec2t_net_forward_loss(net, x, test_net_input_floats(net, 4), labels, 4, 4, 0,
+                                           NULL, NULL));
         ck_assert_ok(ec2t_net_backward(net, 0));
         ck_assert_int_eq(blas_threads(), 3);
-        ck_assert_ok(ec2t_net_forward_loss(net, x, labels, 8, 0, NULL, NULL)); /* re-plans */
+        /* a new batch size re-plans */
+        ck_assert_ok(ec2t_net_forward_loss(net, x, test_net_input_floats(net, 8), labels, 8, 8, 0,
+                                           NULL, NULL));
         ck_assert_ok(ec2t_net_backward(net, 0));
         ck_assert_int_eq(blas_threads(), 3);
         ck_assert_ok(ec2t_engine_compile(net, 0, &e));
         ck_assert_ok(ec2t_engine_workspace_size(e, 8, &bytes));
         ws = malloc(bytes);
-        ck_assert_ok(ec2t_engine_run(e, x, 8, y, sizeof y / sizeof y[0], ws, bytes, 0));
+        ck_assert_ok(ec2t_engine_run(e, x, test_engine_input_floats(e, 8), 8, y,
+                                     sizeof y / sizeof y[0], ws, bytes, 0));
         free(ws);
         ck_assert_int_eq(blas_threads(), 3);
         ec2t_engine_free(e);
