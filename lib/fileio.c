@@ -17,6 +17,17 @@ struct ec2t__atomic_file {
 };
 
 ec2t_status
+ec2t__load_check(ec2t_context *ctx, uint64_t bytes, const char *what)
+{
+    if (ctx->load_limit <= 0 || bytes <= (uint64_t)ctx->load_limit)
+        return EC2T_OK;
+    return ec2t__error(ctx, EC2T_E_NOMEM,
+                       "%s would need %llu bytes of memory, more than the context's "
+                       "EC2T_CTX_LOAD_LIMIT of %lld bytes",
+                       what, (unsigned long long)bytes, (long long)ctx->load_limit);
+}
+
+ec2t_status
 ec2t__read_file(ec2t_context *ctx, const char *path, size_t max_bytes, uint8_t **data,
                 size_t *len)
 {
@@ -38,6 +49,10 @@ ec2t__read_file(ec2t_context *ctx, const char *path, size_t max_bytes, uint8_t *
         close(fd);
         return ec2t__error(ctx, EC2T_E_FORMAT, "%s: %lld bytes is more than the %zu allowed",
                            path, (long long)st.st_size, max_bytes);
+    }
+    if (ec2t__load_check(ctx, (uint64_t)st.st_size, path) != EC2T_OK) {
+        close(fd);
+        return EC2T_E_NOMEM;
     }
     size = (size_t)st.st_size;
     buf = ec2t__alloc(ctx, size, 64);

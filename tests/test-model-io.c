@@ -619,6 +619,68 @@ START_TEST(test_model_checkpoint_rejects_other_setups)
 }
 END_TEST
 
+/* EC2T_CTX_LOAD_LIMIT caps every file loader: a model file, a safetensors
+ * file and a .npy one a byte over the limit are refused with EC2T_E_NOMEM
+ * and a message naming the file, the size and the limit; at the limit they
+ * load. */
+static void
+expect_limited(ec2t_context *ctx, const char *path, size_t need)
+{
+    char want[96];
+    snprintf(want, sizeof want, "%zu bytes of memory, more than the context's "
+             "EC2T_CTX_LOAD_LIMIT of %zu bytes", need, need - 1);
+    ck_assert_msg(strstr(ec2t_context_errmsg(ctx), want) != NULL, "'%s' lacks '%s'",
+                  ec2t_context_errmsg(ctx), want);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), path));
+}
+
+START_TEST(test_model_loaders_honour_load_limit)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const char *model = test_tmpfile(0, "limited.ec2tm"), *st = test_tmpfile(1, "limited.safetensors");
+    const char *npy = test_tmpfile(2, "limited.npy");
+    ec2t_net *net = NULL, *back = NULL;
+    ec2t_tensor *t = NULL;
+    const int64_t dims[2] = {3, 5};
+    size_t n_model, n_st;
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 12, 12, 3, 0, &net));
+    ck_assert_ok(ec2t_net_save(net, model, 0));
+    ck_assert_ok(ec2t_net_export_safetensors(net, st, 0));
+    free(read_all(model, &n_model));
+    free(read_all(st, &n_st));
+
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, (int64_t)n_model - 1));
+    ck_assert_status(ec2t_net_load(ctx, model, 0, &back), EC2T_E_NOMEM);
+    ck_assert_ptr_null(back);
+    expect_limited(ctx, model, n_model);
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, (int64_t)n_model));
+    ck_assert_ok(ec2t_net_load(ctx, model, 0, &back));
+
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, (int64_t)n_st - 1));
+    ck_assert_status(ec2t_net_import_safetensors(back, st, 0), EC2T_E_NOMEM);
+    expect_limited(ctx, st, n_st);
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, (int64_t)n_st));
+    ck_assert_ok(ec2t_net_import_safetensors(back, st, 0));
+
+    ck_assert_ok(ec2t_tensor_new(ctx, 2, dims, &t));
+    ck_assert_ok(ec2t_tensor_save_npy(t, npy, 0));
+    ec2t_tensor_free(t);
+    t = NULL;
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 15 * 4 - 1));
+    ck_assert_status(ec2t_tensor_load_npy(ctx, npy, 0, &t), EC2T_E_NOMEM);
+    ck_assert_ptr_null(t);
+    expect_limited(ctx, npy, 15 * 4);
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 15 * 4));
+    ck_assert_ok(ec2t_tensor_load_npy(ctx, npy, 0, &t));
+    ec2t_tensor_free(t);
+    ec2t_net_free(back);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
@@ -636,6 +698,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_model_export_allocation_failures);
     tcase_add_test(tc, test_model_checkpoint_resume_is_bitwise);
     tcase_add_test(tc, test_model_checkpoint_rejects_other_setups);
+    tcase_add_test(tc, test_model_loaders_honour_load_limit);
     suite_add_tcase(s, tc);
     return s;
 }
