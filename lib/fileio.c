@@ -8,10 +8,11 @@
  * the rename, and the kernel drops the lock when the process dies, so a
  * temporary that nobody holds locked belongs to no running save. A save
  * that finds its new temporary gone once it holds the lock (another save
- * judged it dead in that instant) makes another. Temporaries of other
- * names, and of libec2t versions that did not lock them while their save
- * still runs, are the only ones at risk of mistaken removal: the latter
- * then fail with EC2T_E_IO, the target is never touched. */
+ * judged it dead in that instant) makes another. Only names of exactly
+ * that pattern for that target are considered. The one mistaken removal
+ * left is the temporary of a running save by a libec2t that did not lock
+ * it (before 0.1.0): that save then fails with EC2T_E_IO, and the target
+ * is never touched. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
