@@ -160,14 +160,16 @@ typedef enum ec2t_context_param {
      * load files they did not write. A file over it is refused with
      * EC2T_E_NOMEM, and a message saying how much it needs and the limit,
      * before that memory is allocated. Counted per loaded object:
-     * - every file read whole (models, checkpoints, ternarizer checkpoints,
-     *   .ec2t, safetensors): its size;
+     * - every file read whole (models, checkpoints, .ec2t, safetensors):
+     *   its size (the *_load_mem() variants copy a buffer the caller
+     *   already holds, and are not capped for that copy);
      * - datasets (IDX, CIFAR): count * (pixel bytes + 13) bytes;
      * - .npy: the tensor's bytes;
      * - .ec2t: the entropy-coded ternary layers, 12 bytes per weight (the
      *   masks, index lists and any dense copy; libec2t's own rule, 64 MiB
      *   plus 4,096 bytes for every byte of the file, applies too), and the
-     *   workspace of a batch of 1: ec2t_engine_load() refuses a program
+     *   workspace of a batch of 1: ec2t_engine_load() (and
+     *   ec2t_engine_compile()) refuse a program
      *   whose workspace exceeds the limit, and ec2t_engine_workspace_size()
      *   answers EC2T_E_NOMEM for a batch whose workspace would.
      * Coded layers and workspaces are what a file's size does not bound.
