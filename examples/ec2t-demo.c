@@ -412,9 +412,7 @@ scale(demo *d)
         st = ec2t_scaler_set_double(sc, EC2T_SCALE_DEPTH, d->o.s.depth);
     if (st == EC2T_OK)
         st = ec2t_scaler_set_double(sc, EC2T_SCALE_WIDTH, d->o.s.width);
-    /* a little noise, or replicated channels would stay copies of each other */
-    if (st == EC2T_OK)
-        st = ec2t_scaler_set_double(sc, EC2T_SCALE_NOISE, 0.01);
+    /* the default EC2T_SCALE_NOISE breaks the replicated channels' symmetry */
     if (st == EC2T_OK)
         st = ec2t_scaler_set_int(sc, EC2T_SCALE_SEED, d->o.seed);
     if (st == EC2T_OK)

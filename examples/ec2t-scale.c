@@ -21,7 +21,8 @@ usage(void)
            "  --width W             base width multiplier (default 1.2)\n"
            "  --transfer MODE       preserve (default: the super-network computes what IN\n"
            "                        computes) or scratch (fresh weights, the thesis' way)\n"
-           "  --noise X             relative noise on replicated units (default 0)\n"
+           "  --noise X             relative noise on replicated units, 0 to keep the base's\n"
+           "                        function exactly (default: the library's, 0.01)\n"
            "  --finetune N          then train the super-network N epochs (SGD, cosine) and\n"
            "                        report the first epoch whose accuracy passes IN's\n"
            "  --lr X                fine-tuning learning rate (default 0.02 preserve, 0.1 scratch)\n"
@@ -77,7 +78,7 @@ parse(int argc, char **argv, options *o)
 {
     int positional = 0;
     *o = (options){.data = "fashion-mnist", .phi = 1, .depth = 1.4, .width = 1.2, .lr = -1,
-                   .grid_epochs = 2, .seed = 1, .threads = 1, .transfer = EC2T_TRANSFER_PRESERVE};
+                   .noise = -1, .grid_epochs = 2, .seed = 1, .threads = 1, .transfer = EC2T_TRANSFER_PRESERVE};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
@@ -238,7 +239,7 @@ main(int argc, char **argv)
     if (st == EC2T_OK)
         st = ec2t_scaler_set_int(sc, EC2T_SCALE_TRANSFER, o.transfer);
     if (st == EC2T_OK)
-        st = ec2t_scaler_set_double(sc, EC2T_SCALE_NOISE, o.noise);
+        st = o.noise < 0 ? EC2T_OK : ec2t_scaler_set_double(sc, EC2T_SCALE_NOISE, o.noise);
     if (st == EC2T_OK)
         st = ec2t_scaler_set_int(sc, EC2T_SCALE_SEED, o.seed);
     if (st == EC2T_OK && o.grid_n > 0)

@@ -150,6 +150,7 @@ ec2t_context_new_with_allocator(ec2t_alloc_fn alloc, ec2t_release_fn release, vo
     ctx->log_level = EC2T_LOG_WARN;
     ctx->threads = 1;
     ctx->seed = 0x5eed;
+    ctx->load_limit = INT64_C(1) << 30; /* EC2T_CTX_LOAD_LIMIT: 1 GiB (common.h) */
     *out = ctx;
     return EC2T_OK;
 }

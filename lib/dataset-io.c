@@ -2,7 +2,10 @@
 /* Dataset files: IDX (MNIST, Fashion-MNIST), raw or gzip-compressed, and
  * CIFAR-10/100 binary batches. Nothing in a file is trusted: every size it
  * announces is capped and compared with the bytes actually there before it
- * decides an allocation, and the data must end exactly where it says. */
+ * decides an allocation (a gzip stream's size is only known by inflating
+ * it, so its data goes into a buffer that grows as it arrives), the whole
+ * dataset must fit the context's EC2T_CTX_LOAD_LIMIT, and the data must end
+ * exactly where it says. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +16,7 @@
 #include <zlib.h>
 
 #include "dataset-private.h"
+#include "fileio-private.h"
 
 #define IDX_MAGIC_IMAGES 0x00000803u
 #define IDX_MAGIC_LABELS 0x00000801u
@@ -25,6 +29,8 @@
  * so before allocating what the header asks for. */
 #define GZIP_MAX_RATIO 1032u
 #define GZIP_IN_CHUNK 65536u
+/* First size of a buffer that grows (doubling) as gzip data arrives. */
+#define GROW_FIRST (UINT64_C(1) << 16)
 
 #define CIFAR_SIDE 32
 #define CIFAR_PIXELS (3 * CIFAR_SIDE * CIFAR_SIDE)
@@ -256,6 +262,47 @@ source_read_exact(source *src, void *dst, size_t n, const char *what)
     return st;
 }
 
+/* Exactly n bytes into a new buffer. A raw file's size was checked, so the
+ * buffer is allocated whole; a gzip stream's buffer starts at GROW_FIRST and
+ * doubles only once it is full, so a header announcing more than the stream
+ * holds costs at most about three times the bytes that are there. */
+static ec2t_status
+source_read_grown(source *src, uint64_t n, const char *what, uint8_t **out)
+{
+    size_t cap = (size_t)(src->gzip && n > GROW_FIRST ? GROW_FIRST : n), have = 0, got;
+    uint8_t *buf = ec2t__alloc(src->ctx, cap, 64), *bigger;
+    ec2t_status st = buf ? EC2T_OK : ec2t__nomem(src->ctx, what);
+
+    *out = NULL;
+    while (st == EC2T_OK) {
+        st = source_read(src, buf + have, cap - have, &got);
+        have += got;
+        if (st != EC2T_OK || have == n)
+            break;
+        if (have < cap) {
+            st = ec2t__error(src->ctx, EC2T_E_FORMAT,
+                             "%s: truncated: the %s ends after %zu of %llu bytes", src->path,
+                             what, have, (unsigned long long)n);
+            break;
+        }
+        cap = (uint64_t)cap > n / 2 ? (size_t)n : 2 * cap;
+        bigger = ec2t__alloc(src->ctx, cap, 64);
+        if (!bigger) {
+            st = ec2t__nomem(src->ctx, what);
+            break;
+        }
+        memcpy(bigger, buf, have);
+        ec2t__free(src->ctx, buf);
+        buf = bigger;
+    }
+    if (st != EC2T_OK) {
+        ec2t__free(src->ctx, buf);
+        return st;
+    }
+    *out = buf;
+    return EC2T_OK;
+}
+
 static ec2t_status
 source_expect_end(source *src, const char *what)
 {
@@ -372,26 +419,45 @@ idx_open(source *src, uint32_t ndims, idx_header *h)
     return st;
 }
 
-/* Label bytes into the dataset's int32 labels, through a small buffer. */
-static ec2t_status
-idx_read_labels(source *src, ec2t_dataset *ds)
+/* What a loaded dataset of count samples of sample bytes holds (pixels,
+ * int32 labels, int64 order) plus the label bytes while it loads. */
+static uint64_t
+loaded_bytes(uint64_t count, uint64_t sample)
 {
-    uint8_t buf[4096];
-    int32_t max = 0;
-    for (int64_t done = 0; done < ds->count;) {
-        size_t k = (size_t)(ds->count - done) < sizeof buf ? (size_t)(ds->count - done)
-                                                            : sizeof buf;
-        ec2t_status st = source_read_exact(src, buf, k, "label data");
-        if (st != EC2T_OK)
-            return st;
-        for (size_t i = 0; i < k; i++, done++) {
-            ds->labels[done] = buf[i];
-            if (buf[i] > max)
-                max = buf[i];
-        }
+    return count * (sample + 1 + sizeof(int32_t) + sizeof(int64_t));
+}
+
+/* The label bytes, then the pixels (the larger), each read whole before the
+ * dataset is made: a file that announces more than it holds is refused
+ * having cost memory in proportion to what it holds. */
+static ec2t_status
+idx_read_data(ec2t_context *ctx, source *img, source *lab, const idx_header *ih,
+              ec2t_dataset **out)
+{
+    uint8_t *labels = NULL, *pixels = NULL;
+    ec2t_dataset *ds = NULL;
+    ec2t_status st = source_read_grown(lab, ih->count, "label data", &labels);
+    uint8_t max = 0;
+    if (st == EC2T_OK)
+        st = source_expect_end(lab, "label data");
+    if (st == EC2T_OK)
+        st = source_read_grown(img, ih->data_bytes, "image data", &pixels);
+    if (st == EC2T_OK)
+        st = source_expect_end(img, "image data");
+    if (st == EC2T_OK)
+        st = ec2t__dataset_new(ctx, ih->count, 1, (int32_t)ih->rows, (int32_t)ih->cols, 1,
+                               pixels, &ds);
+    else
+        ec2t__free(ctx, pixels);
+    for (int64_t i = 0; st == EC2T_OK && i < ds->count; i++) {
+        ds->labels[i] = labels[i];
+        max = labels[i] > max ? labels[i] : max;
     }
-    ds->n_classes = max + 1;
-    return source_expect_end(src, "label data");
+    if (st == EC2T_OK)
+        ds->n_classes = max + 1;
+    ec2t__free(ctx, labels);
+    *out = ds;
+    return st;
 }
 
 EC2T_API ec2t_status
@@ -421,13 +487,10 @@ ec2t_dataset_load_idx(ec2t_context *ctx, const char *images_path, const char *la
                          images_path, (unsigned long)ih.count, labels_path,
                          (unsigned long)lh.count);
     if (st == EC2T_OK)
-        st = ec2t__dataset_new(ctx, ih.count, 1, (int32_t)ih.rows, (int32_t)ih.cols, 1, &ds);
+        st = ec2t__load_check(ctx, loaded_bytes(ih.count, (uint64_t)ih.rows * ih.cols),
+                              images_path);
     if (st == EC2T_OK)
-        st = source_read_exact(&img, ds->u8, (size_t)ih.data_bytes, "image data");
-    if (st == EC2T_OK)
-        st = source_expect_end(&img, "image data");
-    if (st == EC2T_OK)
-        st = idx_read_labels(&lab, ds);
+        st = idx_read_data(ctx, &img, &lab, &ih, &ds);
     source_close(&img);
     source_close(&lab);
     if (st != EC2T_OK) {
@@ -584,7 +647,9 @@ ec2t_dataset_load_cifar(ec2t_context *ctx, const char *const *paths, int32_t n_p
                          "than a dataset holds",
                          (long long)total, (int)n_paths, paths[0]);
     if (st == EC2T_OK)
-        st = ec2t__dataset_new(ctx, total, 3, CIFAR_SIDE, CIFAR_SIDE, 1, &ds);
+        st = ec2t__load_check(ctx, loaded_bytes((uint64_t)total, CIFAR_PIXELS), paths[0]);
+    if (st == EC2T_OK)
+        st = ec2t__dataset_new(ctx, total, 3, CIFAR_SIDE, CIFAR_SIDE, 1, NULL, &ds);
     if (st == EC2T_OK) {
         size_t records = total < CIFAR_CHUNK_RECORDS ? (size_t)total : CIFAR_CHUNK_RECORDS;
         chunk = ec2t__alloc(ctx, records * l.record, 64);

@@ -36,8 +36,11 @@ struct ec2t_dataset {
 /* A dataset of count samples of shape (c, h, w), 8-bit (u8 != 0) or float
  * storage, with uninitialised pixels and labels, the identity order, mean 0,
  * std 1, no augmentation and the context's seed. Callers validate the sizes;
- * anything above EC2T__DATASET_MAX_BYTES still gets EC2T_E_INVAL here. */
+ * anything above EC2T__DATASET_MAX_BYTES still gets EC2T_E_INVAL here.
+ * pixels: NULL, or (with u8) count * c * h * w bytes from ec2t__alloc that
+ * the dataset takes over, also when this fails (the file readers read the
+ * pixels first, so that nothing is allocated for data that is not there). */
 ec2t_status ec2t__dataset_new(ec2t_context *ctx, int64_t count, int32_t c, int32_t h, int32_t w,
-                              int u8, ec2t_dataset **out);
+                              int u8, uint8_t *pixels, ec2t_dataset **out);
 
 #endif /* EC2T_DATASET_PRIVATE_H */

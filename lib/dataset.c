@@ -52,7 +52,7 @@ rebuild_lut(ec2t_dataset *ds)
 
 ec2t_status
 ec2t__dataset_new(ec2t_context *ctx, int64_t count, int32_t c, int32_t h, int32_t w, int u8,
-                  ec2t_dataset **out)
+                  uint8_t *pixels, ec2t_dataset **out)
 {
     ec2t_dataset *ds;
     size_t n, sample;
@@ -60,13 +60,17 @@ ec2t__dataset_new(ec2t_context *ctx, int64_t count, int32_t c, int32_t h, int32_
 
     *out = NULL;
     st = check_geometry(ctx, "dataset", count, c, h, w, u8 ? 1 : 4);
-    if (st != EC2T_OK)
+    if (st != EC2T_OK) {
+        ec2t__free(ctx, pixels);
         return st;
+    }
     n = (size_t)count;
     sample = (size_t)c * (size_t)h * (size_t)w;
     ds = ec2t__calloc(ctx, 1, sizeof *ds);
-    if (!ds)
+    if (!ds) {
+        ec2t__free(ctx, pixels);
         return ec2t__nomem(ctx, "dataset");
+    }
     ds->ctx = ctx;
     ds->count = count;
     ds->c = c;
@@ -75,7 +79,7 @@ ec2t__dataset_new(ec2t_context *ctx, int64_t count, int32_t c, int32_t h, int32_
     ds->n_classes = 1;
     ds->sample = (int64_t)sample;
     if (u8)
-        ds->u8 = ec2t__alloc(ctx, n * sample, 64);
+        ds->u8 = pixels ? pixels : ec2t__alloc(ctx, n * sample, 64);
     else
         ds->f32 = ec2t__alloc(ctx, n * sample * sizeof(float), 64);
     ds->labels = ec2t__calloc(ctx, n, sizeof *ds->labels);
@@ -157,7 +161,7 @@ ec2t_dataset_from_arrays(ec2t_context *ctx, const float *images, const int32_t *
         st = check_arrays(ctx, images, labels, count, (size_t)c * (size_t)h * (size_t)w,
                           n_classes);
     if (st == EC2T_OK)
-        st = ec2t__dataset_new(ctx, count, c, h, w, 0, &ds);
+        st = ec2t__dataset_new(ctx, count, c, h, w, 0, NULL, &ds);
     if (st != EC2T_OK)
         return st;
     memcpy(ds->f32, images, (size_t)count * (size_t)ds->sample * sizeof(float));
@@ -187,7 +191,7 @@ ec2t_dataset_subset(const ec2t_dataset *ds, int64_t start, int64_t count, uint32
         return ec2t__error(ds->ctx, EC2T_E_INVAL,
                            "ec2t_dataset_subset: %lld samples from %lld do not fit in %lld",
                            (long long)count, (long long)start, (long long)ds->count);
-    st = ec2t__dataset_new(ds->ctx, count, ds->c, ds->h, ds->w, ds->u8 != NULL, &sub);
+    st = ec2t__dataset_new(ds->ctx, count, ds->c, ds->h, ds->w, ds->u8 != NULL, NULL, &sub);
     if (st != EC2T_OK)
         return st;
     sample = (size_t)ds->sample;

@@ -26,10 +26,12 @@
  * split cache lines and was 1.45x slower on those layers. */
 #include <cblas.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "count-private.h"
 #include "engine-private.h"
+#include "fileio-private.h"
 #include "pool-private.h"
 
 /* Lanes a batch splits into: the workers that can run samples at once. The
@@ -229,13 +231,21 @@ lane_floats(const ec2t_engine *e)
 EC2T_API ec2t_status
 ec2t_engine_workspace_size(const ec2t_engine *e, int64_t batch, size_t *bytes)
 {
-    int64_t floats;
+    uint64_t need;
+    char what[64];
     if (!e)
         return EC2T_E_INVAL;
     if (!bytes || batch < 1 || batch > (INT64_C(1) << 24))
         return ec2t__error(e->ctx, EC2T_E_INVAL, "ec2t_engine_workspace_size: bad batch or NULL bytes");
-    floats = lanes_of(batch) * lane_floats(e);
-    *bytes = (size_t)floats * sizeof(float) + 64; /* room to align the caller's buffer */
+    /* value shapes (at most 2^30 floats, 2^20 + 1 values) keep this below 2^60 */
+    need = (uint64_t)(lanes_of(batch) * lane_floats(e)) * sizeof(float) + 64; /* 64: to align */
+    snprintf(what, sizeof what, "the workspace of a batch of %lld", (long long)batch);
+    if (ec2t__load_check(e->ctx, need, what) != EC2T_OK)
+        return EC2T_E_NOMEM;
+    if (need > SIZE_MAX)
+        return ec2t__error(e->ctx, EC2T_E_RANGE, "%s: %llu bytes do not fit in size_t", what,
+                           (unsigned long long)need);
+    *bytes = (size_t)need;
     return EC2T_OK;
 }
 
@@ -597,7 +607,8 @@ ec2t_engine_run(const ec2t_engine *e, const float *input, size_t input_count, in
     if ((st = ec2t__check_input_count(e->ctx, "ec2t_engine_run", input_count, batch, in->c, in->h,
                                       in->w)) != EC2T_OK)
         return st;
-    ec2t_engine_workspace_size(e, batch, &need);
+    if (ec2t_engine_workspace_size(e, batch, &need) != EC2T_OK)
+        return EC2T_E_RANGE; /* over EC2T_CTX_LOAD_LIMIT; the message says by how much */
     n_out = (size_t)batch * (size_t)out->c * (size_t)out->h * (size_t)out->w;
     if (workspace_bytes < need || output_cap < n_out)
         return ec2t__error(e->ctx, EC2T_E_RANGE,

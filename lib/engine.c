@@ -262,15 +262,24 @@ ec2t_status
 ec2t__engine_finish(ec2t_engine *e)
 {
     ec2t_status st = EC2T_OK;
+    size_t ws;
     for (int32_t i = 0; i < e->n_ops && st == EC2T_OK; i++)
         if (e->ops[i].kind == EC2T__OP_CONV || e->ops[i].kind == EC2T__OP_DENSE)
             st = finish_weighted(e, &e->ops[i]);
     if (st == EC2T_OK)
         st = ec2t__engine_plan_run(e);
+    if (st == EC2T_OK)
+        st = plan_slots(e);
+    /* A program of a few hundred bytes can describe activations of
+     * gigabytes: its workspace for one sample must fit EC2T_CTX_LOAD_LIMIT
+     * (the message says how much and the limit) before anything more is
+     * allocated for it. */
+    if (st == EC2T_OK)
+        st = ec2t_engine_workspace_size(e, 1, &ws);
     for (int32_t i = 0; i < e->n_ops && st == EC2T_OK; i++)
         if (e->ops[i].prefer_dense)
             st = expand_dense(e, &e->ops[i]);
-    return st == EC2T_OK ? plan_slots(e) : st;
+    return st;
 }
 
 /* ---- settings ---- */

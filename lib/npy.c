@@ -241,6 +241,8 @@ ec2t_tensor_load_npy_mem(ec2t_context *ctx, const void *buf, size_t len, uint32_
     if (st == EC2T_OK)
         st = check_data_size(ctx, &h, len, "npy buffer");
     if (st == EC2T_OK)
+        st = ec2t__load_check(ctx, (uint64_t)h.numel * 4, "npy buffer");
+    if (st == EC2T_OK)
         st = ec2t_tensor_new(ctx, h.rank, h.dims, &t);
     if (st != EC2T_OK)
         return st;
@@ -305,6 +307,8 @@ ec2t_tensor_load_npy(ec2t_context *ctx, const char *path, uint32_t flags, ec2t_t
         st = parse_header(ctx, head, head_len, &h, path);
     if (st == EC2T_OK)
         st = check_data_size(ctx, &h, (uint64_t)sb.st_size, path);
+    if (st == EC2T_OK)
+        st = ec2t__load_check(ctx, (uint64_t)h.numel * 4, path);
     if (st == EC2T_OK)
         st = ec2t_tensor_new(ctx, h.rank, h.dims, &t);
     if (st == EC2T_OK && lseek(fd, (off_t)h.data_offset, SEEK_SET) < 0)

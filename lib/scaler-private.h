@@ -6,6 +6,9 @@
 
 #include "net-private.h"
 
+/* EC2T_SCALE_NOISE's default (scaler.h). */
+#define EC2T__SCALE_NOISE_DEFAULT 0.01
+
 struct ec2t_scaler {
     ec2t_context *ctx;
     double phi, depth, width, noise;

@@ -30,6 +30,9 @@ ec2t_scaler_new(ec2t_context *ctx, uint32_t flags, ec2t_scaler **out)
     s->depth = 1.4; /* the thesis' best pair on CIFAR (d w^2 = 2.02) */
     s->width = 1.2;
     s->transfer = EC2T_TRANSFER_PRESERVE;
+    /* replicated channels that start as exact copies get the same gradients
+     * and stay copies: the wider network would be no wider in effect */
+    s->noise = EC2T__SCALE_NOISE_DEFAULT;
     s->seed = ctx->seed;
     *out = s;
     return EC2T_OK;
@@ -206,8 +209,11 @@ base_arch(const ec2t_scaler *s, const ec2t_net *base, const char *fn, ec2t__arch
                        fn);
 }
 
-static void
-scaled_arch(const ec2t_scaler *s, const ec2t__arch *base, ec2t__arch *out)
+/* The scaled stages; EC2T_E_UNSUPPORTED if the rounding (or the cap of 4096
+ * channels) would narrow a stage: its layers would lose channels, which no
+ * transfer preserves and which is not what scaling up means. */
+static ec2t_status
+scaled_arch(const ec2t_scaler *s, const ec2t__arch *base, const char *fn, ec2t__arch *out)
 {
     double dm = pow(s->depth, s->phi), wm = pow(s->width, s->phi);
     *out = *base;
@@ -216,7 +222,21 @@ scaled_arch(const ec2t_scaler *s, const ec2t__arch *base, ec2t__arch *out)
         int32_t wd = ec2t__scaler_round_width(wm * base->widths[i]);
         out->blocks[i] = b > 1000 ? 1000 : (int32_t)b;
         out->widths[i] = wd > 4096 ? 4096 : wd;
+        if (out->widths[i] < base->widths[i])
+            return ec2t__error(s->ctx, EC2T_E_UNSUPPORTED,
+                               "%s: stage %d (layers layer%d.*) would narrow from %d to %d "
+                               "channels (width multiplier %g^%g = %g rounds down); the scaler "
+                               "only widens: use a larger EC2T_SCALE_WIDTH or EC2T_SCALE_PHI",
+                               fn, (int)i + 1, (int)i + 1, (int)base->widths[i],
+                               (int)out->widths[i], s->width, s->phi, wm);
+        if (out->blocks[i] < base->blocks[i])
+            return ec2t__error(s->ctx, EC2T_E_UNSUPPORTED,
+                               "%s: stage %d (layers layer%d.*) would lose blocks (%d to %d); "
+                               "the scaler only deepens",
+                               fn, (int)i + 1, (int)i + 1, (int)base->blocks[i],
+                               (int)out->blocks[i]);
     }
+    return EC2T_OK;
 }
 
 EC2T_API ec2t_status
@@ -231,7 +251,8 @@ ec2t_scaler_plan(const ec2t_scaler *s, const ec2t_net *base, int32_t *blocks, in
         return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_plan: base is NULL");
     if ((st = base_arch(s, base, "ec2t_scaler_plan", &b)) != EC2T_OK)
         return st;
-    scaled_arch(s, &b, &a);
+    if ((st = scaled_arch(s, &b, "ec2t_scaler_plan", &a)) != EC2T_OK)
+        return st;
     for (int32_t i = 0; i < a.n_stages; i++) {
         if (blocks)
             blocks[i] = a.blocks[i];
@@ -257,7 +278,8 @@ ec2t_scaler_apply(const ec2t_scaler *s, const ec2t_net *base, uint32_t flags, ec
         return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_apply: bad argument");
     if ((st = base_arch(s, base, "ec2t_scaler_apply", &b)) != EC2T_OK)
         return st;
-    scaled_arch(s, &b, &a);
+    if ((st = scaled_arch(s, &b, "ec2t_scaler_apply", &a)) != EC2T_OK)
+        return st;
     st = ec2t__scaler_build(s->ctx, base, &a, &big);
     if (st == EC2T_OK)
         st = ec2t_net_init(big, (uint64_t)s->seed);

@@ -308,6 +308,153 @@ START_TEST(test_dataset_idx_rejects_malformed_gzip)
 }
 END_TEST
 
+/* An allocator that records the most bytes live at once. Each block keeps
+ * its size and the start of its allocation just below the pointer it hands
+ * out (alignments are at least 16, so there is room). */
+typedef struct peak_alloc {
+    size_t live, peak;
+} peak_alloc;
+
+static void *
+peak_alloc_fn(void *user, size_t size, size_t align)
+{
+    peak_alloc *pa = user;
+    uint8_t *base = NULL;
+    size_t *hdr;
+    if (align < 16)
+        align = 16;
+    if (posix_memalign((void **)&base, align, size + align) != 0)
+        return NULL;
+    hdr = (size_t *)(void *)(base + align) - 2;
+    hdr[0] = (size_t)(uintptr_t)base;
+    hdr[1] = size;
+    pa->live += size;
+    pa->peak = pa->live > pa->peak ? pa->live : pa->peak;
+    return base + align;
+}
+
+static void
+peak_release_fn(void *user, void *ptr)
+{
+    peak_alloc *pa = user;
+    size_t *hdr = (size_t *)ptr - 2;
+    pa->live -= hdr[1];
+    free((void *)(uintptr_t)hdr[0]);
+}
+
+/* n bytes that deflate cannot shrink, so that a small gzip file is not
+ * refused outright for the size its header announces. */
+static uint8_t *
+noise_bytes(size_t n, uint32_t seed)
+{
+    uint8_t *p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        p[i] = (uint8_t)(seed >> 24);
+    }
+    return p;
+}
+
+/* A gzip IDX file: the header for dims, then n_data bytes of data. */
+static const char *
+gzip_idx_file(int slot, const char *name, uint32_t magic, int ndims, const uint32_t *dims,
+              const uint8_t *data, size_t n_data)
+{
+    size_t n = 4 + 4 * (size_t)ndims, cap = n + n_data + n_data / 100 + 256, len;
+    uint8_t *raw = malloc(n + n_data), *gz = malloc(cap);
+    const char *path;
+    ck_assert_ptr_nonnull(raw);
+    ck_assert_ptr_nonnull(gz);
+    len = build_idx(raw, n + n_data, magic, ndims, dims, data, n_data);
+    len = gzip_mem(raw, len, gz, cap);
+    path = test_write_file(slot, name, gz, len);
+    free(raw);
+    free(gz);
+    return path;
+}
+
+/* Issue 22: a gzip IDX file of 66 KB announcing 2^26 samples made the loader
+ * allocate (and zero) about 770 MB for the labels, the order and the pixels
+ * before it found the data missing. Memory must now follow the bytes that
+ * are there: a few MB at most, and EC2T_E_FORMAT with a message. */
+START_TEST(test_dataset_idx_gzip_announcing_too_much_stays_small)
+{
+    peak_alloc pa = {0, 0};
+    ec2t_context *ctx = NULL;
+    ec2t_dataset *ds = SENTINEL;
+    uint32_t dims[3] = {1u << 26, 1, 1};
+    uint8_t *noise = noise_bytes(66000, 7), *zeros = calloc(1u << 20, 1);
+    const char *ip, *lp;
+    ck_assert_ptr_nonnull(zeros);
+    ck_assert_ok(ec2t_context_new_with_allocator(peak_alloc_fn, peak_release_fn, &pa, &ctx));
+
+    /* 2^26 one-pixel images and as many labels announced, 66,000 of each there */
+    ip = gzip_idx_file(0, "huge-images.gz", IDX_IMAGES, 3, dims, noise, 66000);
+    lp = gzip_idx_file(1, "huge-labels.gz", IDX_LABELS, 1, dims, noise, 66000);
+    pa.peak = pa.live;
+    ck_assert_status(ec2t_dataset_load_idx(ctx, ip, lp, 0, &ds), EC2T_E_FORMAT);
+    ck_assert_ptr_null(ds);
+    ck_assert_msg(pa.peak < (4u << 20), "peak %zu bytes", pa.peak);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "truncated"));
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "of 67108864 bytes"));
+
+    /* the labels all there (2^20 of them, 1 MiB), the 2^20 8x8 images not */
+    dims[0] = 1u << 20;
+    dims[1] = dims[2] = 8;
+    ip = gzip_idx_file(0, "huge-images.gz", IDX_IMAGES, 3, dims, noise, 66000);
+    lp = gzip_idx_file(1, "huge-labels.gz", IDX_LABELS, 1, dims, zeros, 1u << 20);
+    pa.peak = pa.live;
+    ck_assert_status(ec2t_dataset_load_idx(ctx, ip, lp, 0, &ds), EC2T_E_FORMAT);
+    ck_assert_ptr_null(ds);
+    ck_assert_msg(pa.peak < (4u << 20), "peak %zu bytes", pa.peak);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "huge-images.gz: truncated"));
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "image data"));
+    ec2t_context_free(ctx);
+    ck_assert_uint_eq(pa.live, 0);
+    free(noise);
+    free(zeros);
+}
+END_TEST
+
+/* EC2T_CTX_LOAD_LIMIT bounds what a dataset file may make the library hold:
+ * the 3 samples of the reference set hold 3 * (6 + 13) = 57 bytes. */
+START_TEST(test_dataset_load_limit)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_dataset *ds = SENTINEL;
+    uint8_t ib[64], lb[32], rec[2 * (1 + CIFAR_PIXELS)];
+    const char *ip = test_write_file(0, "images.idx", ib, std_images(ib, sizeof ib));
+    const char *lp = test_write_file(1, "labels.idx", lb, std_labels(lb, sizeof lb));
+    const char *cp;
+    int64_t v = 0;
+    memset(rec, 1, sizeof rec);
+    cp = test_write_file(2, "batch.bin", rec, sizeof rec);
+    ck_assert_ok(ec2t_context_get_int(ctx, EC2T_CTX_LOAD_LIMIT, &v));
+    ck_assert_int_eq(v, INT64_C(1) << 30);
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 56));
+    ck_assert_status(ec2t_dataset_load_idx(ctx, ip, lp, 0, &ds), EC2T_E_NOMEM);
+    ck_assert_ptr_null(ds);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "57 bytes"));
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "EC2T_CTX_LOAD_LIMIT of 56"));
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 57));
+    ck_assert_ok(ec2t_dataset_load_idx(ctx, ip, lp, 0, &ds));
+    check_std(ds);
+    ec2t_dataset_free(ds);
+    /* two CIFAR-10 records hold 2 * (3072 + 13) bytes */
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 2 * (CIFAR_PIXELS + 13) - 1));
+    ck_assert_status(ec2t_dataset_load_cifar(ctx, &cp, 1, EC2T_CIFAR10, 0, &ds), EC2T_E_NOMEM);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "batch.bin"));
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 2 * (CIFAR_PIXELS + 13)));
+    ck_assert_ok(ec2t_dataset_load_cifar(ctx, &cp, 1, EC2T_CIFAR10, 0, &ds));
+    ck_assert_int_eq(ec2t_dataset_size(ds), 2);
+    ec2t_dataset_free(ds);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 START_TEST(test_dataset_idx_io_errors)
 {
     test_alloc ta;
@@ -1392,6 +1539,8 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_dataset_idx_gzip_values);
     tcase_add_test(tc, test_dataset_idx_rejects_malformed_raw);
     tcase_add_test(tc, test_dataset_idx_rejects_malformed_gzip);
+    tcase_add_test(tc, test_dataset_idx_gzip_announcing_too_much_stays_small);
+    tcase_add_test(tc, test_dataset_load_limit);
     tcase_add_test(tc, test_dataset_idx_io_errors);
     tcase_add_test(tc, test_dataset_cifar10_values);
     tcase_add_test(tc, test_dataset_cifar100_fine_and_coarse);

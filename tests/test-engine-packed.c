@@ -454,8 +454,8 @@ small_stream(ec2t_context *ctx, uint8_t *buf, size_t cap)
 }
 
 /* EC2T_CTX_LOAD_LIMIT: the 2 x 4 layer may need 96 bytes; a limit of 95
- * refuses it with EC2T_E_NOMEM before any mask is allocated, 96 lets it
- * load, and a limit above libec2t's own rule does not lift that rule. */
+ * refuses it with EC2T_E_NOMEM before any mask is allocated, 96 passes it
+ * but not the workspace (192 bytes), 192 lets it load, and a limit above libec2t's own rule does not lift that rule. */
 START_TEST(test_stream_load_limit)
 {
     test_alloc ta;
@@ -465,13 +465,18 @@ START_TEST(test_stream_load_limit)
     size_t n = small_stream(ctx, buf, sizeof buf);
     int64_t v = -1;
     ck_assert_ok(ec2t_context_get_int(ctx, EC2T_CTX_LOAD_LIMIT, &v));
-    ck_assert_int_eq(v, 0);
+    ck_assert_int_eq(v, INT64_C(1) << 30);
     ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 95));
     ck_assert_status(load_stream(ctx, SMALL_PROG, sizeof SMALL_PROG, buf, n, &e), EC2T_E_NOMEM);
     ck_assert_ptr_null(e);
     ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "EC2T_CTX_LOAD_LIMIT"));
     ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "96 bytes"));
     ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 96));
+    /* the layer fits; the workspace of one sample (the limit covers it too) does not */
+    ck_assert_status(load_stream(ctx, SMALL_PROG, sizeof SMALL_PROG, buf, n, &e), EC2T_E_NOMEM);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "workspace of a batch of 1"));
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "192 bytes"));
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 192));
     ck_assert_ok(load_stream(ctx, SMALL_PROG, sizeof SMALL_PROG, buf, n, &e));
     ec2t_engine_free(e);
     e = NULL;

@@ -777,6 +777,48 @@ START_TEST(test_engine_bad_args)
 }
 END_TEST
 
+/* Issue 22: a deployable file of about 450 bytes (one relu over an input of
+ * 1 x 32768 x 32768) made ec2t_engine_workspace_size ask for 4 GiB, and
+ * nothing let a caller cap it. Loading must refuse it under
+ * EC2T_CTX_LOAD_LIMIT (1 GiB by default), saying how much and the limit;
+ * without a limit it loads, and ec2t_engine_workspace_size then answers an
+ * error, not a number, once a limit below that size is set. */
+START_TEST(test_engine_load_limit_covers_the_workspace)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const raw_op relu = {"relu", {0, 0}, 1, {0}};
+    const int32_t shapes[6] = {1, 32768, 32768, 1, 32768, 32768};
+    ec2t_engine *e = NULL;
+    size_t len, bytes = 7;
+    uint8_t *f = raw_engine_file(ctx, &relu, 1, shapes, NULL, &len);
+    const char *msg;
+    ck_assert_uint_lt(len, 512);
+    ck_assert_status(ec2t_engine_load_mem(ctx, f, len, 0, &e), EC2T_E_NOMEM);
+    ck_assert_ptr_null(e);
+    msg = ec2t_context_errmsg(ctx);
+    ck_assert_msg(strstr(msg, "workspace of a batch of 1 would need 4294967") != NULL, "%s", msg);
+    ck_assert_msg(strstr(msg, "EC2T_CTX_LOAD_LIMIT of 1073741824 bytes") != NULL, "%s", msg);
+    /* no limit: it loads (the workspace is the caller's to allocate) */
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 0));
+    ck_assert_ok(ec2t_engine_load_mem(ctx, f, len, 0, &e));
+    ck_assert_ok(ec2t_engine_workspace_size(e, 1, &bytes));
+    ck_assert_uint_ge(bytes, (size_t)4 << 30);
+    bytes = 7;
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, INT64_C(1) << 32));
+    ck_assert_status(ec2t_engine_workspace_size(e, 1, &bytes), EC2T_E_NOMEM);
+    ck_assert_uint_eq(bytes, 7);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "EC2T_CTX_LOAD_LIMIT of 4294967296"));
+    /* nor will a run take that size on trust */
+    ck_assert_status(ec2t_engine_run(e, (float *)&bytes, 1, (float *)&bytes, 1, &bytes, 8, 0),
+                     EC2T_E_RANGE);
+    ec2t_engine_free(e);
+    ec2t__free(ctx, f);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
@@ -796,6 +838,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_engine_rejects_overflowing_geometry);
     tcase_add_test(tc, test_engine_ignores_unused_config);
     tcase_add_test(tc, test_engine_bad_args);
+    tcase_add_test(tc, test_engine_load_limit_covers_the_workspace);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,10 +2,18 @@
 /* Model files, checkpoints and PyTorch weights: the authors' ResNet-20 must
  * compute PyTorch's logits; files round-trip bit for bit; a resumed training
  * run ends where an uninterrupted one does; bad files change nothing. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "container-private.h"
 #include "net-private.h"
@@ -619,6 +627,265 @@ START_TEST(test_model_checkpoint_rejects_other_setups)
 }
 END_TEST
 
+/* EC2T_CTX_LOAD_LIMIT caps every file loader: a model file, a safetensors
+ * file and a .npy one a byte over the limit are refused with EC2T_E_NOMEM
+ * and a message naming the file, the size and the limit; at the limit they
+ * load. */
+static void
+expect_limited(ec2t_context *ctx, const char *path, size_t need)
+{
+    char want[96];
+    snprintf(want, sizeof want, "%zu bytes of memory, more than the context's "
+             "EC2T_CTX_LOAD_LIMIT of %zu bytes", need, need - 1);
+    ck_assert_msg(strstr(ec2t_context_errmsg(ctx), want) != NULL, "'%s' lacks '%s'",
+                  ec2t_context_errmsg(ctx), want);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), path));
+}
+
+START_TEST(test_model_loaders_honour_load_limit)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const char *model = test_tmpfile(0, "limited.ec2tm"), *st = test_tmpfile(1, "limited.safetensors");
+    const char *npy = test_tmpfile(2, "limited.npy");
+    ec2t_net *net = NULL, *back = NULL;
+    ec2t_tensor *t = NULL;
+    const int64_t dims[2] = {3, 5};
+    size_t n_model, n_st;
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 12, 12, 3, 0, &net));
+    ck_assert_ok(ec2t_net_save(net, model, 0));
+    ck_assert_ok(ec2t_net_export_safetensors(net, st, 0));
+    free(read_all(model, &n_model));
+    free(read_all(st, &n_st));
+
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, (int64_t)n_model - 1));
+    ck_assert_status(ec2t_net_load(ctx, model, 0, &back), EC2T_E_NOMEM);
+    ck_assert_ptr_null(back);
+    expect_limited(ctx, model, n_model);
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, (int64_t)n_model));
+    ck_assert_ok(ec2t_net_load(ctx, model, 0, &back));
+
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, (int64_t)n_st - 1));
+    ck_assert_status(ec2t_net_import_safetensors(back, st, 0), EC2T_E_NOMEM);
+    expect_limited(ctx, st, n_st);
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, (int64_t)n_st));
+    ck_assert_ok(ec2t_net_import_safetensors(back, st, 0));
+
+    ck_assert_ok(ec2t_tensor_new(ctx, 2, dims, &t));
+    ck_assert_ok(ec2t_tensor_save_npy(t, npy, 0));
+    ec2t_tensor_free(t);
+    t = NULL;
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 15 * 4 - 1));
+    ck_assert_status(ec2t_tensor_load_npy(ctx, npy, 0, &t), EC2T_E_NOMEM);
+    ck_assert_ptr_null(t);
+    expect_limited(ctx, npy, 15 * 4);
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOAD_LIMIT, 15 * 4));
+    ck_assert_ok(ec2t_tensor_load_npy(ctx, npy, 0, &t));
+    ec2t_tensor_free(t);
+    ec2t_net_free(back);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* A fresh folder under the test folder, so that listing it sees only this test's files. */
+static const char *
+fresh_folder(int slot, const char *name)
+{
+    const char *dir = test_tmpfile(slot, name);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    return dir;
+}
+
+/* Entries of dir whose names start with prefix. */
+static int
+count_named(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}
+
+static void
+touch(const char *dir, const char *name)
+{
+    char path[8192];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs("half a model", f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static int
+exists(const char *dir, const char *name)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* Issue 22: a save that was killed left model.ec2tm.tmp-XXXXXX behind and no
+ * later save removed it. The next save of the same file removes it; it
+ * keeps the temporary of a save still running (it holds its lock) and
+ * every file that is not exactly a temporary of this target. */
+START_TEST(test_model_save_removes_stale_temporaries)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const char *dir = fresh_folder(0, "stale");
+    char path[8192], live[8192];
+    ec2t_net *net = NULL, *back = NULL;
+    int fd;
+    snprintf(path, sizeof path, "%s/model.ec2tm", dir);
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 12, 12, 3, 0, &net));
+    ck_assert_ok(ec2t_net_save(net, path, 0));
+    touch(dir, "model.ec2tm.tmp-aB3xY9");  /* what a killed save leaves */
+    touch(dir, "model.ec2tm.tmp-Zz0Zz0");
+    touch(dir, "model.ec2tm.tmp-aB3xY");   /* not mkstemp's pattern */
+    touch(dir, "model.ec2tm.tmp-aB3xY99");
+    touch(dir, "model.ec2tm.tmp-aB3x_9");
+    touch(dir, "other.ec2tm.tmp-aB3xY9");  /* another target's */
+    touch(dir, "xmodel.ec2tm.tmp-aB3xY9");
+    /* a save in progress: its temporary is locked */
+    snprintf(live, sizeof live, "%s/model.ec2tm.tmp-L1ve00", dir);
+    fd = open(live, O_CREAT | O_RDWR, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+    ck_assert_int_eq(count_named(dir, "model.ec2tm.tmp-"), 6);
+
+    ck_assert_ok(ec2t_net_save(net, path, 0));
+    ck_assert(!exists(dir, "model.ec2tm.tmp-aB3xY9"));
+    ck_assert(!exists(dir, "model.ec2tm.tmp-Zz0Zz0"));
+    ck_assert(exists(dir, "model.ec2tm.tmp-L1ve00"));
+    ck_assert(exists(dir, "model.ec2tm.tmp-aB3xY"));
+    ck_assert(exists(dir, "model.ec2tm.tmp-aB3xY99"));
+    ck_assert(exists(dir, "model.ec2tm.tmp-aB3x_9"));
+    ck_assert(exists(dir, "other.ec2tm.tmp-aB3xY9"));
+    ck_assert(exists(dir, "xmodel.ec2tm.tmp-aB3xY9"));
+    ck_assert_ok(ec2t_net_load(ctx, path, 0, &back));
+    ck_assert(ec2t__net_same_architecture(net, back));
+    ec2t_net_free(back);
+    /* once that save is gone (its lock with it), the next save removes it */
+    close(fd);
+    ck_assert_ok(ec2t_net_save(net, path, 0));
+    ck_assert_int_eq(count_named(dir, "model.ec2tm.tmp-"), 3);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* 1 if the .npy at path holds n floats all equal to v. */
+static int
+npy_all(ec2t_context *ctx, const char *path, int64_t n, float v)
+{
+    ec2t_tensor *t = NULL;
+    const float *d;
+    int ok = 1;
+    ck_assert_ok(ec2t_tensor_load_npy(ctx, path, 0, &t));
+    ck_assert_int_eq(ec2t_tensor_numel(t), n);
+    d = ec2t_tensor_data(t);
+    for (int64_t i = 0; i < n && ok; i++)
+        ok = d[i] == v;
+    ec2t_tensor_free(t);
+    return ok;
+}
+
+/* A child process saving without end is killed with SIGKILL while its
+ * temporary exists: the target is still one whole file (the old one or a
+ * complete new one), the temporary stays, and the next save removes it. */
+START_TEST(test_model_killed_save_is_cleaned_by_the_next)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const char *dir = fresh_folder(1, "killed");
+    const int64_t n = INT64_C(1) << 22, dims[1] = {INT64_C(1) << 22};
+    char path[8192];
+    ec2t_tensor *old = NULL, *next = NULL;
+    int caught = 0;
+    snprintf(path, sizeof path, "%s/weights.npy", dir);
+    ck_assert_ok(ec2t_tensor_new(ctx, 1, dims, &old));
+    ck_assert_ok(ec2t_tensor_new(ctx, 1, dims, &next));
+    ck_assert_ok(ec2t_tensor_fill(old, 1.0f));
+    ck_assert_ok(ec2t_tensor_fill(next, 2.0f));
+    ck_assert_ok(ec2t_tensor_save_npy(old, path, 0));
+    for (int attempt = 0; attempt < 20 && !caught; attempt++) {
+        struct timespec nap = {0, 100000};
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            for (;;)
+                if (ec2t_tensor_save_npy(next, path, 0) != EC2T_OK)
+                    _exit(3);
+        }
+        for (int poll = 0; poll < 100000 && !caught; poll++) {
+            caught = count_named(dir, "weights.npy.tmp-") > 0;
+            if (!caught)
+                nanosleep(&nap, NULL);
+        }
+        ck_assert_int_eq(kill(pid, SIGKILL), 0);
+        ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+        caught = count_named(dir, "weights.npy.tmp-") == 1; /* it may have just renamed it */
+    }
+    ck_assert_msg(caught, "never killed a save while its temporary existed");
+    ck_assert(npy_all(ctx, path, n, 1.0f) || npy_all(ctx, path, n, 2.0f));
+    ck_assert_ok(ec2t_tensor_save_npy(old, path, 0));
+    ck_assert_int_eq(count_named(dir, "weights.npy.tmp-"), 0);
+    ck_assert(npy_all(ctx, path, n, 1.0f));
+    ec2t_tensor_free(old);
+    ec2t_tensor_free(next);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* Two processes saving the same file at once: each save's cleanup must
+ * leave the other's temporary alone (it is locked), so every save succeeds
+ * and, at the end, no temporary is left. */
+START_TEST(test_model_concurrent_saves_keep_each_other)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const char *dir = fresh_folder(2, "concurrent");
+    const int64_t dims[1] = {4096};
+    char path[8192];
+    ec2t_tensor *t = NULL;
+    pid_t pid[2];
+    snprintf(path, sizeof path, "%s/shared.npy", dir);
+    ck_assert_ok(ec2t_tensor_new(ctx, 1, dims, &t));
+    ck_assert_ok(ec2t_tensor_fill(t, 3.0f));
+    for (int k = 0; k < 2; k++) {
+        pid[k] = fork();
+        ck_assert_int_ge(pid[k], 0);
+        if (pid[k] == 0) {
+            for (int i = 0; i < 300; i++)
+                if (ec2t_tensor_save_npy(t, path, 0) != EC2T_OK)
+                    _exit(3);
+            _exit(0);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        int status = -1;
+        ck_assert_int_eq(waitpid(pid[k], &status, 0), pid[k]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "saver %d: status %d", k,
+                      status);
+    }
+    ck_assert_int_eq(count_named(dir, "shared.npy.tmp-"), 0);
+    ck_assert(npy_all(ctx, path, 4096, 3.0f));
+    ec2t_tensor_free(t);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
@@ -636,6 +903,10 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_model_export_allocation_failures);
     tcase_add_test(tc, test_model_checkpoint_resume_is_bitwise);
     tcase_add_test(tc, test_model_checkpoint_rejects_other_setups);
+    tcase_add_test(tc, test_model_loaders_honour_load_limit);
+    tcase_add_test(tc, test_model_save_removes_stale_temporaries);
+    tcase_add_test(tc, test_model_killed_save_is_cleaned_by_the_next);
+    tcase_add_test(tc, test_model_concurrent_saves_keep_each_other);
     suite_add_tcase(s, tc);
     return s;
 }

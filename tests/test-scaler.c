@@ -19,6 +19,8 @@ scaler(ec2t_context *ctx, double d, double w, double phi)
     ck_assert_ok(ec2t_scaler_set_double(s, EC2T_SCALE_DEPTH, d));
     ck_assert_ok(ec2t_scaler_set_double(s, EC2T_SCALE_WIDTH, w));
     ck_assert_ok(ec2t_scaler_set_double(s, EC2T_SCALE_PHI, phi));
+    /* no symmetry-breaking noise: these tests check the exact transfer */
+    ck_assert_ok(ec2t_scaler_set_double(s, EC2T_SCALE_NOISE, 0));
     return s;
 }
 
@@ -366,6 +368,105 @@ START_TEST(test_scaler_family_survives_model_files)
 }
 END_TEST
 
+/* Pairs of equal output rows of a weight (channels that are copies). */
+static int
+equal_rows(const ec2t_net *net, const char *name)
+{
+    ec2t_tensor *t = NULL;
+    int64_t rows, span;
+    int pairs = 0;
+    for (int32_t i = 0; i < net->n_params; i++)
+        if (strcmp(net->params[i].name, name) == 0)
+            t = net->layers[net->params[i].layer]->param[net->params[i].role];
+    ck_assert_ptr_nonnull(t);
+    rows = t->dims[0];
+    span = t->numel / rows;
+    for (int64_t a = 0; a < rows; a++)
+        for (int64_t b = a + 1; b < rows; b++)
+            pairs += memcmp(t->data + a * span, t->data + b * span, (size_t)span * sizeof(float)) == 0;
+    return pairs;
+}
+
+/* Issue 22: with the default noise of 0, replicated channels were exact
+ * copies that training never separates. The default now breaks the
+ * symmetry (seeded: the same seed gives the same network); an explicit 0
+ * still makes copies. */
+START_TEST(test_scaler_default_noise_breaks_symmetry)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[3] = {1, 1, 1}, widths[3] = {8, 16, 16};
+    ec2t_net *net = NULL, *big = NULL, *again = NULL;
+    ec2t_scaler *s = NULL;
+    double noise = -1;
+    ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 8, 8, 10, 0, &net));
+    randomize(net, 8);
+    ck_assert_int_eq(equal_rows(net, "layer1.0.conv1.weight"), 0);
+    ck_assert_ok(ec2t_scaler_new(ctx, 0, &s));
+    ck_assert_ok(ec2t_scaler_get(s, EC2T_SCALE_NOISE, &noise));
+    ck_assert_double_eq(noise, 0.01);
+    ck_assert_ok(ec2t_scaler_set_double(s, EC2T_SCALE_DEPTH, 1.0));
+    ck_assert_ok(ec2t_scaler_set_double(s, EC2T_SCALE_WIDTH, 2.0));
+    ck_assert_ok(ec2t_scaler_apply(s, net, 0, &big));
+    ck_assert_int_eq(big->arch.widths[0], 16);
+    ck_assert_int_eq(equal_rows(big, "conv1.weight"), 0);
+    ck_assert_int_eq(equal_rows(big, "layer1.0.conv1.weight"), 0);
+    ck_assert_int_eq(equal_rows(big, "layer3.0.conv2.weight"), 0);
+    ck_assert_ok(ec2t_scaler_apply(s, net, 0, &again));
+    ck_assert(ec2t__net_same_architecture(big, again));
+    for (int32_t i = 0; i < big->n_params; i++) {
+        const ec2t_tensor *x = big->layers[big->params[i].layer]->param[big->params[i].role];
+        const ec2t_tensor *y = again->layers[again->params[i].layer]->param[again->params[i].role];
+        ck_assert_int_eq(memcmp(x->data, y->data, (size_t)x->numel * sizeof(float)), 0);
+    }
+    ec2t_net_free(big);
+    ec2t_net_free(again);
+    big = NULL;
+    ck_assert_ok(ec2t_scaler_set_double(s, EC2T_SCALE_NOISE, 0));
+    ck_assert_ok(ec2t_scaler_apply(s, net, 0, &big));
+    ck_assert_int_ge(equal_rows(big, "layer1.0.conv1.weight"), 8); /* 8 copies, some of one row */
+    ec2t_net_free(big);
+    ec2t_scaler_free(s);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* Issue 22: a base width one above a multiple of 8 with a small phi (17
+ * channels at 1.2^0.1 = 1.018 round to 16) narrowed the stage while
+ * ec2t_scaler_apply returned EC2T_OK and the function was lost. */
+START_TEST(test_scaler_refuses_to_narrow)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[3] = {1, 1, 1}, widths[3] = {8, 17, 32};
+    ec2t_net *net = NULL, *big = (ec2t_net *)&ta;
+    ec2t_scaler *s = scaler(ctx, 1.4, 1.2, 0.1);
+    int32_t w[8];
+    const char *msg;
+    ck_assert_ok(ec2t_net_build_ec2t_blocks(ctx, 3, blocks, widths, 0.2f, 3, 8, 8, 10, 0, &net));
+    ck_assert_status(ec2t_scaler_apply(s, net, 0, &big), EC2T_E_UNSUPPORTED);
+    ck_assert_ptr_null(big);
+    msg = ec2t_context_errmsg(ctx);
+    ck_assert_msg(strstr(msg, "stage 2 (layers layer2.*) would narrow from 17 to 16") != NULL,
+                  "%s", msg);
+    ck_assert_status(ec2t_scaler_plan(s, net, NULL, w, NULL), EC2T_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "ec2t_scaler_plan"));
+    /* scratch training would not keep a function, but still not narrow */
+    ck_assert_ok(ec2t_scaler_set_int(s, EC2T_SCALE_TRANSFER, EC2T_TRANSFER_SCRATCH));
+    ck_assert_status(ec2t_scaler_apply(s, net, 0, &big), EC2T_E_UNSUPPORTED);
+    /* a phi that keeps every width is fine */
+    ck_assert_ok(ec2t_scaler_set_double(s, EC2T_SCALE_PHI, 1.0));
+    ck_assert_ok(ec2t_scaler_plan(s, net, NULL, w, NULL));
+    ck_assert_int_ge(w[1], 17);
+    ec2t_scaler_free(s);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
@@ -381,6 +482,8 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_scaler_rejects);
     tcase_add_test(tc, test_scaler_family_survives_model_files);
     tcase_add_test(tc, test_scaler_recognises_unrecorded_networks);
+    tcase_add_test(tc, test_scaler_default_noise_breaks_symmetry);
+    tcase_add_test(tc, test_scaler_refuses_to_narrow);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -173,18 +173,27 @@ typedef enum ec2t_context_param {
     /** int: highest ec2t_log_level passed to the log handler (0 to 4; default EC2T_LOG_WARN). */
     EC2T_CTX_LOG_LEVEL = 3,
     /**
-     * int: most bytes of memory the entropy-coded ternary layers of one
-     * deployable file may ask for while ec2t_engine_load() or
-     * ec2t_engine_load_mem() decodes them, counted as 12 bytes per weight,
-     * which bounds the masks, index lists and any dense copy (0 to
-     * INT64_MAX; default 0, libec2t's own rule alone: 64 MiB plus 4,096
-     * bytes for every byte of the file). A smaller limit wins over the rule;
-     * a file that needs more is refused with EC2T_E_NOMEM before its layers
-     * are allocated. Coded layers are the part of a file whose memory its
-     * size does not bound (about 12,000 weights a byte at most); the rest
-     * takes memory in proportion to its bytes. For services that load files
-     * they did not write. A library older than this option answers
-     * EC2T_E_UNSUPPORTED for it (ec2t_context_param_bounds() tells).
+     * int: most bytes of memory a loaded file may make the library allocate,
+     * or ask the caller to allocate (0 to INT64_MAX; default 2^30, 1 GiB;
+     * 0 = no limit but libec2t's own per-format rules). For services that
+     * load files they did not write. A file over it is refused with
+     * EC2T_E_NOMEM, and a message saying how much it needs and the limit,
+     * before that memory is allocated. Counted per loaded object:
+     * - every file read whole (models, checkpoints, .ec2t, safetensors):
+     *   its size (the *_load_mem() variants copy a buffer the caller
+     *   already holds, and are not capped for that copy);
+     * - datasets (IDX, CIFAR): count * (pixel bytes + 13) bytes;
+     * - .npy: the tensor's bytes;
+     * - .ec2t: the entropy-coded ternary layers, 12 bytes per weight (the
+     *   masks, index lists and any dense copy; libec2t's own rule, 64 MiB
+     *   plus 4,096 bytes for every byte of the file, applies too), and the
+     *   workspace of a batch of 1: ec2t_engine_load() (and
+     *   ec2t_engine_compile()) refuse a program
+     *   whose workspace exceeds the limit, and ec2t_engine_workspace_size()
+     *   answers EC2T_E_NOMEM for a batch whose workspace would.
+     * Coded layers and workspaces are what a file's size does not bound.
+     * A library older than this option answers EC2T_E_UNSUPPORTED for it
+     * (ec2t_context_param_bounds() tells).
      */
     EC2T_CTX_LOAD_LIMIT = 4
 } ec2t_context_param;

@@ -61,7 +61,12 @@ typedef enum ec2t_dataset_param {
  * @return EC2T_OK; EC2T_E_IO (cannot read); EC2T_E_FORMAT (bad magic, bad or
  *         absurd sizes, truncated or corrupt data, counts that differ between
  *         the two files; the message names the file and the problem);
- *         EC2T_E_INVAL; EC2T_E_NOMEM.
+ *         EC2T_E_INVAL; EC2T_E_NOMEM (also when the dataset would hold more
+ *         than the context's EC2T_CTX_LOAD_LIMIT: count * (pixels + 13)
+ *         bytes). Memory follows the bytes actually there: a gzip file's
+ *         data is read into a buffer that grows as it is inflated, so a
+ *         header announcing more than the file holds is refused (truncated)
+ *         having cost about three times what it holds.
  */
 EC2T_API ec2t_status ec2t_dataset_load_idx(ec2t_context *ctx, const char *images_path,
                                            const char *labels_path, uint32_t flags,
@@ -82,7 +87,8 @@ EC2T_API ec2t_status ec2t_dataset_load_idx(ec2t_context *ctx, const char *images
  * @param[out] out the new dataset; NULL on failure.
  * @return EC2T_OK; EC2T_E_IO; EC2T_E_FORMAT (size not a whole number of
  *         records, label out of range; the message names the file);
- *         EC2T_E_INVAL; EC2T_E_NOMEM.
+ *         EC2T_E_INVAL; EC2T_E_NOMEM (also when the records would hold more
+ *         than the context's EC2T_CTX_LOAD_LIMIT: (3072 + 13) bytes each).
  */
 EC2T_API ec2t_status ec2t_dataset_load_cifar(ec2t_context *ctx, const char *const *paths,
                                              int32_t n_paths, ec2t_cifar_kind kind,

@@ -80,7 +80,8 @@ typedef enum ec2t_encoding {
  * @param net the network (its loss layer, if any, is left out: the engine outputs logits).
  * @param flags must be 0.
  * @param[out] out the engine; NULL on failure.
- * @return EC2T_OK, EC2T_E_INVAL, EC2T_E_UNSUPPORTED (a layer the engine cannot run) or EC2T_E_NOMEM.
+ * @return EC2T_OK, EC2T_E_INVAL, EC2T_E_UNSUPPORTED (a layer the engine cannot run) or EC2T_E_NOMEM
+ *         (also when the workspace of one sample is over EC2T_CTX_LOAD_LIMIT).
  */
 EC2T_API ec2t_status ec2t_engine_compile(const ec2t_net *net, uint32_t flags, ec2t_engine **out)
     EC2T_WARN_UNUSED;
@@ -116,7 +117,10 @@ EC2T_API ec2t_status ec2t_engine_get_int(const ec2t_engine *engine, ec2t_engine_
  * @param engine the engine.
  * @param batch number of samples, at least 1.
  * @param[out] bytes receives the size (any alignment of the buffer is fine).
- * @return EC2T_OK or EC2T_E_INVAL.
+ * @return EC2T_OK, EC2T_E_INVAL, or EC2T_E_NOMEM when the size is above the
+ *         context's EC2T_CTX_LOAD_LIMIT (the message says how much; @p bytes
+ *         is then left unchanged and ec2t_engine_run() refuses that batch
+ *         with EC2T_E_RANGE).
  */
 EC2T_API ec2t_status ec2t_engine_workspace_size(const ec2t_engine *engine, int64_t batch,
                                                 size_t *bytes);
@@ -194,8 +198,9 @@ EC2T_API ec2t_status ec2t_engine_save(const ec2t_engine *engine, const char *pat
  * @return EC2T_OK, EC2T_E_IO, EC2T_E_FORMAT (anything malformed, truncated,
  *         inconsistent or failing its checksum; the message says what),
  *         EC2T_E_UNSUPPORTED (a newer format), EC2T_E_INVAL or EC2T_E_NOMEM
- *         (also when the file's ternary layers need more memory than the
- *         context's EC2T_CTX_LOAD_LIMIT allows; the message says how much).
+ *         (also when the file, its ternary layers or the workspace of one
+ *         sample need more memory than the context's EC2T_CTX_LOAD_LIMIT
+ *         allows; the message says how much).
  */
 EC2T_API ec2t_status ec2t_engine_load(ec2t_context *ctx, const char *path, uint32_t flags,
                                       ec2t_engine **out) EC2T_WARN_UNUSED;

@@ -37,8 +37,15 @@ typedef enum ec2t_scale_param {
     EC2T_SCALE_DEPTH = 201,    /**< double: base depth multiplier d (1 to 8; default 1.4) */
     EC2T_SCALE_WIDTH = 202,    /**< double: base width multiplier w (1 to 8; default 1.2) */
     EC2T_SCALE_TRANSFER = 203, /**< int: an ec2t_transfer (default EC2T_TRANSFER_PRESERVE) */
-    EC2T_SCALE_NOISE = 204,    /**< double: relative noise on replicated units, to break their
-                                *   symmetry (0 to 1; default 0: the function is preserved exactly) */
+    /** double: relative noise on replicated units, to break their symmetry
+     *  (0 to 1; default 0.01). With EC2T_TRANSFER_PRESERVE, every weight of
+     *  a channel that copies another gets Gaussian noise of this times the
+     *  standard deviation of the base layer's weights, drawn with
+     *  EC2T_SCALE_SEED; without it, copies get the same gradients and stay
+     *  copies, so the super-network would be no wider in effect. The
+     *  default moves the outputs slightly; 0 preserves the function
+     *  exactly (up to float rounding). */
+    EC2T_SCALE_NOISE = 204,
     EC2T_SCALE_SEED = 205      /**< int: seed of initialisation, replication choice and noise */
 } ec2t_scale_param;
 
@@ -104,7 +111,7 @@ EC2T_API ec2t_status ec2t_scaler_get(const ec2t_scaler *scaler, ec2t_scale_param
  * @param[out] widths receives the channels of each stage (room for 8; may be NULL).
  * @param[out] n_stages receives the number of stages (may be NULL).
  * @return EC2T_OK, EC2T_E_INVAL or EC2T_E_UNSUPPORTED (not a ResNet or
- *         EC2T-block network made by a builder).
+ *         EC2T-block network made by a builder, or a stage that would narrow).
  */
 EC2T_API ec2t_status ec2t_scaler_plan(const ec2t_scaler *scaler, const ec2t_net *base,
                                       int32_t *blocks, int32_t *widths, int32_t *n_stages);
@@ -116,13 +123,20 @@ EC2T_API ec2t_status ec2t_scaler_plan(const ec2t_scaler *scaler, const ec2t_net 
  * (chosen with the seed; every base channel at least once), the weights that
  * read replicated channels are divided by the number of copies, and every new
  * block starts with its last batchnorm at zero, so that in eval mode the
- * super-network computes the base's outputs (up to float rounding).
+ * super-network computes the base's outputs: up to float rounding with
+ * EC2T_SCALE_NOISE 0, up to the symmetry-breaking noise by default.
+ * The scaler never narrows: if the rounding to multiples of 8 would give a
+ * stage fewer channels than the base has (a base width just above a
+ * multiple of 8 with a small phi: 17 channels at 1.2^0.1 round to 16), the
+ * call fails with EC2T_E_UNSUPPORTED and a message naming the stage and
+ * both widths (ec2t_scaler_plan() too).
  * @param scaler the scaler.
  * @param base the base network (not changed).
  * @param flags must be 0.
  * @param[out] out the super-network; NULL on failure.
  * @return EC2T_OK, EC2T_E_INVAL, EC2T_E_UNSUPPORTED (not a scalable network,
- *         or widths whose rounding prevents an exact transfer) or EC2T_E_NOMEM.
+ *         a stage that would narrow, or widths whose rounding prevents an
+ *         exact transfer) or EC2T_E_NOMEM.
  */
 EC2T_API ec2t_status ec2t_scaler_apply(const ec2t_scaler *scaler, const ec2t_net *base,
                                        uint32_t flags, ec2t_net **out) EC2T_WARN_UNUSED;
