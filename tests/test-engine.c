@@ -810,7 +810,8 @@ START_TEST(test_engine_load_limit_covers_the_workspace)
     ck_assert_uint_eq(bytes, 7);
     ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "EC2T_CTX_LOAD_LIMIT of 4294967296"));
     /* nor will a run take that size on trust */
-    ck_assert_status(ec2t_engine_run(e, (float *)&bytes, 1, (float *)&bytes, 1, &bytes, 8, 0),
+    ck_assert_status(ec2t_engine_run(e, (float *)&bytes, test_engine_input_floats(e, 1), 1,
+                                     (float *)&bytes, 1, &bytes, 8, 0),
                      EC2T_E_RANGE);
     ec2t_engine_free(e);
     ec2t__free(ctx, f);
