@@ -546,6 +546,9 @@ START_TEST(test_removed_forms_are_refused)
     const int32_t shapes[6] = {4, 1, 1, 2, 1, 1}, inputs[1] = {0};
     const int32_t config[14] = {2, 4, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}; /* m 2, k 4, ternary */
     const float levels[2] = {0.5f, 0.25f};
+    /* the writer borrows tensor data until it writes: no compound literal
+     * inside the assertion's block, which would end before the write */
+    const uint8_t masks[2] = {0x31, 0x50};
     static const char *const names[] = {"engine.floats", "engine.coded", "op.0.tern_coded"};
     static const char *const alike[] = {"op.tern_coded", "op..tern_coded", "op.1.tern_coded2",
                                         "xop.1.tern_coded", "op.1a.tern_coded", "engine.floats16"};
@@ -597,7 +600,7 @@ START_TEST(test_removed_forms_are_refused)
     ck_assert_ok(ec2t__cw_add_array(w, "ec2t.op.0.config", EC2T__KV_I32, config, 14));
     ck_assert_ok(ec2t__cw_add_array(w, "ec2t.op.0.levels", EC2T__KV_F32, levels, 2));
     ck_assert_ok(ec2t__cw_add_tensor(w, "op.0.tern", EC2T__DT_TERNARY_2B, 2, (int64_t[]){2, 4},
-                                     (const uint8_t[]){0x31, 0x50}, 2));
+                                     masks, sizeof masks));
     ck_assert_ok(ec2t__cw_add_tensor(w, "op.12.tern_coded", EC2T__DT_U8, 1,
                                      (int64_t[]){(int64_t)sizeof coded}, coded, sizeof coded));
     ck_assert_ok(ec2t__cw_write_mem(w, &buf, &len));
