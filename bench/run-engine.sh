@@ -71,9 +71,16 @@ else
   fi
 fi
 
-# export WEIGHTS OUT.onnx: the network for ONNX Runtime; "no" on failure
+# export WEIGHTS OUT.onnx: the network for ONNX Runtime, its logits checked
+# against PyTorch's (onnx_peer.mjs fails, and so does this script, when they
+# differ); "no" when the export fails
 export_onnx() {
-  if "$py" "$here/onnx_export.py" "$1" "$2" >/dev/null; then echo yes; else
+  if "$py" "$here/onnx_export.py" "$1" "$2" >/dev/null; then
+    check=$(node "$here/onnx_peer.mjs" "$2" 2 1 0) || exit 1
+    echo "ONNX Runtime: $(basename "$2") logits within $(echo "$check" | value ort_max_abs_diff)" \
+      "of PyTorch's" >&2
+    echo yes
+  else
     echo "ONNX Runtime: export of $1 failed, column left out" >&2
     echo no
   fi
