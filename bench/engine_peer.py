@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""The PyTorch peer of bench-engine: the same ResNet-20 weights in eval mode,
-under torch.no_grad(), batch BATCH, THREADS threads (torch.set_num_threads),
-the same input; the median of rounds of SECONDS (each round 10 calls at batch
-1). bench/run-engine.sh runs it alternately with bench-engine.
+"""The PyTorch peer of bench-engine: the same weights in eval mode, under
+torch.no_grad(), batch BATCH, THREADS threads (torch.set_num_threads), the
+same input; the median of rounds of SECONDS (each round 10 calls at batch 1).
+bench/run-engine.sh runs it alternately with bench-engine. The network is
+read off the weights' names: the CIFAR ResNet-20 (3x32x32), or LeNet-5
+(1x28x28) when they hold fc1.weight (bench/make_lenet5.py writes such a file).
+bench/onnx_export.py exports the same modules for ONNX Runtime.
 
 usage: engine_peer.py WEIGHTS.safetensors BATCH THREADS [SECONDS]"""
 import json
@@ -70,14 +73,48 @@ class ResNet20(nn.Module):
         return self.linear(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
+class LeNet5(nn.Module):
+    """ec2t_net_build_lenet5(ctx, 1, 28, 28, 10): the same layers and names."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5, 1, 2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(400, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2).flatten(1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+def load_model(path):
+    """The eval-mode module for the weights at path and its input shape (C, H, W)."""
+    weights = load_safetensors(path)
+    if "fc1.weight" in weights:
+        model, shape = LeNet5(), (1, 28, 28)
+    else:
+        model, shape = ResNet20(), (3, 32, 32)
+    model.load_state_dict(weights, strict=False)
+    model.eval()
+    return model, shape
+
+
+def bench_input(batch, shape):
+    """bench-engine's input: element i is (i * 2654435761 % 1000) / 500 - 1."""
+    n = batch * shape[0] * shape[1] * shape[2]
+    x = (torch.arange(n, dtype=torch.int64) * 2654435761 % 1000).float() / 500 - 1
+    return x.reshape(batch, *shape)
+
+
 def main():
     path, batch, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 5.0
     torch.set_num_threads(threads)
-    model = ResNet20()
-    model.load_state_dict(load_safetensors(path), strict=False)
-    model.eval()
-    x = (torch.arange(batch * 3072, dtype=torch.int64) * 2654435761 % 1000).float().reshape(batch, 3, 32, 32) / 500 - 1
+    model, shape = load_model(path)
+    x = bench_input(batch, shape)
     inner = 10 if batch == 1 else 1
     times = []
     with torch.no_grad():
