@@ -137,7 +137,9 @@ run_all() {
       e="" d="" t="" o="" isa=""
       i=0
       while [ "$i" -lt "$reps" ]; do
-        out=$("$build/bench/bench-engine" "$weights" "$batch" "$threads" "$secs")
+        # libec2t leaves OpenBLAS's own thread count alone outside its workers,
+        # so a cell of T threads gives OpenBLAS T threads too, as the peers have
+        out=$(OPENBLAS_NUM_THREADS=$threads "$build/bench/bench-engine" "$weights" "$batch" "$threads" "$secs")
         e="$e $(echo "$out" | value engine_ms)"
         d="$d $(echo "$out" | value dense_ms)"
         isa=$(echo "$out" | value isa)
@@ -155,7 +157,7 @@ run_all() {
       i=0
       while [ "$i" -lt "$reps" ]; do
         if [ "$lenet_engine" = yes ]; then
-          out=$("$build/examples/ec2t-deploy" "$work/lenet5.ec2t" --bench --threads "$threads")
+          out=$(OPENBLAS_NUM_THREADS=$threads "$build/examples/ec2t-deploy" "$work/lenet5.ec2t" --bench --threads "$threads")
           isa=$(echo "$out" | value isa)
           if [ "$batch" = 1 ]; then
             e="$e $(echo "$out" | value latency_ms_batch1)"

@@ -27,7 +27,9 @@ for model in lenet5 resnet20; do
       e=""; t=""; em=""; tm=""
       i=0
       while [ "$i" -lt "$reps" ]; do
-        out=$("$build/bench/bench-train" "$model" "$batch" "$threads" "$secs")
+        # libec2t leaves OpenBLAS's own thread count alone outside its workers,
+        # so a cell of T threads gives OpenBLAS T threads too, as the peer has
+        out=$(OPENBLAS_NUM_THREADS=$threads "$build/bench/bench-train" "$model" "$batch" "$threads" "$secs")
         e="$e $(echo "$out" | value images_per_second)"
         em="$em $(echo "$out" | awk '/^peak_rss_mib/ {p=$2} /^rss_before_mib/ {b=$2} END {print p-b}')"
         out=$("$py" "$here/train_peer.py" "$model" "$batch" "$threads" "$secs")
