@@ -176,6 +176,10 @@ typedef struct log_capture {
     char last[256];
 } log_capture;
 
+/* a printf-like handler: the attribute lets the compiler check its vsnprintf */
+static void capture_log(void *user, ec2t_log_level level, const char *fmt, va_list ap)
+    EC2T_PRINTF(3, 0);
+
 static void
 capture_log(void *user, ec2t_log_level level, const char *fmt, va_list ap)
 {
