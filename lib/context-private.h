@@ -9,6 +9,8 @@
 #include <ec2t/common.h>
 
 #define EC2T__ERRMSG_MAX 512
+/* buffer of a message formatted for an ec2t_log_msg_fn (1,023 bytes and NUL, common.h) */
+#define EC2T__LOG_MSG_MAX 1024
 
 struct ec2t__pool;
 
@@ -16,7 +18,9 @@ struct ec2t_context {
     ec2t_alloc_fn alloc;
     ec2t_release_fn release;
     void *alloc_user;
+    /* at most one of the two handlers is set (context.c) */
     ec2t_log_fn log_fn;
+    ec2t_log_msg_fn log_msg_fn;
     void *log_user;
     int log_level;
     int threads;

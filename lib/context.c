@@ -71,11 +71,40 @@ static void
 log_va(const ec2t_context *ctx, ec2t_log_level level, const char *fmt, va_list ap)
     EC2T_PRINTF(3, 0);
 
+/* A message cut to fit buf ends in "...", placed at a UTF-8 character
+ * boundary so that a binding can decode what it receives. */
+static void
+format_message(char *buf, size_t size, const char *fmt, va_list ap) EC2T_PRINTF(3, 0);
+
+static void
+format_message(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(buf, size, fmt, ap);
+    size_t cut;
+    if (n < 0) {
+        buf[0] = '\0';
+        return;
+    }
+    if ((size_t)n < size)
+        return;
+    cut = size - 4;
+    while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80)
+        cut--;
+    memcpy(buf + cut, "...", 4);
+}
+
 static void
 log_va(const ec2t_context *ctx, ec2t_log_level level, const char *fmt, va_list ap)
 {
-    if (ctx && ctx->log_fn && (int)level <= ctx->log_level)
+    char msg[EC2T__LOG_MSG_MAX];
+    if (!ctx || (int)level > ctx->log_level)
+        return;
+    if (ctx->log_fn) {
         ctx->log_fn(ctx->log_user, level, fmt, ap);
+    } else if (ctx->log_msg_fn) {
+        format_message(msg, sizeof msg, fmt, ap);
+        ctx->log_msg_fn(ctx->log_user, level, msg);
+    }
 }
 
 void
@@ -193,6 +222,18 @@ ec2t_context_set_log_handler(ec2t_context *ctx, ec2t_log_fn fn, void *user)
     if (!ctx)
         return EC2T_E_INVAL;
     ctx->log_fn = fn;
+    ctx->log_msg_fn = NULL;
+    ctx->log_user = user;
+    return EC2T_OK;
+}
+
+EC2T_API ec2t_status
+ec2t_context_set_log_message_handler(ec2t_context *ctx, ec2t_log_msg_fn fn, void *user)
+{
+    if (!ctx)
+        return EC2T_E_INVAL;
+    ctx->log_fn = NULL;
+    ctx->log_msg_fn = fn;
     ctx->log_user = user;
     return EC2T_OK;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "context-private.h"
 #include "test-common.h"
 
 START_TEST(test_context_new_free)
@@ -213,6 +214,101 @@ START_TEST(test_context_log_handler)
 }
 END_TEST
 
+typedef struct msg_capture {
+    int calls;
+    ec2t_log_level last_level;
+    char last[2048];
+} msg_capture;
+
+static void
+capture_message(void *user, ec2t_log_level level, const char *message)
+{
+    msg_capture *c = user;
+    c->calls++;
+    c->last_level = level;
+    snprintf(c->last, sizeof c->last, "%s", message);
+}
+
+START_TEST(test_context_log_message_handler)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    msg_capture cap = {0, EC2T_LOG_ERROR, ""};
+    log_capture va_cap = {0, EC2T_LOG_ERROR, ""};
+    int64_t dims[1] = {-3};
+    ec2t_tensor *t = NULL;
+    ck_assert_status(ec2t_context_set_log_message_handler(NULL, capture_message, &cap),
+                     EC2T_E_INVAL);
+    ck_assert_ok(ec2t_context_set_log_message_handler(ctx, capture_message, &cap));
+    /* the library formats the message */
+    ec2t__log(ctx, EC2T_LOG_WARN, "%d %s", 42, "layers");
+    ck_assert_int_eq(cap.calls, 1);
+    ck_assert_int_eq(cap.last_level, EC2T_LOG_WARN);
+    ck_assert_str_eq(cap.last, "42 layers");
+    /* levels above EC2T_CTX_LOG_LEVEL never reach it: errors log at DEBUG */
+    ck_assert_status(ec2t_tensor_new(ctx, 1, dims, &t), EC2T_E_INVAL);
+    ck_assert_int_eq(cap.calls, 1);
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOG_LEVEL, EC2T_LOG_ERROR));
+    ec2t__log(ctx, EC2T_LOG_WARN, "filtered");
+    ck_assert_int_eq(cap.calls, 1);
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_LOG_LEVEL, EC2T_LOG_DEBUG));
+    ck_assert_status(ec2t_tensor_new(ctx, 1, dims, &t), EC2T_E_INVAL);
+    ck_assert_int_eq(cap.calls, 2);
+    ck_assert_int_eq(cap.last_level, EC2T_LOG_DEBUG);
+    ck_assert_str_eq(cap.last, ec2t_context_errmsg(ctx));
+    /* each setter replaces the other's handler */
+    ck_assert_ok(ec2t_context_set_log_handler(ctx, capture_log, &va_cap));
+    ec2t__log(ctx, EC2T_LOG_WARN, "to the va_list handler");
+    ck_assert_int_eq(cap.calls, 2);
+    ck_assert_int_eq(va_cap.calls, 1);
+    ck_assert_ok(ec2t_context_set_log_message_handler(ctx, capture_message, &cap));
+    ec2t__log(ctx, EC2T_LOG_WARN, "to the message handler");
+    ck_assert_int_eq(va_cap.calls, 1);
+    ck_assert_int_eq(cap.calls, 3);
+    ck_assert_str_eq(cap.last, "to the message handler");
+    /* NULL leaves no handler */
+    ck_assert_ok(ec2t_context_set_log_message_handler(ctx, NULL, NULL));
+    ck_assert_status(ec2t_tensor_new(ctx, 1, dims, &t), EC2T_E_INVAL);
+    ec2t__log(ctx, EC2T_LOG_ERROR, "nobody");
+    ck_assert_int_eq(cap.calls, 3);
+    ck_assert_int_eq(va_cap.calls, 1);
+    ec2t_context_free(ctx);
+}
+END_TEST
+
+/* A message over the buffer is cut to 1,023 bytes ending in "...", and never
+ * inside a UTF-8 character. */
+START_TEST(test_context_log_message_truncated)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    msg_capture cap = {0, EC2T_LOG_ERROR, ""};
+    char long_text[1500];
+    memset(long_text, 'a', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    ck_assert_ok(ec2t_context_set_log_message_handler(ctx, capture_message, &cap));
+    ec2t__log(ctx, EC2T_LOG_WARN, "%s", long_text);
+    ck_assert_int_eq(cap.calls, 1);
+    ck_assert_uint_eq(strlen(cap.last), EC2T__LOG_MSG_MAX - 1);
+    ck_assert_str_eq(cap.last + EC2T__LOG_MSG_MAX - 4, "...");
+    ck_assert_int_eq(strspn(cap.last, "a"), EC2T__LOG_MSG_MAX - 4);
+    /* a two-byte character on the cut: it goes whole */
+    long_text[EC2T__LOG_MSG_MAX - 5] = (char)0xc3;
+    long_text[EC2T__LOG_MSG_MAX - 4] = (char)0xa9;
+    ec2t__log(ctx, EC2T_LOG_WARN, "%s", long_text);
+    ck_assert_uint_eq(strlen(cap.last), EC2T__LOG_MSG_MAX - 2);
+    ck_assert_int_eq(strspn(cap.last, "a"), EC2T__LOG_MSG_MAX - 5);
+    ck_assert_str_eq(cap.last + EC2T__LOG_MSG_MAX - 5, "...");
+    /* one that fits exactly is passed whole */
+    long_text[EC2T__LOG_MSG_MAX - 5] = 'a';
+    long_text[EC2T__LOG_MSG_MAX - 4] = 'a';
+    long_text[EC2T__LOG_MSG_MAX - 1] = '\0';
+    ec2t__log(ctx, EC2T_LOG_WARN, "%s", long_text);
+    ck_assert_str_eq(cap.last, long_text);
+    ec2t_context_free(ctx);
+}
+END_TEST
+
 START_TEST(test_status_strings)
 {
     static const ec2t_status all[] = {EC2T_OK, EC2T_E_INVAL, EC2T_E_NOMEM, EC2T_E_IO,
@@ -259,6 +355,8 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_context_errmsg_per_thread);
     tcase_add_test(tc, test_context_options);
     tcase_add_test(tc, test_context_log_handler);
+    tcase_add_test(tc, test_context_log_message_handler);
+    tcase_add_test(tc, test_context_log_message_truncated);
     tcase_add_test(tc, test_status_strings);
     tcase_add_test(tc, test_version);
     suite_add_tcase(s, tc);

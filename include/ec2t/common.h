@@ -125,10 +125,19 @@ typedef enum ec2t_log_level {
 
 /**
  * @brief Log handler. @p fmt and @p ap are a printf format and its arguments;
- *        the text has no trailing newline.
+ *        the text has no trailing newline. Bindings, which cannot implement
+ *        a va_list callback, use ec2t_log_msg_fn instead.
  */
 typedef void (*ec2t_log_fn)(void *user, ec2t_log_level level, const char *fmt, va_list ap)
     EC2T_PRINTF(3, 0);
+
+/**
+ * @brief Log handler that receives the formatted message: @p message is
+ *        NUL-terminated, has no trailing newline and is valid only during the
+ *        call. Messages longer than 1,023 bytes are cut to at most 1,023
+ *        bytes, the last three being "...", at a UTF-8 character boundary.
+ */
+typedef void (*ec2t_log_msg_fn)(void *user, ec2t_log_level level, const char *message);
 
 /**
  * @brief Allocation hook: return @p size bytes aligned to @p align (a power of
@@ -260,6 +269,10 @@ EC2T_API ec2t_status ec2t_context_errcode(const ec2t_context *ctx);
 
 /**
  * @brief Install a log handler, or remove it with NULL (the default: no logging).  METHOD: ec2t_context
+ *
+ * The context has one handler: this one replaces any handler installed
+ * before, ec2t_context_set_log_message_handler()'s included. Messages above
+ * EC2T_CTX_LOG_LEVEL never reach it.
  * @param ctx the context.
  * @param fn the handler, or NULL.
  * @param user passed unchanged to @p fn.
@@ -267,6 +280,25 @@ EC2T_API ec2t_status ec2t_context_errcode(const ec2t_context *ctx);
  * @threadsafety Not while other threads use handles of this context.
  */
 EC2T_API ec2t_status ec2t_context_set_log_handler(ec2t_context *ctx, ec2t_log_fn fn, void *user);
+
+/**
+ * @brief Install a log handler that receives formatted messages, or remove
+ *        it with NULL (the default: no logging).  METHOD: ec2t_context
+ *
+ * For bindings (cffi, ctypes...), which cannot implement a va_list
+ * callback: the library formats each message into a buffer of its own
+ * (messages over 1,023 bytes are cut, see ec2t_log_msg_fn) and passes the
+ * text. The context has one handler: this one replaces any handler installed
+ * before, ec2t_context_set_log_handler()'s included, and NULL leaves none.
+ * Messages above EC2T_CTX_LOG_LEVEL are neither formatted nor passed.
+ * @param ctx the context.
+ * @param fn the handler, or NULL.
+ * @param user passed unchanged to @p fn.
+ * @return EC2T_OK, or EC2T_E_INVAL when @p ctx is NULL.
+ * @threadsafety Not while other threads use handles of this context.
+ */
+EC2T_API ec2t_status ec2t_context_set_log_message_handler(ec2t_context *ctx, ec2t_log_msg_fn fn,
+                                                          void *user);
 
 /**
  * @brief Set a context option.  METHOD: ec2t_context
