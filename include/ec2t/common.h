@@ -18,9 +18,29 @@
 #ifndef EC2T_COMMON_H
 #define EC2T_COMMON_H
 
+/*
+ * EC2T_FFI_DECLARATIONS: define it to turn the headers into plain
+ * declarations for an FFI generator (cffi's ffi.cdef(), and others built on
+ * pycparser):
+ *
+ *     cc -E -P -DEC2T_FFI_DECLARATIONS $(pkg-config --cflags libec2t) \
+ *         "$(pkg-config --variable=includedir libec2t)/ec2t/ec2t.h"
+ *
+ * gives text that ffi.cdef() accepts as is. With it defined, every attribute
+ * macro below expands to nothing (unless defined beforehand), no system
+ * header is included (the generator is expected to know size_t, int32_t,
+ * int64_t, uint32_t and uint64_t, as cffi does), and the declarations that
+ * take a va_list (ec2t_log_fn, ec2t_context_set_log_handler()) are left
+ * out: bindings log through ec2t_context_set_log_message_handler(). The
+ * #define constants do not survive preprocessing; a binding takes them from
+ * the headers or from their runtime twins (ec2t_max_dims()). Never define
+ * it to compile C code against libec2t.
+ */
+#ifndef EC2T_FFI_DECLARATIONS
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,30 +57,57 @@ extern "C" {
  * @brief printf-style format checking of argument @p fmt with arguments from @p args.
  * @def EC2T_DEPRECATED
  * @brief Marks a function that will be removed at the next soversion bump; @p msg says what to use.
+ *
+ * Each is defined here only when it is not defined yet, so that a tool or a
+ * binding may define its own before including a libec2t header; with
+ * EC2T_FFI_DECLARATIONS they all expand to nothing.
  */
-#if defined(_WIN32) || defined(__CYGWIN__)
-#  if defined(EC2T_BUILDING_SHARED)
-#    define EC2T_API __declspec(dllexport)
-#  elif defined(EC2T_STATIC)
+#ifndef EC2T_API
+#  if defined(EC2T_FFI_DECLARATIONS)
 #    define EC2T_API
+#  elif defined(_WIN32) || defined(__CYGWIN__)
+#    if defined(EC2T_BUILDING_SHARED)
+#      define EC2T_API __declspec(dllexport)
+#    elif defined(EC2T_STATIC)
+#      define EC2T_API
+#    else
+#      define EC2T_API __declspec(dllimport)
+#    endif
+#  elif defined(__GNUC__) && __GNUC__ >= 4
+#    define EC2T_API __attribute__((visibility("default")))
 #  else
-#    define EC2T_API __declspec(dllimport)
+#    define EC2T_API
 #  endif
-#elif defined(__GNUC__) && __GNUC__ >= 4
-#  define EC2T_API __attribute__((visibility("default")))
-#else
-#  define EC2T_API
 #endif
 
-#if defined(__GNUC__)
-#  define EC2T_WARN_UNUSED __attribute__((warn_unused_result))
-#  define EC2T_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
-#  define EC2T_DEPRECATED(msg) __attribute__((deprecated(msg)))
-#else
-#  define EC2T_WARN_UNUSED
-#  define EC2T_PRINTF(fmt, args)
-#  define EC2T_DEPRECATED(msg)
+#if defined(__GNUC__) && !defined(EC2T_FFI_DECLARATIONS)
+#  define EC2T__GNU_ATTRIBUTES 1
 #endif
+
+#ifndef EC2T_WARN_UNUSED
+#  ifdef EC2T__GNU_ATTRIBUTES
+#    define EC2T_WARN_UNUSED __attribute__((warn_unused_result))
+#  else
+#    define EC2T_WARN_UNUSED
+#  endif
+#endif
+
+#ifndef EC2T_PRINTF
+#  ifdef EC2T__GNU_ATTRIBUTES
+#    define EC2T_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#  else
+#    define EC2T_PRINTF(fmt, args)
+#  endif
+#endif
+
+#ifndef EC2T_DEPRECATED
+#  ifdef EC2T__GNU_ATTRIBUTES
+#    define EC2T_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#  else
+#    define EC2T_DEPRECATED(msg)
+#  endif
+#endif
+#undef EC2T__GNU_ATTRIBUTES
 
 /* ---- status codes ------------------------------------------------------- */
 
@@ -123,6 +170,7 @@ typedef enum ec2t_log_level {
     EC2T_LOG_DEBUG = 4
 } ec2t_log_level;
 
+#ifndef EC2T_FFI_DECLARATIONS
 /**
  * @brief Log handler. @p fmt and @p ap are a printf format and its arguments;
  *        the text has no trailing newline. Bindings, which cannot implement
@@ -130,6 +178,7 @@ typedef enum ec2t_log_level {
  */
 typedef void (*ec2t_log_fn)(void *user, ec2t_log_level level, const char *fmt, va_list ap)
     EC2T_PRINTF(3, 0);
+#endif
 
 /**
  * @brief Log handler that receives the formatted message: @p message is
@@ -267,6 +316,7 @@ EC2T_API const char *ec2t_context_errmsg(const ec2t_context *ctx);
  */
 EC2T_API ec2t_status ec2t_context_errcode(const ec2t_context *ctx);
 
+#ifndef EC2T_FFI_DECLARATIONS
 /**
  * @brief Install a log handler, or remove it with NULL (the default: no logging).  METHOD: ec2t_context
  *
@@ -280,6 +330,7 @@ EC2T_API ec2t_status ec2t_context_errcode(const ec2t_context *ctx);
  * @threadsafety Not while other threads use handles of this context.
  */
 EC2T_API ec2t_status ec2t_context_set_log_handler(ec2t_context *ctx, ec2t_log_fn fn, void *user);
+#endif
 
 /**
  * @brief Install a log handler that receives formatted messages, or remove
