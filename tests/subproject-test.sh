@@ -91,10 +91,13 @@ done
 
 # A parent that builds static libraries gets libec2t.a linked in.
 static=$parent/build-static
-meson setup "$static" "$parent" --wrap-mode=nodownload --force-fallback-for=libec2t \
-    -Ddefault_library=static -Dlibec2t:optimization=0 -Dlibec2t:debug=false >"$tmp/static.log" 2>&1 &&
-    meson compile -C "$static" >>"$tmp/static.log" 2>&1 ||
-    { tail -n 40 "$tmp/static.log"; echo "FAIL: the parent with default_library=static"; exit 1; }
+if ! meson setup "$static" "$parent" --wrap-mode=nodownload --force-fallback-for=libec2t \
+        -Ddefault_library=static -Dlibec2t:optimization=0 -Dlibec2t:debug=false >"$tmp/static.log" 2>&1 ||
+    ! meson compile -C "$static" >>"$tmp/static.log" 2>&1; then
+    tail -n 40 "$tmp/static.log"
+    echo "FAIL: the parent with default_library=static"
+    exit 1
+fi
 if readelf -d "$static/parent-app" | grep -q 'NEEDED.*libec2t'; then
     echo "FAIL: with default_library=static the parent still needs libec2t.so"
     fail=1
