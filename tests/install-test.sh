@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Installs the build into a temporary DESTDIR, then builds a C and a C++
 # consumer with `pkg-config --cflags --libs libec2t` against that copy (not the
-# build tree) and runs them.
+# build tree) and runs them; then, with the shared library removed from the
+# copy, a C consumer linked with `pkg-config --static` (libec2t.a and the
+# Libs.private/Requires.private of the .pc) that must run without libec2t.so.
 # Usage: install-test.sh BUILD_DIR SOURCE_DIR CC [CXX]
 set -eu
 build=$1
@@ -39,4 +41,25 @@ if nm -D --defined-only "$libdir/libec2t.so.0" | awk '$2 != "A" {print $3}' | gr
     echo "FAIL: the installed library exports names outside ec2t_"
     exit 1
 fi
+
+# The static library: every global name it defines is ec2t_ (public) or ec2t__
+# (hidden internals), so a consumer's own symbols cannot collide with it.
+static_lib="$libdir/libec2t.a"
+[ -f "$static_lib" ] || { echo "FAIL: libec2t.a was not installed next to libec2t.so"; exit 1; }
+if nm -g --defined-only "$static_lib" | awk 'NF == 3 {print $3}' | grep -v '^ec2t_' ; then
+    echo "FAIL: libec2t.a defines global names outside ec2t_"
+    exit 1
+fi
+# A static-only install: the linker can only pick libec2t.a.
+rm -f "$libdir"/libec2t.so*
+static_flags=$(pkg-config --static --cflags --libs libec2t)
+echo "pkg-config --static --cflags --libs libec2t: $static_flags"
+# shellcheck disable=SC2086
+"$cc" -std=c11 -Wall -Wextra -pedantic -Werror -o "$dest/consumer-static" "$src/tests/consumer.c" $static_flags
+if readelf -d "$dest/consumer-static" | grep -q 'NEEDED.*libec2t'; then
+    echo "FAIL: the static consumer still needs libec2t.so"
+    exit 1
+fi
+"$dest/consumer-static"
+passed=$((passed + 1))
 echo "$passed passed, 0 failed"
