@@ -228,6 +228,14 @@ lane_floats(const ec2t_engine *e)
     return e->n_slots * e->slot_floats + e->col_floats;
 }
 
+/* Workspace bytes of a batch; value shapes (at most 2^30 floats, 2^20 + 1
+ * values) keep this below 2^60. 64: room to align the caller's buffer. */
+static uint64_t
+workspace_need(const ec2t_engine *e, int64_t batch)
+{
+    return (uint64_t)(lanes_of(batch) * lane_floats(e)) * sizeof(float) + 64;
+}
+
 EC2T_API ec2t_status
 ec2t_engine_workspace_size(const ec2t_engine *e, int64_t batch, size_t *bytes)
 {
@@ -237,8 +245,7 @@ ec2t_engine_workspace_size(const ec2t_engine *e, int64_t batch, size_t *bytes)
         return EC2T_E_INVAL;
     if (!bytes || batch < 1 || batch > (INT64_C(1) << 24))
         return ec2t__error(e->ctx, EC2T_E_INVAL, "ec2t_engine_workspace_size: bad batch or NULL bytes");
-    /* value shapes (at most 2^30 floats, 2^20 + 1 values) keep this below 2^60 */
-    need = (uint64_t)(lanes_of(batch) * lane_floats(e)) * sizeof(float) + 64; /* 64: to align */
+    need = workspace_need(e, batch);
     snprintf(what, sizeof what, "the workspace of a batch of %lld", (long long)batch);
     if (ec2t__load_check(e->ctx, need, what) != EC2T_OK)
         return EC2T_E_NOMEM;
@@ -595,7 +602,8 @@ ec2t_engine_run(const ec2t_engine *e, const float *input, size_t input_count, in
 {
     const ec2t__value *in, *out;
     lanes_job j;
-    size_t need, n_out;
+    uint64_t need;
+    size_t n_out;
     ec2t_status st;
     if (!e)
         return EC2T_E_INVAL;
@@ -607,13 +615,15 @@ ec2t_engine_run(const ec2t_engine *e, const float *input, size_t input_count, in
     if ((st = ec2t__check_input_count(e->ctx, "ec2t_engine_run", input_count, batch, in->c, in->h,
                                       in->w)) != EC2T_OK)
         return st;
-    if (ec2t_engine_workspace_size(e, batch, &need) != EC2T_OK)
-        return EC2T_E_RANGE; /* over EC2T_CTX_LOAD_LIMIT; the message says by how much */
+    /* the load limit guards what ec2t_engine_workspace_size() asks a caller
+     * to allocate; a run only compares the buffer it was given, and a run's
+     * hot path formats no message unless it fails */
+    need = workspace_need(e, batch);
     n_out = (size_t)batch * (size_t)out->c * (size_t)out->h * (size_t)out->w;
     if (workspace_bytes < need || output_cap < n_out)
         return ec2t__error(e->ctx, EC2T_E_RANGE,
-                           "ec2t_engine_run: workspace %zu of %zu bytes, output %zu of %zu floats",
-                           workspace_bytes, need, output_cap, n_out);
+                           "ec2t_engine_run: workspace %zu of %llu bytes, output %zu of %zu floats",
+                           workspace_bytes, (unsigned long long)need, output_cap, n_out);
     j.e = e;
     j.isa = ec2t__engine_isa(e);
     j.input = input;

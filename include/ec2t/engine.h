@@ -119,8 +119,7 @@ EC2T_API ec2t_status ec2t_engine_get_int(const ec2t_engine *engine, ec2t_engine_
  * @param[out] bytes receives the size (any alignment of the buffer is fine).
  * @return EC2T_OK, EC2T_E_INVAL, or EC2T_E_NOMEM when the size is above the
  *         context's EC2T_CTX_LOAD_LIMIT (the message says how much; @p bytes
- *         is then left unchanged and ec2t_engine_run() refuses that batch
- *         with EC2T_E_RANGE).
+ *         is then left unchanged).
  */
 EC2T_API ec2t_status ec2t_engine_workspace_size(const ec2t_engine *engine, int64_t batch,
                                                 size_t *bytes);
