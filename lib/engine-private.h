@@ -61,6 +61,7 @@ typedef struct ec2t__eop {
     int32_t fuse;         /* conv: the next operation, a residual add, runs in its epilogue */
     int32_t prefer_dense; /* ternary: the dense kernels are faster for this shape */
     int64_t col_floats;   /* conv: its column variants' scratch */
+    struct ec2t__q8 *q8;  /* ternary conv: its int8 form once calibrated (engine-int8.c), or NULL */
 } ec2t__eop;
 
 typedef struct ec2t__meta {
@@ -79,6 +80,7 @@ struct ec2t_engine {
     int64_t col_floats;      /* conv scratch of one sample, a multiple of 16 */
     int64_t isa, encoding, dense_fallback, float_bits;
     int64_t dead_channels;
+    int64_t precision;       /* EC2T_ENGINE_PRECISION (engine-int8.c) */
     ec2t__meta *meta;
     int32_t n_meta;
     int64_t load_budget;     /* while loading: bytes the coded layers may still ask for */

@@ -31,6 +31,7 @@
 
 #include "count-private.h"
 #include "engine-private.h"
+#include "engine-int8-private.h"
 #include "fileio-private.h"
 #include "pool-private.h"
 
@@ -415,6 +416,10 @@ run_conv(const run_state *r, const ec2t__eop *op)
     j.ncols = (int64_t)op->win.oh * op->win.ow;
     j.relu = add ? add->relu : op->relu;
     j.ternary = op->ternary && !use_dense(r, op);
+    if (op->q8 && r->e->precision == EC2T_PRECISION_INT8) {
+        ec2t__conv_int8(r->isa, r->e, op, r->col, j.ncols, j.y, j.ldy, j.res, j.relu);
+        return;
+    }
     kernel_rows(&j);
 }
 

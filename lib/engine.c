@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine-private.h"
+#include "engine-int8-private.h"
 
 static const char *const op_names[] = {
     [EC2T__OP_CONV] = "conv",       [EC2T__OP_DENSE] = "dense",     [EC2T__OP_AFFINE] = "affine",
@@ -32,6 +33,7 @@ ec2t__eop_free(ec2t_context *ctx, ec2t__eop *op)
     ec2t__free(ctx, op->poff);
     ec2t__free(ctx, op->noff);
     ec2t__tmat_free(ctx, &op->tm);
+    ec2t__q8_free(ctx, op);
 }
 
 EC2T_API void
@@ -311,6 +313,8 @@ ec2t_engine_set_int(ec2t_engine *e, ec2t_engine_param param, int64_t value)
         e->float_bits = value;
         return EC2T_OK;
     default:
+        if (param == EC2T_ENGINE_PRECISION)
+            return ec2t__engine_set_precision(e, value);
         if (param >= EC2T_ENGINE_OPS && param <= EC2T_ENGINE_MULTS)
             return ec2t__error(e->ctx, EC2T_E_STATE, "ec2t_engine_set_int: %d is read-only", (int)param);
         return ec2t__error(e->ctx, EC2T_E_UNSUPPORTED, "ec2t_engine_set_int: unknown setting %d",
@@ -367,6 +371,10 @@ ec2t_engine_get_int(const ec2t_engine *e, ec2t_engine_param param, int64_t *valu
         v = param == EC2T_ENGINE_ADDS ? adds : mults;
         break;
     default:
+        if (param == EC2T_ENGINE_PRECISION) {
+            v = e->precision;
+            break;
+        }
         return ec2t__error(e->ctx, EC2T_E_UNSUPPORTED, "ec2t_engine_get_int: unknown setting %d",
                            (int)param);
     }

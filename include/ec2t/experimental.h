@@ -34,6 +34,7 @@
 
 #include <ec2t/common.h>
 #include <ec2t/dataset.h>
+#include <ec2t/engine.h>
 #include <ec2t/net.h>
 #include <ec2t/report.h>
 #include <ec2t/scaler.h>
@@ -141,6 +142,51 @@ EC2T_API ec2t_status ec2t_scaler_grid_search(const ec2t_scaler *scaler, const ec
                                              ec2t_dataset *train, ec2t_dataset *val,
                                              int32_t epochs, ec2t_scale_progress_fn fn, void *user,
                                              double *accuracy);
+
+/* ---- engine: int8 activations ---------------------------------------------- */
+
+/**
+ * @brief int engine setting: the precision ternary convolutions run in, an
+ *        EC2T_PRECISION_* value (default EC2T_PRECISION_FLOAT).
+ *
+ * With EC2T_PRECISION_INT8 every ternary convolution quantises its input to
+ * 8 bits with the scale and zero point ec2t_engine_calibrate() chose for it,
+ * sums its +1 and its -1 inputs as two exact integer sums, and applies its
+ * two levels, bias, residual and ReLU in float; every other operation
+ * (float layers, ternary dense layers, pooling, residual additions) stays in
+ * float. Setting it fails with EC2T_E_STATE until the engine is calibrated.
+ * The workspace of int8 may be larger: ask ec2t_engine_workspace_size()
+ * after setting it.
+ */
+#define EC2T_ENGINE_PRECISION ((ec2t_engine_param)1000)
+/** @brief EC2T_ENGINE_PRECISION: 32-bit float activations everywhere. */
+#define EC2T_PRECISION_FLOAT 0
+/** @brief EC2T_ENGINE_PRECISION: 8-bit activations into ternary convolutions. */
+#define EC2T_PRECISION_INT8 1
+
+/**
+ * @brief Calibrate the int8 precision on sample inputs: run them in float
+ *        and give the input of every ternary convolution a scale and zero
+ *        point that cover the values seen there.  METHOD: ec2t_engine
+ *
+ * The scale is per layer input (one for all channels: the integer sum of a
+ * ternary row adds every channel with weight +-1); the range always holds 0,
+ * so that zero padding is exact. A few hundred inputs like the ones the
+ * engine will see are enough. The precision setting is not changed; the
+ * engine's float results are not either. Allocates (this is not a run).
+ * @param engine the engine.
+ * @param input @p n samples, NCHW, as ec2t_engine_run() takes them.
+ * @param input_count the number of floats at @p input: n * C * H * W.
+ * @param n number of samples, 1 to 2^24.
+ * @param flags must be 0.
+ * @return EC2T_OK, EC2T_E_INVAL (a bad argument, a count other than
+ *         n * C * H * W, or a non-finite value reaching a ternary
+ *         convolution) or EC2T_E_NOMEM; on failure the engine's earlier
+ *         calibration, if any, is unchanged.
+ * @threadsafety Not while the engine runs.
+ */
+EC2T_API ec2t_status ec2t_engine_calibrate(ec2t_engine *engine, const float *input,
+                                           size_t input_count, int64_t n, uint32_t flags);
 
 #ifdef __cplusplus
 }

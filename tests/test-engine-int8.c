@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine's int8 precision: the authors' ResNet-20 checkpoints predict
+ * PyTorch's classes, every ISA; int8 needs a calibration and a valid value;
+ * a failed calibration keeps the earlier one; runs allocate nothing and do
+ * not depend on the thread count; the workspace grows for the quantised
+ * variants; signed inputs (a zero point) stay close to float. */
+#define EC2T_ENABLE_EXPERIMENTAL
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine-int8-private.h"
+#include "net-private.h"
+#include "rng-private.h"
+#include "test-common.h"
+
+static const int isas[] = {EC2T_ISA_REFERENCE, EC2T_ISA_AVX2, EC2T_ISA_AVX512};
+
+static int
+isa_available(int isa)
+{
+    return ec2t__isa_supported(isa == EC2T_ISA_AVX512 ? EC2T__ISA_AVX512
+                               : isa == EC2T_ISA_AVX2 ? EC2T__ISA_AVX2
+                                                      : EC2T__ISA_REF);
+}
+
+static void
+fill_normal(float *v, int64_t n, uint64_t seed)
+{
+    ec2t__rng rng;
+    ec2t__rng_seed(&rng, seed);
+    for (int64_t i = 0; i < n; i++)
+        v[i] = ec2t__rng_normal(&rng);
+}
+
+static void
+engine_run(ec2t_engine *e, const float *x, int64_t n, float *y, size_t cap)
+{
+    size_t bytes;
+    void *ws;
+    ck_assert_ok(ec2t_engine_workspace_size(e, n, &bytes));
+    ws = malloc(bytes);
+    ck_assert_ok(ec2t_engine_run(e, x, test_engine_input_floats(e, n), n, y, cap, ws, bytes, 0));
+    free(ws);
+}
+
+static int
+argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
+}
+
+static ec2t_net *
+authors_resnet(ec2t_context *ctx, const char *name)
+{
+    const int32_t blocks[3] = {3, 3, 3}, widths[3] = {16, 32, 64};
+    char path[256];
+    ec2t_net *net = NULL;
+    ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 32, 32, 10, 0, &net));
+    snprintf(path, sizeof path, "resnet20-cifar10/%s.safetensors", name);
+    ck_assert_ok(ec2t_net_import_safetensors(net, test_data_path(path), 0));
+    return net;
+}
+
+/* Calibration inputs: 256 draws of the test inputs' distribution (standard
+ * normal pixels), never the test inputs themselves. */
+#define N_CAL 256
+
+static void
+check_checkpoint(const char *name, const float *cal)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    char path[256];
+    ec2t_net *net = authors_resnet(ctx, name);
+    ec2t_engine *e = NULL;
+    ec2t_tensor *inputs = NULL, *want = NULL;
+    float got[80], flt[80];
+    int64_t v;
+    snprintf(path, sizeof path, "resnet20-cifar10/%s.logits.npy", name);
+    ck_assert_ok(ec2t_tensor_load_npy(ctx, test_data_path(path), 0, &want));
+    ck_assert_ok(ec2t_tensor_load_npy(ctx, test_data_path("resnet20-cifar10/inputs.npy"), 0, &inputs));
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    engine_run(e, ec2t_tensor_data(inputs), 8, flt, 80);
+    ck_assert_ok(ec2t_engine_calibrate(e, cal, (size_t)N_CAL * 3072, N_CAL, 0));
+    /* calibrating changes neither the precision nor the float results */
+    ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_PRECISION, &v));
+    ck_assert_int_eq(v, EC2T_PRECISION_FLOAT);
+    engine_run(e, ec2t_tensor_data(inputs), 8, got, 80);
+    ck_assert_mem_eq(got, flt, sizeof got);
+    ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8));
+    for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
+        float diff = 0;
+        if (!isa_available(isas[k]))
+            continue;
+        ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ISA, isas[k]));
+        engine_run(e, ec2t_tensor_data(inputs), 8, got, 80);
+        for (int s = 0; s < 8; s++) {
+            ck_assert_msg(argmax(got + 10 * s, 10) == argmax(ec2t_tensor_data(want) + 10 * s, 10),
+                          "%s isa %d input %d: int8 predicts %d, PyTorch %d", name, isas[k], s,
+                          argmax(got + 10 * s, 10), argmax(ec2t_tensor_data(want) + 10 * s, 10));
+        }
+        for (int i = 0; i < 80; i++)
+            diff = fmaxf(diff, fabsf(got[i] - ec2t_tensor_data(want)[i]));
+        printf("%s isa %d: int8 logits within %g of PyTorch's\n", name, isas[k], (double)diff);
+    }
+    ec2t_engine_free(e);
+    ec2t_tensor_free(inputs);
+    ec2t_tensor_free(want);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+
+START_TEST(test_engine_int8_authors_checkpoints_predict_pytorch)
+{
+    float *cal = malloc((size_t)N_CAL * 3072 * sizeof(float));
+    fill_normal(cal, (int64_t)N_CAL * 3072, 2025);
+    check_checkpoint("resnet20_ec2t_spars64", cal);
+    check_checkpoint("resnet20_ec2t_spars45", cal);
+    check_checkpoint("resnet20_ec2t_spars73", cal);
+    free(cal);
+}
+END_TEST
+
+/* A small EC2T-block network (batchnorm before each ternary conv: signed
+ * inputs, so zero points) with every conv but the stem ternary, the 1x1
+ * stride-2 shortcut too (a row phase no tap reads). */
+static ec2t_net *
+small_blocks(ec2t_context *ctx)
+{
+    const int32_t blocks[2] = {1, 1}, widths[2] = {8, 16};
+    ec2t_net *net = NULL;
+    ec2t__rng rng;
+    int stem = 1;
+    ck_assert_ok(ec2t_net_build_ec2t_blocks(ctx, 2, blocks, widths, 0.0f, 3, 12, 12, 5, 0, &net));
+    ck_assert_ok(ec2t_net_init(net, 9));
+    ec2t__rng_seed(&rng, 4);
+    for (int32_t i = 0; i < net->n_layers; i++) {
+        ec2t_layer *l = net->layers[i];
+        ec2t_tensor *w = l->param[EC2T_PARAM_WEIGHT];
+        if (l->kind != EC2T_LAYER_CONV2D || stem) {
+            stem &= l->kind != EC2T_LAYER_CONV2D;
+            continue;
+        }
+        for (int64_t k = 0; k < w->numel; k++) {
+            float u = ec2t__rng_uniform(&rng);
+            w->data[k] = u < 0.5f ? 0.0f : u < 0.75f ? 0.3f : -0.2f;
+        }
+    }
+    ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_EVAL));
+    return net;
+}
+
+START_TEST(test_engine_int8_settings_and_errors)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = small_blocks(ctx);
+    ec2t_engine *e = NULL;
+    float x[4 * 432], bad[432], y1[20], y2[20];
+    int64_t v;
+    fill_normal(x, 4 * 432, 1);
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_TERNARY_LAYERS, &v));
+    ck_assert_int_gt(v, 0);
+    /* int8 before any calibration, an unknown precision */
+    ck_assert_status(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8), EC2T_E_STATE);
+    ck_assert_status(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, 2), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, -1), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_PRECISION, &v));
+    ck_assert_int_eq(v, EC2T_PRECISION_FLOAT);
+    /* bad calibration arguments */
+    ck_assert_status(ec2t_engine_calibrate(NULL, x, 432, 1, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_calibrate(e, NULL, 432, 1, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_calibrate(e, x, 431, 1, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_calibrate(e, x, 432, 0, 0), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_calibrate(e, x, 432, 1, 1), EC2T_E_INVAL);
+    ck_assert_status(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8), EC2T_E_STATE);
+    /* a good one, then a failing one (an infinite input) that keeps it */
+    ck_assert_ok(ec2t_engine_calibrate(e, x, 4 * 432, 4, 0));
+    ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8));
+    engine_run(e, x, 4, y1, 20);
+    memcpy(bad, x, sizeof bad);
+    bad[17] = INFINITY;
+    ck_assert_status(ec2t_engine_calibrate(e, bad, 432, 1, 0), EC2T_E_INVAL);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "non-finite"));
+    ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_PRECISION, &v));
+    ck_assert_int_eq(v, EC2T_PRECISION_INT8);
+    engine_run(e, x, 4, y2, 20);
+    ck_assert_mem_eq(y1, y2, sizeof y1);
+    ec2t_engine_free(e);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* Signed inputs with a zero point: int8 within a few quantisation steps of
+ * float; the workspace grows and an old, smaller one is refused; runs
+ * allocate nothing; 1 or 2 threads give the same bits. */
+START_TEST(test_engine_int8_close_to_float_and_allocation_free)
+{
+    enum { B = 16, N = 200 };
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = small_blocks(ctx);
+    ec2t_engine *e = NULL;
+    float *cal = malloc((size_t)N * 432 * sizeof(float)), x[B * 432], yf[B * 5], y8[B * 5], y2[B * 5];
+    float range = 0, diff = 0;
+    size_t before, after;
+    void *ws;
+    long calls;
+    int zeros = 0;
+    fill_normal(cal, (int64_t)N * 432, 3);
+    fill_normal(x, B * 432, 4);
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    engine_run(e, x, B, yf, B * 5);
+    ck_assert_ok(ec2t_engine_workspace_size(e, B, &before));
+    ck_assert_ok(ec2t_engine_calibrate(e, cal, (size_t)N * 432, N, 0));
+    for (int32_t i = 0; i < e->n_ops; i++)
+        zeros += e->ops[i].q8 && e->ops[i].q8->zero > 0;
+    ck_assert_int_gt(zeros, 0); /* the test covers zero points */
+    ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8));
+    ck_assert_ok(ec2t_engine_workspace_size(e, B, &after));
+    ck_assert_uint_gt(after, before);
+    ws = malloc(after);
+    ck_assert_status(ec2t_engine_run(e, x, sizeof x / sizeof x[0], B, y8, B * 5, ws, before, 0),
+                     EC2T_E_RANGE);
+    calls = ta.calls;
+    ck_assert_ok(ec2t_engine_run(e, x, sizeof x / sizeof x[0], B, y8, B * 5, ws, after, 0));
+    ck_assert_int_eq(ta.calls, calls);
+    for (int i = 0; i < B * 5; i++) {
+        range = fmaxf(range, fabsf(yf[i]));
+        diff = fmaxf(diff, fabsf(y8[i] - yf[i]));
+    }
+    printf("int8 blocks: off by %g of %g\n", (double)diff, (double)range);
+    ck_assert_float_gt(diff, 0.0f); /* int8 really ran */
+    ck_assert_float_le(diff, 0.05f * range);
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_THREADS, 2));
+    ck_assert_ok(ec2t_engine_run(e, x, sizeof x / sizeof x[0], B, y2, B * 5, ws, after, 0));
+    ck_assert_mem_eq(y2, y8, sizeof y8);
+    ck_assert_ok(ec2t_engine_run(e, x, 432, 1, y2, 5, ws, after, 0));
+    ck_assert_mem_eq(y2, y8, 5 * sizeof(float));
+    /* back to float: the float results again */
+    ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_FLOAT));
+    ck_assert_ok(ec2t_engine_run(e, x, sizeof x / sizeof x[0], B, y2, B * 5, ws, after, 0));
+    ck_assert_mem_eq(y2, yf, sizeof yf);
+    free(ws);
+    free(cal);
+    ec2t_engine_free(e);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+Suite *
+ec2t_test_suite(void)
+{
+    Suite *s = suite_create("engine-int8");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_engine_int8_authors_checkpoints_predict_pytorch);
+    tcase_add_test(tc, test_engine_int8_settings_and_errors);
+    tcase_add_test(tc, test_engine_int8_close_to_float_and_allocation_free);
+    suite_add_tcase(s, tc);
+    return s;
+}
