@@ -392,13 +392,16 @@ class Op:
 
 
 class Model:
-    """A deployable program: shapes (C, H, W per value), ops, output, meta."""
+    """A deployable program: shapes (C, H, W per value), ops, output, meta,
+    and int8: None, or the int8 calibration of section 13.4 as a list of
+    (scale, zero point) per operation, (0.0, 0) for none."""
 
     def __init__(self):
         self.shapes = []
         self.ops = []
         self.output = 0
         self.meta = {}
+        self.int8 = None
 
 
 def _get(c, key, type_, elem_type=None):
@@ -849,7 +852,41 @@ def model_from_container(c):
     for key, v in c.keys.items():
         if key.startswith("ec2t.meta.") and v.type == STRING:
             model.meta[key[len("ec2t.meta."):]] = v.value
+    model.int8 = _int8(c, model.ops)
     return model
+
+
+def _f32_inverse_finite(scale):
+    """Whether 1 / scale is finite in F32 (a double quotient rounded to F32
+    rounds as the F32 division would)."""
+    try:
+        struct.pack("<f", 1.0 / scale)
+    except (OverflowError, ZeroDivisionError):
+        return False
+    return True
+
+
+def _int8(c, ops):
+    """The int8 calibration of section 13.4, or None (absent, or a
+    calibration version this reader does not know)."""
+    if "ec2t.int8.version" not in c.keys:
+        return None
+    if _get(c, "ec2t.int8.version", U32) != 1:
+        return None
+    scales = _get(c, "ec2t.int8.scales", ARRAY, F32)
+    zeros = _get(c, "ec2t.int8.zeros", ARRAY, I32)
+    if len(scales) != len(ops) or len(zeros) != len(ops):
+        raise FormatError("ec2t.int8.scales and .zeros hold %d and %d entries for %d operations"
+                          % (len(scales), len(zeros), len(ops)))
+    for i, (op, s, z) in enumerate(zip(ops, scales, zeros)):
+        if s == 0.0 and z == 0:
+            continue
+        eligible = op.kind == "conv" and op.cfg["ternary"] == 1
+        if not (eligible and s > 0.0 and math.isfinite(s) and _f32_inverse_finite(s)
+                and 0 <= z <= 255):
+            raise FormatError("ec2t.int8 entry %d (scale %r, zero point %d) is not valid for "
+                              "operation %r" % (i, s, z, op))
+    return list(zip(scales, zeros))
 
 
 def _keyed_model(c):

@@ -37,4 +37,10 @@ ec2t_status ec2t__eio_save_packed(const ec2t_engine *e, ec2t__cwriter *w, void *
 /* Read the packed layout into e (which has only ctx set). */
 ec2t_status ec2t__eio_load_packed(ec2t_engine *e, const ec2t__creader *r);
 
+/* The int8 calibration keys of both layouts (engine-io-int8.c, §13.4): add
+ * them to a writer if any operation is calibrated; read them into a loaded,
+ * finished engine (none, or a version other than 1: nothing to do). */
+ec2t_status ec2t__eio_save_int8(const ec2t_engine *e, ec2t__cwriter *w);
+ec2t_status ec2t__eio_load_int8(ec2t_engine *e, const ec2t__creader *r);
+
 #endif /* EC2T_ENGINE_IO_PRIVATE_H */

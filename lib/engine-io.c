@@ -215,6 +215,8 @@ ec2t_engine_save(const ec2t_engine *e, const char *path, uint32_t flags)
         st = ec2t__cw_add_str(w, key, e->meta[i].value);
     }
     if (st == EC2T_OK)
+        st = ec2t__eio_save_int8(e, w);
+    if (st == EC2T_OK)
         st = keyed ? save_keyed(e, w, owned) : ec2t__eio_save_packed(e, w, packed);
     if (st == EC2T_OK)
         st = ec2t__cw_write_file(w, path);
@@ -499,6 +501,8 @@ load_from(ec2t_context *ctx, ec2t__creader *r, ec2t_engine **out)
         st = read_meta(e, r);
     if (st == EC2T_OK)
         st = ec2t__engine_finish(e);
+    if (st == EC2T_OK)
+        st = ec2t__eio_load_int8(e, r);
     ec2t__cr_free(r);
     if (st != EC2T_OK) {
         ec2t_engine_free(e);

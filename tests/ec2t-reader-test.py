@@ -10,7 +10,9 @@ doc/FORMAT.md) against libec2t:
   PyTorch's within 1e-3 (0.5 with 16-bit floats);
 - the small networks of sample-nets, which use every operation kind (grouped
   and strided convolutions, option-A shortcuts, padded pools, flatten, an
-  unfoldable batchnorm): the reader's outputs match the C engine's;
+  unfoldable batchnorm): the reader's outputs match the C engine's, and it
+  reads their int8 calibration (section 13.4; header mutants below check
+  it as libec2t does);
 - the extension rule (doc/FORMAT.md section 11): unknown keys and tensors
   are ignored by both readers, the reserved tensor names (engine.floats,
   engine.coded, op.<i>.tern_coded) are refused by both;
@@ -120,16 +122,20 @@ def resnet(tmp):
 def samples(tmp):
     subprocess.run([SAMPLE_NETS, tmp], check=True)
     kinds = set()
+    calibrated = 0
     for name in ("cnn", "gapnet", "mlp"):
         x = np.load(os.path.join(tmp, name + ".input.npy"))
         want = np.load(os.path.join(tmp, name + ".output.npy"))
         for enc in ("raw", "entropy"):
             model = ec2t_reader.load_model(read(os.path.join(tmp, "%s.%s.ec2t" % (name, enc))))
             kinds.update(op.kind for op in model.ops)
+            calibrated += model.int8 is not None
             check_close("%s %s vs the C engine" % (name, enc), ec2t_reader.run(model, x), want, 1e-4)
     missing = set(ec2t_reader.OP_KINDS) - kinds
     if missing:
         fail("sample-nets uses no %s operation" % ", ".join(sorted(missing)))
+    if not calibrated:
+        fail("no sample-nets file holds an int8 calibration (section 13.4)")
 
 
 def header_walk(data):

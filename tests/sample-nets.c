@@ -9,7 +9,10 @@
  * NAME.raw.ec2t and NAME.entropy.ec2t (deployable files), NAME.input.npy
  * (3 seeded inputs, NCHW) and NAME.output.npy (the engine's outputs for
  * them). It checks that the engine agrees with the network's own forward
- * pass and exits 1 if not. */
+ * pass and exits 1 if not. The deployable files of networks with ternary
+ * convolutions hold an int8 calibration on the 3 inputs (doc/FORMAT.md
+ * §13.4; the experimental ec2t_engine_calibrate). */
+#define EC2T_ENABLE_EXPERIMENTAL
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,6 +269,8 @@ emit(ec2t_context *ctx, sample *sm, const char *dir, const char *name, uint64_t 
     st = run_engine(e, b->x, b->y, BATCH * 64);
     if (st == EC2T_OK && !agree(name, b->y, b->ref, out_dims[0] * out_dims[1]))
         st = EC2T_E_FORMAT;
+    if (st == EC2T_OK)
+        st = ec2t_engine_calibrate(e, b->x, (size_t)BATCH * c * h * w, BATCH, 0);
     if (st == EC2T_OK)
         st = ec2t_engine_set_meta(e, "source", name);
     if (st == EC2T_OK)

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container-private.h"
 #include "engine-int8-private.h"
+#include "engine-io-private.h"
 #include "net-private.h"
 #include "rng-private.h"
 #include "test-common.h"
@@ -260,6 +262,141 @@ START_TEST(test_engine_int8_close_to_float_and_allocation_free)
 }
 END_TEST
 
+/* The calibration survives a file round trip in both layouts (the same
+ * bits in int8 after loading); an uncalibrated file has none. */
+START_TEST(test_engine_int8_file_round_trip)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = small_blocks(ctx);
+    ec2t_engine *e = NULL, *back = NULL;
+    float cal[64 * 432], x[3 * 432], y8[15], got[15];
+    int64_t v;
+    fill_normal(cal, 64 * 432, 5);
+    fill_normal(x, 3 * 432, 6);
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    /* not calibrated: no int8 in the file */
+    ck_assert_ok(ec2t_engine_save(e, test_tmpfile(0, "plain.ec2t"), 0));
+    ck_assert_ok(ec2t_engine_load(ctx, test_tmpfile(0, "plain.ec2t"), 0, &back));
+    ck_assert_status(ec2t_engine_set_int(back, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8), EC2T_E_STATE);
+    ec2t_engine_free(back);
+    ck_assert_ok(ec2t_engine_calibrate(e, cal, 64 * 432, 64, 0));
+    ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8));
+    engine_run(e, x, 3, y8, 15);
+    for (int enc = 0; enc < 2; enc++) {
+        ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ENCODING, enc));
+        ck_assert_ok(ec2t_engine_save(e, test_tmpfile(1, "int8.ec2t"), 0));
+        ck_assert_ok(ec2t_engine_load(ctx, test_tmpfile(1, "int8.ec2t"), 0, &back));
+        /* the precision is a setting, not saved: float until asked */
+        ck_assert_ok(ec2t_engine_get_int(back, EC2T_ENGINE_PRECISION, &v));
+        ck_assert_int_eq(v, EC2T_PRECISION_FLOAT);
+        ck_assert_ok(ec2t_engine_set_int(back, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8));
+        engine_run(back, x, 3, got, 15);
+        ck_assert_msg(memcmp(got, y8, sizeof got) == 0, "encoding %d: int8 results differ", enc);
+        ec2t_engine_free(back);
+    }
+    ec2t_engine_free(e);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* ec2t.int8.* keys as a file may hold them, read into engine e. */
+static ec2t_status
+load_keys(ec2t_engine *e, int version_type, uint32_t version, const float *scales, int n_scales,
+          const int32_t *zeros, int n_zeros)
+{
+    ec2t__cwriter *w = NULL;
+    ec2t__creader *r = NULL;
+    uint8_t *buf = NULL;
+    size_t len;
+    ec2t_status st;
+    ck_assert_ok(ec2t__cw_new(e->ctx, &w));
+    if (version_type == 1)
+        ck_assert_ok(ec2t__cw_add_u32(w, "ec2t.int8.version", version));
+    else if (version_type == 2)
+        ck_assert_ok(ec2t__cw_add_str(w, "ec2t.int8.version", "1"));
+    if (scales)
+        ck_assert_ok(ec2t__cw_add_array(w, "ec2t.int8.scales", EC2T__KV_F32, scales, (uint64_t)n_scales));
+    if (zeros)
+        ck_assert_ok(ec2t__cw_add_array(w, "ec2t.int8.zeros", EC2T__KV_I32, zeros, (uint64_t)n_zeros));
+    ck_assert_ok(ec2t__cw_write_mem(w, &buf, &len));
+    ck_assert_ok(ec2t__cr_open_mem(e->ctx, buf, len, "int8 keys", &r));
+    st = ec2t__eio_load_int8(e, r);
+    ec2t__cr_free(r);
+    ec2t__cw_free(w);
+    ec2t__free(e->ctx, buf);
+    return st;
+}
+
+/* Every malformed calibration is refused with EC2T_E_FORMAT and leaves the
+ * engine uncalibrated; a calibration version other than 1 is ignored. */
+START_TEST(test_engine_int8_file_checks)
+{
+    enum { MAXOPS = 64 };
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = small_blocks(ctx);
+    ec2t_engine *e = NULL;
+    float scales[MAXOPS], bad[MAXOPS];
+    int32_t zeros[MAXOPS], badz[MAXOPS];
+    int32_t n, tern = -1, plain = -1;
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    n = e->n_ops;
+    ck_assert_int_le(n, MAXOPS);
+    for (int32_t i = 0; i < n; i++) {
+        int ok = ec2t__q8_eligible(&e->ops[i]);
+        scales[i] = ok ? 0.05f : 0.0f;
+        zeros[i] = ok ? 7 : 0;
+        tern = ok && tern < 0 ? i : tern;
+        plain = !ok && plain < 0 ? i : plain;
+    }
+    ck_assert_int_ge(tern, 0);
+    ck_assert_int_ge(plain, 0);
+    /* absent, or another version: nothing */
+    ck_assert_ok(load_keys(e, 0, 0, scales, n, zeros, n));
+    ck_assert_ok(load_keys(e, 1, 2, NULL, 0, NULL, 0));
+    ck_assert_status(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8), EC2T_E_STATE);
+    /* malformed */
+    ck_assert_status(load_keys(e, 2, 0, scales, n, zeros, n), EC2T_E_FORMAT);
+    ck_assert_status(load_keys(e, 1, 1, scales, n - 1, zeros, n), EC2T_E_FORMAT);
+    ck_assert_status(load_keys(e, 1, 1, scales, n, zeros, n - 1), EC2T_E_FORMAT);
+    ck_assert_status(load_keys(e, 1, 1, scales, n, NULL, 0), EC2T_E_FORMAT);
+    ck_assert_status(load_keys(e, 1, 1, NULL, 0, zeros, n), EC2T_E_FORMAT);
+    {
+        const float bad_scales[] = {-0.05f, INFINITY, NAN, 1e-45f /* inverse infinite */};
+        for (size_t k = 0; k < sizeof bad_scales / sizeof bad_scales[0]; k++) {
+            memcpy(bad, scales, sizeof bad);
+            bad[tern] = bad_scales[k];
+            ck_assert_status(load_keys(e, 1, 1, bad, n, zeros, n), EC2T_E_FORMAT);
+        }
+        memcpy(bad, scales, sizeof bad);
+        bad[plain] = 0.05f; /* on an operation that cannot run in int8 */
+        ck_assert_status(load_keys(e, 1, 1, bad, n, zeros, n), EC2T_E_FORMAT);
+        memcpy(badz, zeros, sizeof badz);
+        badz[tern] = 256;
+        ck_assert_status(load_keys(e, 1, 1, scales, n, badz, n), EC2T_E_FORMAT);
+        badz[tern] = -1;
+        ck_assert_status(load_keys(e, 1, 1, scales, n, badz, n), EC2T_E_FORMAT);
+        memcpy(badz, zeros, sizeof badz);
+        badz[plain] = 3; /* a zero point without a scale */
+        ck_assert_status(load_keys(e, 1, 1, scales, n, badz, n), EC2T_E_FORMAT);
+    }
+    for (int32_t i = 0; i < n; i++)
+        ck_assert_ptr_null(e->ops[i].q8);
+    /* a valid one */
+    ck_assert_ok(load_keys(e, 1, 1, scales, n, zeros, n));
+    ck_assert_ptr_nonnull(e->ops[tern].q8);
+    ck_assert_int_eq(e->ops[tern].q8->zero, 7);
+    ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8));
+    ec2t_engine_free(e);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
@@ -269,6 +406,8 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_engine_int8_authors_checkpoints_predict_pytorch);
     tcase_add_test(tc, test_engine_int8_settings_and_errors);
     tcase_add_test(tc, test_engine_int8_close_to_float_and_allocation_free);
+    tcase_add_test(tc, test_engine_int8_file_round_trip);
+    tcase_add_test(tc, test_engine_int8_file_checks);
     suite_add_tcase(s, tc);
     return s;
 }

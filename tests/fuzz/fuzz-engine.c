@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: deployable .ec2t files (doc/FORMAT.md section 13) from
  * memory; a program that loads is run once on zeros, batch 1, unless its
- * workspace or its work is too large for a fuzzer's budget. */
+ * workspace or its work is too large for a fuzzer's budget, and once more
+ * in int8 when the file holds a calibration (section 13.4) that allows it. */
+#define EC2T_ENABLE_EXPERIMENTAL
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -52,6 +54,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (ec2t_engine_load_mem(ctx, data, size, 0, &e) == EC2T_OK) {
         run_zeros(e);
+        if (ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8) == EC2T_OK)
+            run_zeros(e);
         ec2t_engine_free(e);
     }
     ec2t_context_free(ctx);

@@ -9,7 +9,8 @@ tests/tstream-tool, examples/ec2t-convert); OUT_DIR receives one folder per
 target (container, model, engine, safetensors, npy, tstream):
 
 - model and deployable files of the small networks of tests/sample-nets
-  (every layer kind and operation; raw and entropy-coded ternary tensors),
+  (every layer kind and operation; raw and entropy-coded ternary tensors;
+  int8 calibrations, doc/FORMAT.md section 13.4),
   and the authors' ResNet-20 (spars64) as deployable files made by
   ec2t-convert, and exported to safetensors;
 - the ResNet-20 safetensors file of tests/data and a few small safetensors
