@@ -158,13 +158,75 @@ quantize_variants(ec2t__isa isa, const ec2t_engine *e, const ec2t__eop *op, cons
         }
 }
 
+static void
+fill16(uint16_t *p, int64_t n, uint16_t v)
+{
+    for (int64_t i = 0; i < n; i++)
+        p[i] = v;
+}
+
+/* ec2t__lower_columns' stride-1, ow == w case on quantised values: rows
+ * [r0, r0 + nrows) of the plane shifted by off = j - pad, z outside. */
+static void
+shift_plane(const ec2t__window *g, const uint16_t *xq, int32_t off, int32_t r0, int32_t nrows,
+            uint16_t z, uint16_t *dst)
+{
+    int64_t w = g->w, n = (int64_t)g->h * w;
+    int32_t ra = r0 < 0 ? -r0 : 0, rb = g->h - r0 < nrows ? g->h - r0 : nrows;
+    int32_t lo = off < 0 ? -off : 0, hi = g->w - off < g->w ? g->w - off : g->w;
+    int64_t s0, first, last;
+    if (ra >= rb) {
+        fill16(dst, (int64_t)nrows * w, z);
+        return;
+    }
+    fill16(dst, ra * w, z);
+    fill16(dst + rb * w, (nrows - rb) * w, z);
+    /* element t of rows [ra, rb) copies xq[s0 + t]; keep the source inside */
+    s0 = (ra + r0) * w + off;
+    first = s0 < 0 ? -s0 : 0;
+    last = (rb - ra) * w;
+    last = s0 + last > n ? n - s0 : last;
+    fill16(dst + ra * w, first < last ? first : last, z);
+    if (last > first)
+        memcpy(dst + ra * w + first, xq + s0 + first, (size_t)(last - first) * sizeof *xq);
+    if (last < (rb - ra) * w)
+        fill16(dst + ra * w + (last > 0 ? last : 0), (rb - ra) * w - (last > 0 ? last : 0), z);
+    /* the columns outside the plane (the copy ran through them) */
+    lo = lo < g->w ? lo : g->w;
+    hi = hi > lo ? hi : lo;
+    for (int32_t r = ra; r < rb; r++) {
+        fill16(dst + r * w, lo, z);
+        fill16(dst + r * w + hi, g->w - hi, z);
+    }
+}
+
+int
+ec2t__lower_int8(ec2t__isa isa, const ec2t_engine *e, const ec2t__eop *op, const float *x,
+                 int64_t ps, float *col)
+{
+    const ec2t__window *g = &op->win;
+    int32_t cin = e->values[op->in[0]].c;
+    uint16_t *xq = (uint16_t *)col, *q = (uint16_t *)(col + round16(op->col_floats));
+    int64_t hw = (int64_t)g->h * g->w;
+    if (g->stride != 1 || g->ow != g->w || hw * 2 > op->col_floats * 4)
+        return 0;
+    for (int32_t c = 0; c < cin; c++) {
+        ec2t__quantize8(isa, x + c * ps, hw, 1.0f / op->q8->scale, op->q8->zero, xq);
+        for (int32_t j = 0; j < g->kw; j++)
+            shift_plane(g, xq, j - g->pad, op->vrow0, op->vrows, (uint16_t)op->q8->zero,
+                        q + ((int64_t)c * g->kw + j) * op->q8->vps8);
+    }
+    return 1;
+}
+
 void
 ec2t__conv_int8(ec2t__isa isa, const ec2t_engine *e, const ec2t__eop *op, float *col,
-                int64_t ncols, float *y, int64_t ldy, const float *res, int relu)
+                int quantise, int64_t ncols, float *y, int64_t ldy, const float *res, int relu)
 {
     uint16_t *q = (uint16_t *)(col + round16(op->col_floats));
     ec2t__tshift8 sh = op->q8->sh;
-    quantize_variants(isa, e, op, col, q);
+    if (quantise)
+        quantize_variants(isa, e, op, col, q);
     sh.relu = relu;
     ec2t__tsh8(isa, &sh, q, ncols, y, ldy, res);
 }

@@ -405,8 +405,13 @@ run_conv(const run_state *r, const ec2t__eop *op)
 {
     const ec2t__eop *add = op->fuse ? op + 1 : NULL;
     int32_t out = add ? add->out : op->out;
+    int int8 = op->q8 && r->e->precision == EC2T_PRECISION_INT8, lowered = 0;
     conv_job j;
-    lower(r, op);
+    if (int8)
+        lowered = ec2t__lower_int8(r->isa, r->e, op, value_ptr(r, op->in[0]),
+                                   stride_of(r, op->in[0]), r->col);
+    if (!lowered)
+        lower(r, op);
     j.r = r;
     j.op = op;
     j.x = r->col;
@@ -416,8 +421,8 @@ run_conv(const run_state *r, const ec2t__eop *op)
     j.ncols = (int64_t)op->win.oh * op->win.ow;
     j.relu = add ? add->relu : op->relu;
     j.ternary = op->ternary && !use_dense(r, op);
-    if (op->q8 && r->e->precision == EC2T_PRECISION_INT8) {
-        ec2t__conv_int8(r->isa, r->e, op, r->col, j.ncols, j.y, j.ldy, j.res, j.relu);
+    if (int8) {
+        ec2t__conv_int8(r->isa, r->e, op, r->col, !lowered, j.ncols, j.y, j.ldy, j.res, j.relu);
         return;
     }
     kernel_rows(&j);

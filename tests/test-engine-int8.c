@@ -262,6 +262,61 @@ START_TEST(test_engine_int8_close_to_float_and_allocation_free)
 }
 END_TEST
 
+/* The quantised variants made straight from the input planes equal the
+ * float variants quantised, on every stride-1 ternary conv. */
+START_TEST(test_engine_int8_direct_lowering)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = small_blocks(ctx);
+    ec2t_engine *e = NULL;
+    float cal[16 * 432];
+    int checked = 0;
+    fill_normal(cal, 16 * 432, 8);
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    ck_assert_ok(ec2t_engine_calibrate(e, cal, 16 * 432, 16, 0));
+    for (int32_t i = 0; i < e->n_ops; i++) {
+        const ec2t__eop *op = &e->ops[i];
+        const ec2t__value *in;
+        int64_t ps, n, need;
+        float *x, *col, *flt;
+        uint16_t *q, *want;
+        if (!op->q8)
+            continue;
+        in = &e->values[op->in[0]];
+        ps = ec2t__plane_stride(in);
+        n = (int64_t)op->vrows * op->win.ow;
+        need = (op->col_floats + 15) / 16 * 16 + op->col_floats / op->vps * op->q8->vps8;
+        x = malloc((size_t)(in->c * ps) * sizeof(float));
+        col = calloc((size_t)need, sizeof(float));
+        flt = malloc((size_t)n * sizeof(float));
+        want = malloc((size_t)n * sizeof(uint16_t));
+        fill_normal(x, in->c * ps, (uint64_t)i);
+        for (int64_t k = 0; k < in->c * ps; k += 7)
+            x[k] = 0.0f; /* exact zeros too */
+        if (ec2t__lower_int8(EC2T__ISA_REF, e, op, x, ps, col)) {
+            q = (uint16_t *)(col + (op->col_floats + 15) / 16 * 16);
+            for (int32_t c = 0; c < in->c; c++)
+                for (int32_t j = 0; j < op->win.kw; j++) {
+                    ec2t__lower_columns(&op->win, x + c * ps, j, 0, op->vrow0, op->vrows, flt);
+                    ec2t__quantize8_ref(flt, n, 1.0f / op->q8->scale, op->q8->zero, want);
+                    ck_assert_mem_eq(q + ((int64_t)c * op->win.kw + j) * op->q8->vps8, want,
+                                     (size_t)n * sizeof(uint16_t));
+                }
+            checked++;
+        } else {
+            ck_assert_int_ne(op->win.stride, 1);
+        }
+        free(x), free(col), free(flt), free(want);
+    }
+    ck_assert_int_gt(checked, 0);
+    ec2t_engine_free(e);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 /* The calibration survives a file round trip in both layouts (the same
  * bits in int8 after loading); an uncalibrated file has none. */
 START_TEST(test_engine_int8_file_round_trip)
@@ -406,6 +461,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_engine_int8_authors_checkpoints_predict_pytorch);
     tcase_add_test(tc, test_engine_int8_settings_and_errors);
     tcase_add_test(tc, test_engine_int8_close_to_float_and_allocation_free);
+    tcase_add_test(tc, test_engine_int8_direct_lowering);
     tcase_add_test(tc, test_engine_int8_file_round_trip);
     tcase_add_test(tc, test_engine_int8_file_checks);
     suite_add_tcase(s, tc);
