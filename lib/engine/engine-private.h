@@ -9,7 +9,7 @@
 #include <ec2t/engine.h>
 
 #include "context-private.h"
-#include "ops-private.h"
+#include "cnhw-private.h"
 #include "tkernel-private.h"
 
 /* Operation kinds; also their names in .ec2t files (engine-io.c). Append only. */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "net-private.h"
-#include "ops-private.h"
+#include "cnhw-private.h"
 
 typedef struct pool_geom {
     int64_t planes;        /* C * N */

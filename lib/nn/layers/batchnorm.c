@@ -6,7 +6,7 @@
 #include <math.h>
 
 #include "net-private.h"
-#include "pool-private.h"
+#include "thread-pool-private.h"
 #include "vec-private.h"
 
 /* l->save: mean[C] then invstd[C] of the last forward. */

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "net-private.h"
-#include "ops-private.h"
-#include "pool-private.h"
+#include "cnhw-private.h"
+#include "thread-pool-private.h"
 
 /* Floats of lowering scratch per chunk: about 1 MiB keeps it in L2. */
 #define COL_BUDGET (256 * 1024)

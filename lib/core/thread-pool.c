@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "blas-private.h"
-#include "pool-private.h"
+#include "thread-pool-private.h"
 
 typedef struct worker {
     ec2t__pool *pool;

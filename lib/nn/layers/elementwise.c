@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "net-private.h"
-#include "ops-private.h"
+#include "cnhw-private.h"
 
 static void
 nothing(ec2t_net *net, ec2t_layer *l)

@@ -12,8 +12,8 @@
  * the count changes again or the context is freed, never during a job:
  * running allocates nothing and starts no thread. While its workers run a
  * job, BLAS runs one thread per call (blas-private.h). */
-#ifndef EC2T_POOL_PRIVATE_H
-#define EC2T_POOL_PRIVATE_H
+#ifndef EC2T_THREAD_POOL_PRIVATE_H
+#define EC2T_THREAD_POOL_PRIVATE_H
 
 #include <stdint.h>
 
@@ -32,4 +32,4 @@ ec2t_status ec2t__pool_new(ec2t_context *ctx, int threads, ec2t__pool **out);
 /* Wait for a job still running on the pool, stop the workers and free it. NULL is a no-op. */
 void ec2t__pool_free(ec2t__pool *pool);
 
-#endif /* EC2T_POOL_PRIVATE_H */
+#endif /* EC2T_THREAD_POOL_PRIVATE_H */

@@ -32,7 +32,7 @@
 #include "count-private.h"
 #include "engine-private.h"
 #include "fileio-private.h"
-#include "pool-private.h"
+#include "thread-pool-private.h"
 
 /* Lanes a batch splits into: the workers that can run samples at once. The
  * workspace holds one region per lane, so this bounds its size. */

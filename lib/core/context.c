@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "context-private.h"
-#include "pool-private.h"
+#include "thread-pool-private.h"
 
 #define EC2T__MIN_ALIGN 16
 

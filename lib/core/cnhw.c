@@ -2,7 +2,7 @@
 /* Forward kernels shared by training and inference (ops-private.h). */
 #include <string.h>
 
-#include "ops-private.h"
+#include "cnhw-private.h"
 
 /* The valid output columns [*lo, *hi) for kernel column offset j: those whose
  * input column ox*stride - pad + j lies inside [0, w). */
