@@ -29,7 +29,7 @@ struct ec2t_context {
     /* Names the context in each thread's last error (context.c), unlike its
      * address, which a later context may reuse. */
     uint64_t serial;
-    /* workers for EC2T_CTX_THREADS > 1, made when the count is set (pool.c);
+    /* workers for EC2T_CTX_THREADS > 1, made when the count is set (thread-pool.c);
      * pool_lock guards the pointer against a set during a job */
     pthread_mutex_t pool_lock;
     struct ec2t__pool *pool;

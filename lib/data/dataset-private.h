@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The dataset's internals, shared by dataset.c (construction, options,
- * normalisation, shuffling, batches) and dataset-io.c (IDX and CIFAR files). */
+ * normalisation, shuffling, batches) and files.c (IDX and CIFAR files). */
 #ifndef EC2T_DATASET_PRIVATE_H
 #define EC2T_DATASET_PRIVATE_H
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What the two layouts of deployable files (doc/FORMAT.md §13) share:
- * engine-io.c writes and reads the keyed layout and chooses between them,
- * engine-packed.c writes and reads the packed one. */
+ * io.c writes and reads the keyed layout and chooses between them,
+ * io-packed.c writes and reads the packed one. */
 #ifndef EC2T_ENGINE_IO_PRIVATE_H
 #define EC2T_ENGINE_IO_PRIVATE_H
 

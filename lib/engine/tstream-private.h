@@ -2,7 +2,7 @@
 /* The coder of deployable files (doc/FORMAT.md, "The coder"): every float
  * and every ternary layer of a program in one range-coded stream, with one
  * model whose probabilities carry over from layer to layer. The packed
- * layout (engine-packed.c) drives it in program order; this module knows
+ * layout (io-packed.c) drives it in program order; this module knows
  * nothing of programs, only of floats (as bit patterns) and layers of
  * symbols. doc/ec2t_reader.py holds a second, independent decoder. */
 #ifndef EC2T_TSTREAM_PRIVATE_H

@@ -116,14 +116,14 @@ struct ec2t_net {
     double loss;
     int64_t correct;
 
-    /* distillation (trainer-distill.c): the teacher's softened outputs,
+    /* distillation (train/distill.c): the teacher's softened outputs,
      * (classes, batch) like the logits, or NULL; read by the loss backward */
     const float *soft_targets;
     float soft_temperature, soft_alpha;
 };
 
 /* softmax(z / t) of k values z[0], z[zs], ..., z[(k-1) zs] into p[0], p[ps],
- * ... (layer-loss.c; the distillation's targets and its tempered output). */
+ * ... (layers/loss.c; the distillation's targets and its tempered output). */
 void ec2t__softmax_tempered(const float *z, int64_t zs, int32_t k, double t, float *p, int64_t ps);
 
 /* What every layer kind provides. forward/backward cannot fail: everything

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Internals of ec2t_report. report.c walks the network (which layers are
- * counted, dead channels, what each layer is followed by); report-count.c
+ * counted, dead channels, what each layer is followed by); layer-counts.c
  * turns one layer's counts into storage words and ops. doc/METRICS.md states
  * the rules. */
 #ifndef EC2T_REPORT_PRIVATE_H

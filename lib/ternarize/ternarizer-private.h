@@ -27,7 +27,7 @@ typedef struct ec2t__tlayer {
 } ec2t__tlayer;
 
 /* The best epoch of a phase: the network's tensors and the ternarizer's
- * per-layer state (tern-train.c). */
+ * per-layer state (train.c). */
 typedef struct ec2t__tz_snapshot {
     float *net;     /* all named tensors of the network, concatenated */
     float *tern;    /* shadow weights and centroids of every layer */
@@ -37,7 +37,7 @@ typedef struct ec2t__tz_snapshot {
 } ec2t__tz_snapshot;
 
 /* Where ec2t_ternarizer_train is; saved in trainer checkpoints, so that a
- * run can go on from its last epoch (tern-checkpoint.c). */
+ * run can go on from its last epoch (checkpoint.c). */
 typedef struct ec2t__tz_schedule {
     int64_t active;           /* inside ec2t_ternarizer_train */
     int64_t epochs_a, epochs_b;
@@ -93,7 +93,7 @@ ec2t_status ec2t__tz_snapshot_alloc(ec2t_ternarizer *tz, ec2t__tz_snapshot *s);
 void ec2t__tz_snapshot_free(ec2t_ternarizer *tz, ec2t__tz_snapshot *s);
 /* Each layer's value counts from its assignment. */
 void ec2t__tz_recount(ec2t_ternarizer *tz);
-/* The checkpoint hooks (tern-checkpoint.c). */
+/* The checkpoint hooks (checkpoint.c). */
 ec2t_status ec2t__tz_save_state(void *user, ec2t__cwriter *w);
 ec2t_status ec2t__tz_load_state(void *user, const ec2t__creader *r, int commit);
 

@@ -2,7 +2,7 @@
 /* Distillation: the softened outputs of a teacher network, or the mean of
  * several (an ensemble), as a second target of the loss
  * (ec2t_trainer_set_teacher, and the experimental ec2t_trainer_set_teachers;
- * the gradient is in layer-loss.c). */
+ * the gradient is in nn/layers/loss.c). */
 #include "trainer-private.h"
 
 /* A teacher must take the trained network's input and give its number of

@@ -5,7 +5,7 @@
  *     y = w_p * sum_{k in P} x[k] - w_n * sum_{k in N} x[k] (+ bias, ReLU).
  * The shifted-row products (ec2t__tsh, and ec2t__dsh for float weights) are
  * the engine's convolutions: the same sums over rows of one buffer at an
- * offset per weight. The plain-C reference (lib/kernels/tkernel-ref.c) is
+ * offset per weight. The plain-C reference (lib/engine/kernels/reference.c) is
  * the truth; the AVX2 and AVX-512 kernels (x86-64 only) are tested against
  * it. ec2t__tmm, ec2t__tmv, ec2t__tsh and ec2t__dsh pick the kernel of the
  * ISA they are given, never one the CPU cannot run. */
@@ -91,7 +91,7 @@ void ec2t__tmv(ec2t__isa isa, const ec2t__tmat *t, const float *ap, const float 
  * shifts of one activation buffer. Row m's +1 entries are the offsets
  * poff[prow[m] .. prow[m+1]), its -1 entries noff[nrow[m] .. nrow[m+1]); an
  * offset o stands for the activations x[o + j] of output column j. For a
- * convolution over zero-padded planes (lib/engine-run.c) the offset of
+ * convolution over zero-padded planes (lib/engine/run.c) the offset of
  * weight (c, i, j) is where that tap reads, so no im2col copy is needed. */
 typedef struct ec2t__tshift {
     int32_t rows;
