@@ -10,8 +10,8 @@ file include any private header; this script is what keeps the direction.
 
 Checks:
   1. every folder of lib/ (a subfolder belongs to its top folder: nn/layers
-     is nn) is one of FOLDERS, and the folder list of lib/meson.build is
-     FOLDERS' keys in order;
+     is nn) is one of FOLDERS, no source lies in lib/ itself, and the folder
+     list of lib/meson.build is FOLDERS' keys in order;
   2. every private header's name is unique in lib/ (it is included by its
      name alone);
   3. every #include "..." of a file in lib/ names a header of its own folder,
@@ -72,6 +72,9 @@ def main():
                 if d not in FOLDERS:
                     errors.append(f"lib/{d}/ is no known folder: add it to FOLDERS "
                                   "with the folders it may depend on")
+            for name in sorted(files):
+                if name.endswith((".c", ".h")):
+                    errors.append(f"lib/{name} is in no folder: move it into its stage's")
             continue
         for name in sorted(files):
             rel = os.path.join(rel_dir, name)
@@ -113,24 +116,29 @@ def main():
 
     for key in ALLOWED:
         path = os.path.join(lib, key[0])
-        if not os.path.exists(path) or key[1] not in INCLUDE.findall(open(path, encoding="utf-8").read()):
+        included = []
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                included = INCLUDE.findall(f.read())
+        if key[1] not in included:
             errors.append(f"ALLOWED names lib/{key[0]} including {key[1]}, which no longer "
                           "happens: remove the exception")
 
     for root, _, files in os.walk(lib):
-        if os.path.relpath(root, lib) == ".":
+        rel_dir = os.path.relpath(root, lib)
+        if rel_dir == ".":
             continue
         build = os.path.join(root, "meson.build")
         if not os.path.exists(build):
-            errors.append(f"{os.path.relpath(root, sys.argv[1])}/ has no meson.build")
+            errors.append(f"lib/{rel_dir}/ has no meson.build")
             continue
         with open(build, encoding="utf-8") as f:
             named = set(MESON_FILE.findall(f.read()))
         for name in sorted(files):
             if name.endswith(".c") and name not in named:
-                errors.append(f"{os.path.relpath(root, sys.argv[1])}/{name} is not in its meson.build")
+                errors.append(f"lib/{rel_dir}/{name} is not in its meson.build")
         for name in sorted(named - set(files)):
-            errors.append(f"{os.path.relpath(build, sys.argv[1])} names {name}, which does not exist")
+            errors.append(f"lib/{rel_dir}/meson.build names {name}, which does not exist")
 
     for e in errors:
         print("layout-check:", e, file=sys.stderr)
