@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The coder of deployable files (doc/FORMAT.md, "The coder", lib/tstream.c):
+/* The coder of deployable files (doc/FORMAT.md, "The coder", lib/engine/tstream.c):
  * round trips of many shapes and sparsities and of whole programs' worth of
  * floats and layers, the exact bytes of the specification's example, the
  * EC2T ResNet-20 checkpoints against their zero-order entropy, every

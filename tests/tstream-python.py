@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """The Python decoder of the coder (StreamDecoder in doc/ec2t_reader.py)
-against libec2t's encoder and decoder (lib/tstream.c, through tstream-tool),
+against libec2t's encoder and decoder (lib/engine/tstream.c, through tstream-tool),
 on streams of one ternary layer:
 
 - the example stream of doc/FORMAT.md (pinned in tests/test-tstream.c);

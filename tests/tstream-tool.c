@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Helper of tstream-python.py, on the internal coder of deployable files
- * (lib/tstream.c), for streams of one ternary layer:
+ * (lib/engine/tstream.c), for streams of one ternary layer:
  *   tstream-tool encode ROWS COLS SLICE IN.sym OUT.bin
  *   tstream-tool decode ROWS COLS SLICE IN.bin OUT.sym
  * A .sym file holds ROWS*COLS bytes, one symbol each as int8 (00, 01, FF),

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/* 2-D convolution lowered onto cblas_sgemm.
+ *
+ * With CNHW activations, the output of a chunk of samples is a block of
+ * columns of the (M, N*OH*OW) output matrix, so one GEMM per group and chunk
+ * computes it: Y[:, chunk] = W_g * col, where col is the chunk's im2col
+ * matrix (Cg*kh*kw rows). Chunks keep col small enough to stay in cache.
+ * 1x1 convolutions with stride 1 and no padding need no lowering at all: the
+ * input already is the col matrix. */
+#include <cblas.h>
+#include <string.h>
+
+#include "net-private.h"
+#include "cnhw-private.h"
+#include "thread-pool-private.h"
+
+/* Floats of lowering scratch per chunk: about 1 MiB keeps it in L2. */
+#define COL_BUDGET (256 * 1024)
+
+typedef struct conv_geom {
+    int64_t n;              /* batch */
+    int32_t c, h, w;        /* input sample */
+    int32_t m, oh, ow;      /* output sample */
+    int32_t kh, kw, stride, pad, groups;
+    int32_t cg, mg;         /* channels per group */
+    int64_t k;              /* rows of col: cg * kh * kw */
+    int64_t ohw;            /* oh * ow */
+    int64_t chunk;          /* samples per lowering chunk */
+    int direct;             /* 1x1, stride 1, no padding: no lowering */
+    ec2t__window win;
+} conv_geom;
+
+static conv_geom
+geom_of(const ec2t_net *net, const ec2t_layer *l, int64_t batch)
+{
+    const ec2t_layer *in = net->layers[l->inputs[0]];
+    conv_geom g;
+    g.n = batch;
+    g.c = in->c, g.h = in->h, g.w = in->w;
+    g.m = l->c, g.oh = l->h, g.ow = l->w;
+    g.kh = l->kh, g.kw = l->kw, g.stride = l->stride, g.pad = l->pad, g.groups = l->groups;
+    g.cg = g.c / g.groups;
+    g.mg = g.m / g.groups;
+    g.k = (int64_t)g.cg * g.kh * g.kw;
+    g.ohw = (int64_t)g.oh * g.ow;
+    g.direct = g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0;
+    g.win = (ec2t__window){g.h, g.w, g.oh, g.ow, g.kh, g.kw, g.stride, g.pad};
+    g.chunk = COL_BUDGET / (g.k * g.ohw);
+    if (g.chunk < 1)
+        g.chunk = 1;
+    if (g.chunk > batch)
+        g.chunk = batch;
+    return g;
+}
+
+/* Scratch: a lowering buffer per worker, then a partial weight gradient for
+ * every worker but the first (which writes the gradient itself). */
+static int
+conv_workers(const ec2t_net *net, const conv_geom *g)
+{
+    int64_t units = g->direct ? g->n : (g->n + g->chunk - 1) / g->chunk;
+    return ec2t__parallel_ranges(net->ctx, units, 1);
+}
+
+static size_t
+col_floats(const conv_geom *g)
+{
+    return g->direct ? 0 : (size_t)(g->k * g->chunk * g->ohw);
+}
+
+static size_t
+conv_scratch_floats(const ec2t_layer *l, int64_t batch)
+{
+    conv_geom g = geom_of(l->net, l, batch);
+    size_t w = (size_t)g.m * (size_t)g.k, workers = (size_t)l->net->ctx->threads;
+    return workers * col_floats(&g) + (workers - 1) * w;
+}
+
+static void
+add_bias(float *y, const float *b, int32_t m, int64_t cols)
+{
+    for (int32_t o = 0; o < m; o++) {
+        float *row = y + o * cols;
+        for (int64_t i = 0; i < cols; i++)
+            row[i] += b[o];
+    }
+}
+
+typedef struct conv_job {
+    ec2t_net *net;
+    ec2t_layer *l;
+    conv_geom g;
+    const float *x;
+    float *dx;
+} conv_job;
+
+/* Worker w's scratch: its lowering buffer, and (w > 0) its partial dW. */
+static float *
+col_of(const conv_job *j, int w)
+{
+    return j->net->scratch + (size_t)w * col_floats(&j->g);
+}
+
+static float *
+dw_of(const conv_job *j, int w)
+{
+    if (w == 0)
+        return j->l->grad[EC2T_PARAM_WEIGHT]->data;
+    return j->net->scratch + (size_t)j->net->ctx->threads * col_floats(&j->g) +
+           (size_t)(w - 1) * (size_t)j->g.m * (size_t)j->g.k;
+}
+
+/* Samples [s0, s1) of a 1x1/stride-1 convolution: one product per group. */
+static void
+direct_forward(const conv_job *j, int64_t s0, int64_t s1)
+{
+    const conv_geom *g = &j->g;
+    int64_t ld = g->n * g->ohw;
+    for (int32_t gr = 0; gr < g->groups; gr++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->mg, (int)((s1 - s0) * g->ohw),
+                    (int)g->k, 1.0f, j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k,
+                    (int)g->k, j->x + (int64_t)gr * g->cg * ld + s0 * g->ohw, (int)ld, 0.0f,
+                    j->l->out + (int64_t)gr * g->mg * ld + s0 * g->ohw, (int)ld);
+}
+
+static void
+forward_range(void *arg, int64_t u0, int64_t u1, int w)
+{
+    const conv_job *j = arg;
+    const conv_geom *g = &j->g;
+    int64_t ld = g->n * g->ohw;
+    float *col = col_of(j, w);
+    if (g->direct) {
+        direct_forward(j, u0, u1);
+        return;
+    }
+    for (int64_t u = u0; u < u1; u++) {
+        int64_t n0 = u * g->chunk, cn = g->n - n0 < g->chunk ? g->n - n0 : g->chunk;
+        for (int32_t gr = 0; gr < g->groups; gr++) {
+            ec2t__im2col(&g->win, j->x, g->n, gr * g->cg, g->cg, n0, cn, col);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->mg, (int)(cn * g->ohw),
+                        (int)g->k, 1.0f,
+                        j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k,
+                        (int)g->k, col, (int)(cn * g->ohw), 0.0f,
+                        j->l->out + (int64_t)gr * g->mg * ld + n0 * g->ohw, (int)ld);
+        }
+    }
+}
+
+static int64_t
+units_of(const conv_geom *g)
+{
+    return g->direct ? g->n : (g->n + g->chunk - 1) / g->chunk;
+}
+
+static void
+conv_forward(ec2t_net *net, ec2t_layer *l)
+{
+    conv_job j = {net, l, geom_of(net, l, net->batch), ec2t__input(net, l, 0)->out, NULL};
+    ec2t__parallel_for(net->ctx, units_of(&j.g), 1, forward_range, &j);
+    if (l->param[EC2T_PARAM_BIAS])
+        add_bias(l->out, l->param[EC2T_PARAM_BIAS]->data, j.g.m, j.g.n * j.g.ohw);
+}
+
+static void
+bias_grad(const float *dy, float *db, int32_t m, int64_t cols)
+{
+    for (int32_t o = 0; o < m; o++) {
+        double s = 0;
+        for (int64_t i = 0; i < cols; i++)
+            s += dy[o * cols + i];
+        db[o] = (float)s;
+    }
+}
+
+/* Gradients of samples [s0, s1) of a 1x1/stride-1 convolution. */
+static void
+direct_backward(const conv_job *j, int64_t s0, int64_t s1, float *dw)
+{
+    const conv_geom *g = &j->g;
+    int64_t ld = g->n * g->ohw;
+    int cols = (int)((s1 - s0) * g->ohw);
+    for (int32_t gr = 0; gr < g->groups; gr++) {
+        const float *wg = j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k;
+        const float *dyg = j->l->dout + (int64_t)gr * g->mg * ld + s0 * g->ohw;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->mg, (int)g->k, cols, 1.0f, dyg,
+                    (int)ld, j->x + (int64_t)gr * g->cg * ld + s0 * g->ohw, (int)ld, 0.0f,
+                    dw + (int64_t)gr * g->mg * g->k, (int)g->k);
+        if (j->dx)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->k, cols, g->mg, 1.0f, wg,
+                        (int)g->k, dyg, (int)ld, 1.0f,
+                        j->dx + (int64_t)gr * g->cg * ld + s0 * g->ohw, (int)ld);
+    }
+}
+
+static void
+backward_range(void *arg, int64_t u0, int64_t u1, int w)
+{
+    const conv_job *j = arg;
+    const conv_geom *g = &j->g;
+    int64_t ld = g->n * g->ohw;
+    float *col = col_of(j, w), *dw = dw_of(j, w);
+    if (g->direct) {
+        direct_backward(j, u0, u1, dw);
+        return;
+    }
+    for (int64_t u = u0; u < u1; u++) {
+        int64_t n0 = u * g->chunk, cn = g->n - n0 < g->chunk ? g->n - n0 : g->chunk;
+        int cols = (int)(cn * g->ohw);
+        for (int32_t gr = 0; gr < g->groups; gr++) {
+            const float *wg = j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k;
+            const float *dyg = j->l->dout + (int64_t)gr * g->mg * ld + n0 * g->ohw;
+            ec2t__im2col(&g->win, j->x, g->n, gr * g->cg, g->cg, n0, cn, col);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->mg, (int)g->k, cols, 1.0f, dyg,
+                        (int)ld, col, cols, u == u0 ? 0.0f : 1.0f, dw + (int64_t)gr * g->mg * g->k,
+                        (int)g->k);
+            if (!j->dx)
+                continue;
+            /* the chunk's col is no longer needed: reuse it for d(col) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->k, cols, g->mg, 1.0f, wg,
+                        (int)g->k, dyg, (int)ld, 0.0f, col, cols);
+            ec2t__col2im(&g->win, col, g->n, gr * g->cg, g->cg, n0, cn, j->dx);
+        }
+    }
+}
+
+static void
+conv_backward(ec2t_net *net, ec2t_layer *l)
+{
+    conv_job j = {net, l, geom_of(net, l, net->batch), ec2t__input(net, l, 0)->out,
+                  ec2t__input_grad(net, l, 0)};
+    int workers = conv_workers(net, &j.g);
+    size_t wsize = (size_t)j.g.m * (size_t)j.g.k;
+    float *dw = l->grad[EC2T_PARAM_WEIGHT]->data;
+
+    if (l->param[EC2T_PARAM_BIAS])
+        bias_grad(l->dout, l->grad[EC2T_PARAM_BIAS]->data, j.g.m, j.g.n * j.g.ohw);
+    ec2t__parallel_for(net->ctx, units_of(&j.g), 1, backward_range, &j);
+    /* the partial weight gradients, in worker order: deterministic */
+    for (int w = 1; w < workers; w++) {
+        const float *part = dw_of(&j, w);
+        for (size_t i = 0; i < wsize; i++)
+            dw[i] += part[i];
+    }
+}
+
+const ec2t__layer_ops ec2t__ops_conv2d = {
+    .name = "conv2d",
+    .scratch_floats = conv_scratch_floats,
+    .forward = conv_forward,
+    .backward = conv_backward,
+};

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/* The parameter-free element-wise layers: input, ReLU, dropout, flatten and
+ * the residual sum. */
+#include <string.h>
+
+#include "net-private.h"
+#include "cnhw-private.h"
+
+static void
+nothing(ec2t_net *net, ec2t_layer *l)
+{
+    (void)net;
+    (void)l;
+}
+
+static int64_t
+count(const ec2t_net *net, const ec2t_layer *l)
+{
+    return ec2t__layer_sample_size(l) * net->batch;
+}
+
+/* ---- ReLU (may run in place: its backward reads only its own output) ---- */
+
+static void
+relu_forward(ec2t_net *net, ec2t_layer *l)
+{
+    const float *x = ec2t__input(net, l, 0)->out;
+    int64_t n = count(net, l);
+    for (int64_t i = 0; i < n; i++)
+        l->out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+static void
+relu_backward(ec2t_net *net, ec2t_layer *l)
+{
+    float *dx = ec2t__input_grad(net, l, 0);
+    int64_t n = count(net, l);
+    if (!dx)
+        return;
+    for (int64_t i = 0; i < n; i++)
+        dx[i] += l->out[i] > 0.0f ? l->dout[i] : 0.0f;
+}
+
+/* ---- dropout: l->save holds the keep mask of the last train-mode pass ---- */
+
+static size_t
+dropout_save_bytes(const ec2t_layer *l, int64_t batch)
+{
+    return (size_t)(ec2t__layer_sample_size(l) * batch);
+}
+
+static void
+dropout_forward(ec2t_net *net, ec2t_layer *l)
+{
+    const float *x = ec2t__input(net, l, 0)->out;
+    unsigned char *keep = l->save;
+    int64_t n = count(net, l);
+    float scale = 1.0f / (1.0f - l->dropout_p);
+    l->fwd_mode = net->mode;
+    if (net->mode != EC2T_MODE_TRAIN || l->dropout_p == 0.0f) {
+        if (l->out != x)
+            memcpy(l->out, x, (size_t)n * sizeof *x);
+        l->fwd_mode = EC2T_MODE_EVAL;
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        keep[i] = ec2t__rng_uniform(&net->rng) >= l->dropout_p;
+        l->out[i] = keep[i] ? x[i] * scale : 0.0f;
+    }
+}
+
+static void
+dropout_backward(ec2t_net *net, ec2t_layer *l)
+{
+    float *dx = ec2t__input_grad(net, l, 0);
+    const unsigned char *keep = l->save;
+    int64_t n = count(net, l);
+    float scale = 1.0f / (1.0f - l->dropout_p);
+    if (!dx)
+        return;
+    if (l->fwd_mode != EC2T_MODE_TRAIN) {
+        for (int64_t i = 0; i < n; i++)
+            dx[i] += l->dout[i];
+        return;
+    }
+    for (int64_t i = 0; i < n; i++)
+        dx[i] += keep[i] ? l->dout[i] * scale : 0.0f;
+}
+
+/* ---- flatten: (C, N, HW) to (C*HW, N) ---- */
+
+static void
+flatten_forward(ec2t_net *net, ec2t_layer *l)
+{
+    const ec2t_layer *in = ec2t__input(net, l, 0);
+    ec2t__flatten(in->out, in->c, net->batch, (int64_t)in->h * in->w, l->out);
+}
+
+static void
+flatten_backward(ec2t_net *net, ec2t_layer *l)
+{
+    const ec2t_layer *in = ec2t__input(net, l, 0);
+    float *dx = ec2t__input_grad(net, l, 0);
+    int64_t n = net->batch, hw = (int64_t)in->h * in->w;
+    if (!dx)
+        return;
+    for (int32_t c = 0; c < in->c; c++)
+        for (int64_t s = 0; s < n; s++)
+            for (int64_t p = 0; p < hw; p++)
+                dx[(c * n + s) * hw + p] += l->dout[(c * hw + p) * n + s];
+}
+
+/* ---- residual: out = a + shortcut(b); option A subsamples b by the stride
+ * and places its channels at offset (C - Cb) / 2 ---- */
+
+static void
+residual_forward(ec2t_net *net, ec2t_layer *l)
+{
+    const ec2t_layer *a = ec2t__input(net, l, 0), *b = ec2t__input(net, l, 1);
+    ec2t__residual_add(l->out, a->out, b->out, l->c, b->c, net->batch, l->h, l->w, b->h, b->w,
+                       l->stride, 0);
+}
+
+static void
+residual_backward(ec2t_net *net, ec2t_layer *l)
+{
+    const ec2t_layer *b = ec2t__input(net, l, 1);
+    float *da = ec2t__input_grad(net, l, 0), *db = ec2t__input_grad(net, l, 1);
+    int64_t n = net->batch, hw = (int64_t)l->h * l->w, total = count(net, l);
+    int32_t front = (l->c - b->c) / 2, s = l->stride;
+    if (da)
+        for (int64_t i = 0; i < total; i++)
+            da[i] += l->dout[i];
+    if (!db)
+        return;
+    if (b->c == l->c && s == 1) {
+        for (int64_t i = 0; i < total; i++)
+            db[i] += l->dout[i];
+        return;
+    }
+    for (int32_t c = 0; c < b->c; c++)
+        for (int64_t i = 0; i < n; i++) {
+            const float *src = l->dout + ((c + front) * n + i) * hw;
+            float *dst = db + (c * n + i) * (int64_t)b->h * b->w;
+            for (int32_t y = 0; y < l->h; y++)
+                for (int32_t x = 0; x < l->w; x++)
+                    dst[(int64_t)y * s * b->w + (int64_t)x * s] += src[y * l->w + x];
+        }
+}
+
+const ec2t__layer_ops ec2t__ops_input = {
+    .name = "input",
+    .forward = nothing,
+    .backward = nothing,
+};
+
+const ec2t__layer_ops ec2t__ops_relu = {
+    .name = "relu",
+    .needs_own_output = 1,
+    .can_run_in_place = 1,
+    .forward = relu_forward,
+    .backward = relu_backward,
+};
+
+const ec2t__layer_ops ec2t__ops_dropout = {
+    .name = "dropout",
+    .can_run_in_place = 1,
+    .save_bytes = dropout_save_bytes,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+};
+
+const ec2t__layer_ops ec2t__ops_flatten = {
+    .name = "flatten",
+    .forward = flatten_forward,
+    .backward = flatten_backward,
+};
+
+const ec2t__layer_ops ec2t__ops_residual = {
+    .name = "residual",
+    .can_run_in_place = 1,
+    .forward = residual_forward,
+    .backward = residual_backward,
+};
