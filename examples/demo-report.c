@@ -1,11 +1,114 @@
 /* SPDX-License-Identifier: MIT */
-/* ec2t-demo's results: the side-by-side table and the SVG chart. Hand-made
- * SVG keeps the demo free of plotting dependencies; any browser shows it. */
+/* ec2t-demo's results: the counts, the side-by-side table, the key lines
+ * and the SVG chart. Hand-made SVG keeps the demo free of plotting
+ * dependencies; any browser shows it. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "demo-chart.h"
+#include "demo-report.h"
+#include "ex-engine.h"
+
+/* The counts of a network as ec2t_report makes them: params, adds, mults and
+ * the share of zeros among its ternary weights (-1 without any); with layers,
+ * also one entry per counted layer in a new array. */
+static ec2t_status
+count(const ec2t_net *net, demo_row *row, demo_layer **layers, int *n_layers)
+{
+    ec2t_report *rep = NULL;
+    double v, weights = 0, zeros = 0;
+    ec2t_status st = ec2t_report_new(net, 0, &rep);
+    int32_t n;
+    if (st != EC2T_OK)
+        return st;
+    ec2t_report_get(rep, -1, EC2T_REPORT_ADDS, &v);
+    row->adds = (long long)v;
+    ec2t_report_get(rep, -1, EC2T_REPORT_MULTS, &v);
+    row->mults = (long long)v;
+    row->params = (long long)ec2t_net_trainable_count(net);
+    n = ec2t_report_layer_count(rep);
+    if (layers && !(*layers = calloc((size_t)(n > 0 ? n : 1), sizeof **layers)))
+        st = EC2T_E_NOMEM;
+    for (int32_t i = 0; st == EC2T_OK && i < n; i++) {
+        double id, w, z, t;
+        ec2t_layer *l = NULL;
+        ec2t_report_get(rep, i, EC2T_REPORT_LAYER_ID, &id);
+        ec2t_report_get(rep, i, EC2T_REPORT_WEIGHTS, &w);
+        ec2t_report_get(rep, i, EC2T_REPORT_ZEROS, &z);
+        ec2t_report_get(rep, i, EC2T_REPORT_TERNARY, &t);
+        if (t > 0)
+            weights += w, zeros += z;
+        if (layers) {
+            demo_layer *dl = &(*layers)[(*n_layers)++];
+            ec2t_net_layer((ec2t_net *)net, (int32_t)id, &l);
+            snprintf(dl->name, sizeof dl->name, "%s", l ? ec2t_layer_name(l) : "?");
+            dl->sparsity = w > 0 ? z / w : 0;
+            dl->ternary = t > 0;
+        }
+    }
+    row->sparsity = weights > 0 ? zeros / weights : -1;
+    ec2t_report_free(rep);
+    return st;
+}
+
+/* Engine latency of batch 1, in milliseconds. */
+static ec2t_status
+latency(ec2t_engine *e, double *ms)
+{
+    ex_runner r;
+    float *x = NULL;
+    ec2t_status st = ex_runner_init(&r, e, 1);
+    if (st == EC2T_OK && !(x = ex_bench_inputs(r.in_size)))
+        st = EC2T_E_NOMEM;
+    if (st == EC2T_OK)
+        *ms = 1e3 * ex_runner_latency(&r, x, 1);
+    free(x);
+    ex_runner_free(&r);
+    return st;
+}
+
+ec2t_status
+demo_measure_float(ec2t_net *net, ec2t_dataset *test, const char *path, demo_row *row)
+{
+    ec2t_engine *e = NULL;
+    ec2t_status st = count(net, row, NULL, NULL);
+    row->file_bytes = ex_file_size(path);
+    row->sparsity = -1;
+    if (st == EC2T_OK)
+        st = ec2t_net_evaluate(net, test, 256, 0, NULL, &row->accuracy);
+    if (st == EC2T_OK)
+        st = ec2t_engine_compile(net, 0, &e);
+    if (st == EC2T_OK)
+        st = latency(e, &row->latency_ms);
+    ec2t_engine_free(e);
+    return st;
+}
+
+ec2t_status
+demo_measure_engine(ec2t_engine *e, const char *path, const ec2t_net *net, ec2t_dataset *test,
+                    demo_row *row, demo_layer **layers, int *n_layers)
+{
+    ex_runner r = {0};
+    ec2t_status st = ex_runner_init(&r, e, 256);
+    if (st == EC2T_OK)
+        st = ex_runner_accuracy(&r, test, &row->accuracy, NULL);
+    ex_runner_free(&r);
+    if (st == EC2T_OK)
+        st = latency(e, &row->latency_ms);
+    if (st == EC2T_OK)
+        st = count(net, row, layers, n_layers);
+    row->file_bytes = ex_file_size(path);
+    return st;
+}
+
+/* One standard error of an accuracy measured on n_test images, in points:
+ * single runs that differ by less than about twice this are not told apart. */
+static double
+stderr_points(double accuracy, long long n_test)
+{
+    return 100 * sqrt(accuracy * (1 - accuracy) / (double)n_test);
+}
 
 static void
 print_count(FILE *f, long long v, int width)
@@ -17,9 +120,10 @@ print_count(FILE *f, long long v, int width)
 }
 
 void
-demo_print_table(FILE *f, const demo_row *rows, int n)
+demo_print_table(FILE *f, const demo_row rows[3], long long n_test)
 {
-    fprintf(f, "%-22s %9s %11s %8s %9s %8s %12s %10s %10s\n", "model", "test acc", "file bytes",
+    const int n = 3;
+    fprintf(f, "\n%-22s %9s %11s %8s %9s %8s %12s %10s %10s\n", "model", "test acc", "file bytes",
             "smaller", "params", "zeros", "adds", "mults", "latency");
     for (int i = 0; i < n; i++) {
         const demo_row *r = &rows[i];
@@ -44,6 +148,28 @@ demo_print_table(FILE *f, const demo_row *rows, int n)
         else
             fprintf(f, " %10s\n", "-");
     }
+    fprintf(f, "(test acc: on %lld test images, one standard error about %.2f points;\n"
+               " file bytes: .ec2tm model files for the float networks, the .ec2t file for the\n"
+               " ternary one; zeros: share of the ternarized weights; adds and mults per image\n"
+               " as ec2t_report counts them; latency: the engine, batch 1, median)\n\n",
+            n_test, stderr_points(rows[2].accuracy, n_test));
+}
+
+void
+demo_print_keys(FILE *f, const demo_row rows[3], long long n_test)
+{
+    static const char *const key[3] = {"small", "super", "ternary"};
+    const demo_row *s = &rows[0], *t = &rows[2];
+    for (int i = 0; i < 3; i++) {
+        const demo_row *r = &rows[i];
+        fprintf(f, "%s_accuracy: %.2f\n%s_file_bytes: %lld\n%s_params: %lld\n%s_adds: %lld\n"
+                   "%s_mults: %lld\n%s_latency_ms: %.4f\n",
+                key[i], 100 * r->accuracy, key[i], r->file_bytes, key[i], r->params, key[i],
+                r->adds, key[i], r->mults, key[i], r->latency_ms);
+    }
+    fprintf(f, "sparsity: %.4f\ncompression: %.2f\naccuracy_gain: %.2f\naccuracy_stderr: %.2f\n",
+            t->sparsity, (double)s->file_bytes / (double)t->file_bytes,
+            100 * (t->accuracy - s->accuracy), stderr_points(t->accuracy, n_test));
 }
 
 /* Names come from layer names ([A-Za-z0-9_.-]) and fixed strings, but
