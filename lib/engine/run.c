@@ -162,7 +162,7 @@ plan_conv(ec2t_engine *e, ec2t__eop *op)
 /* Whether a ternary operation prefers the dense kernels: where most weights
  * are non-zero, the FMA units' dense throughput beats skipping the few
  * zeros. Convolutions: both kernels timed per layer on ResNet-20 spars45
- * and spars64 with AVX-512 (doc/PERFORMANCE.md): ec2t__dsh does 91-103 G
+ * and spars64 with AVX-512 (doc/experiments.md): ec2t__dsh does 91-103 G
  * multiply-adds/s and ec2t__tsh 54-67 G additions/s on planes a multiple of
  * 16 floats wide (every load aligned), 76 G and 38-48 G on the 8-wide ones,
  * so they tie at densities of about 0.65 and 0.60 (the spars45 layers

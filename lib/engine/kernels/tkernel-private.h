@@ -77,7 +77,7 @@ void ec2t__tmat_free(ec2t_context *ctx, ec2t__tmat *t);
  * Speed: give X a row stride that is not a multiple of 1024 floats (pad
  * ldx by 16): with a power-of-two stride every row of a column strip maps
  * to the same cache sets, and the kernels run up to 2x slower (see
- * doc/PERFORMANCE-kernels.md). X and Y 64-byte aligned. */
+ * doc/experiments.md, the ternary matrix kernels). X and Y 64-byte aligned. */
 void ec2t__tmm(ec2t__isa isa, const ec2t__tmat *t, const float *ap, const float *an,
                const float *bias, const float *x, int64_t ldx, int64_t ncols, float *y,
                int64_t ldy, int relu);
