@@ -45,8 +45,14 @@
  * workspace holds one region per lane, so this bounds its size. */
 #define MAX_LANES 8
 /* Work (additions, or floats moved) below which a step of a sample's
- * operations is not split over a team (ec2t__run_rows). */
-#define SPLIT_MIN_WORK (INT64_C(32) * 1024)
+ * operations is not split over a team (ec2t__run_rows), and a batch too
+ * small for lanes runs alone unless some step reaches it. On the
+ * development VM (2 vCPUs of an AMD EPYC, shared), splitting every
+ * ResNet-20 step at batch 1 (0.3-1 M additions each) ran 2 threads from
+ * 1.17x faster to 1.6x slower than 1 in alternating runs, depending on the
+ * host: each worker reads half its input from the other core's cache, and
+ * its share of a step then takes 1.5-2x the time it would alone. */
+#define SPLIT_MIN_WORK (INT64_C(8) << 20)
 /* Rows of a split of the dense shifted-row kernel: a multiple of every
  * ISA's register block (DSH_ROWS: 8 with AVX-512, 4 with AVX2), since a
  * part of fewer rows runs them one by one at a third of the speed. */
@@ -743,6 +749,30 @@ team_lane(void *arg, ec2t__team *team, int worker, int workers)
     run_samples(j, &r, 0, j->batch);
 }
 
+/* Whether some step of a sample is large enough to split (ec2t__run_rows
+ * and its callers' work measures): else a team would only meet at every
+ * step for nothing. */
+static int
+splits_any(const ec2t_engine *e)
+{
+    for (int32_t i = 0; i < e->n_ops; i++) {
+        const ec2t__eop *op = &e->ops[i];
+        const ec2t__value *out = &e->values[op->out];
+        int64_t work = (int64_t)out->c * out->h * out->w, nnz = 0;
+        if (op->kind == EC2T__OP_CONV || op->kind == EC2T__OP_DENSE)
+            nnz = op->ternary ? (int64_t)op->tm.prow[op->m] + op->tm.nrow[op->m]
+                              : (int64_t)op->m * op->k;
+        if (op->kind == EC2T__OP_CONV)
+            work = nnz * op->win.oh * op->win.ow > op->col_floats ? nnz * op->win.oh * op->win.ow
+                                                                   : op->col_floats;
+        else if (op->kind == EC2T__OP_DENSE)
+            work = nnz;
+        if (work >= e->split_min_work)
+            return 1;
+    }
+    return 0;
+}
+
 EC2T_API ec2t_status
 ec2t_engine_run(const ec2t_engine *e, const float *input, size_t input_count, int64_t batch,
                 float *output, size_t output_cap, void *workspace, size_t workspace_bytes,
@@ -786,7 +816,7 @@ ec2t_engine_run(const ec2t_engine *e, const float *input, size_t input_count, in
      * runs as one lane whose operations the workers split (one lane needs
      * no more workspace than several) */
     threads = e->ctx->threads;
-    if (threads > 1 && batch < TEAM_BELOW * threads)
+    if (threads > 1 && batch < TEAM_BELOW * threads && splits_any(e))
         ec2t__parallel_team(e->ctx, threads, team_lane, &j);
     else if (j.lanes == 1)
         lanes_range(&j, 0, 1, 0);
