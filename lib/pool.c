@@ -9,12 +9,16 @@
 #include "pool-private.h"
 
 /* How long a waiting thread spins before it sleeps: idle workers between
- * jobs, and threads inside a job (the caller at the join, a team at a
- * barrier), who wait for work that is nearly done. Past YIELD_NS a spinning
- * thread also yields, so that a peer it waits for on the same CPU (2 vCPUs
- * shared with other processes) gets to run. */
-#define SPIN_IDLE_NS (INT64_C(200) * 1000)
-#define SPIN_JOB_NS (INT64_C(2000) * 1000)
+ * jobs (back-to-back batch-1 runs come within microseconds), and threads
+ * inside a job (the caller at the join, a team member at a step), who wait
+ * for work that is nearly done. Short, because a spinning thread takes CPU
+ * time from the threads it waits for when the machine is busy (on a shared
+ * 2-vCPU VM, where the kernel shares CPU time per session, 200 us of idle
+ * spinning after each job of the dense path made the engine's single
+ * thread, run right after, 1.3-2x slower). Past YIELD_NS a spinning thread
+ * also yields, so that a peer it waits for on the same CPU gets to run. */
+#define SPIN_IDLE_NS (INT64_C(20) * 1000)
+#define SPIN_JOB_NS (INT64_C(50) * 1000)
 #define YIELD_NS (INT64_C(20) * 1000)
 #define LINE 64
 
