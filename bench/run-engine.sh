@@ -14,8 +14,10 @@
 #   there is no dense column; ec2t-deploy times 15 rounds after 3 warm-up
 #   runs, not SECONDS), PyTorch and ONNX Runtime as above.
 #
-# The programs of a cell run alternately REPS times; every cell is the median
-# of the REPS runs' medians. All of it twice: with the OpenBLAS core the
+# The programs of a cell run alternately REPS times, and for ResNet-20 the
+# 1- and 2-thread cells of a batch alternate too; every cell is the median
+# of the REPS runs' medians, and each ResNet-20 batch ends with the speedup
+# of 2 threads over 1 (engine and ONNX Runtime). All of it twice: with the OpenBLAS core the
 # environment gives (OPENBLAS_CORETYPE as set, or OpenBLAS's own guess) and
 # with OPENBLAS_CORETYPE=SkylakeX (its AVX-512 kernels). The core matters to
 # the dense path and to PyTorch, which use OpenBLAS; the engine's ternary
@@ -50,7 +52,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 ratio() { echo "$1 $2" | awk '$1 == "-" || $2 == "-" {print "-"; next} {printf "%.2fx\n", $1 / $2}'; }
 ms() { echo "$1" | awk '$1 == "-" {print "-"; next} {printf "%.3f\n", $1}'; }
 # mid LIST: the median of a space-separated list, or "-" when it is empty
-mid() { if [ -z "$1" ]; then echo -; else echo $1 | tr ' ' '\n' | median; fi; }
+mid() { set -- $1; if [ $# -eq 0 ]; then echo -; else echo "$@" | tr ' ' '\n' | median; fi; }
 
 # ONNX Runtime: node and the package, installed on first use.
 ort=no
@@ -133,21 +135,32 @@ run_all() {
   echo "ResNet-20 spars64 (3x32x32)"
   header
   for batch in 1 64; do
-    for threads in 1 2; do
-      e="" d="" t="" o="" isa=""
-      i=0
-      while [ "$i" -lt "$reps" ]; do
+    # 1 and 2 threads alternate within each repetition, so that their ratio
+    # compares runs under the same machine load
+    e1="" d1="" t1="" o1="" e2="" d2="" t2="" o2="" isa=""
+    i=0
+    while [ "$i" -lt "$reps" ]; do
+      for threads in 1 2; do
+        e="" d="" t="" o=""
         # libec2t leaves OpenBLAS's own thread count alone outside its workers,
         # so a cell of T threads gives OpenBLAS T threads too, as the peers have
         out=$(OPENBLAS_NUM_THREADS=$threads "$build/bench/bench-engine" "$weights" "$batch" "$threads" "$secs")
-        e="$e $(echo "$out" | value engine_ms)"
-        d="$d $(echo "$out" | value dense_ms)"
+        e="$(echo "$out" | value engine_ms)"
+        d="$(echo "$out" | value dense_ms)"
         isa=$(echo "$out" | value isa)
         torch_ort "$weights" "$resnet_ort" "$work/resnet20.onnx" "$batch" "$threads"
-        i=$((i + 1))
+        if [ "$threads" = 1 ]; then
+          e1="$e1 $e" d1="$d1 $d" t1="$t1 $t" o1="$o1 $o"
+        else
+          e2="$e2 $e" d2="$d2 $d" t2="$t2 $t" o2="$o2 $o"
+        fi
       done
-      row "$batch" "$threads" "$isa" "$(mid "$e")" "$(mid "$d")" "$(mid "$t")" "$(mid "$o")"
+      i=$((i + 1))
     done
+    row "$batch" 1 "$isa" "$(mid "$e1")" "$(mid "$d1")" "$(mid "$t1")" "$(mid "$o1")"
+    row "$batch" 2 "$isa" "$(mid "$e2")" "$(mid "$d2")" "$(mid "$t2")" "$(mid "$o2")"
+    echo "      batch $batch, 1 thread / 2 threads (2 threads' speedup): engine $(ratio "$(mid "$e1")" "$(mid "$e2")")," \
+      "ONNX Runtime $(ratio "$(mid "$o1")" "$(mid "$o2")")"
   done
   echo "LeNet-5 (1x28x28, seeded ternary weights)"
   header

@@ -521,6 +521,125 @@ START_TEST(test_engine_threads_give_the_same_results)
 }
 END_TEST
 
+/* An engine's outputs for `batch` samples of x on every kernel set, with and
+ * without the dense fallback, one after another in y; asserts that no run
+ * allocates. */
+static void
+outputs_everywhere(ec2t_engine *e, const test_alloc *ta, const float *x, int64_t batch, float *y,
+                   size_t per_run)
+{
+    size_t bytes;
+    void *ws;
+    long calls;
+    ck_assert_ok(ec2t_engine_workspace_size(e, batch, &bytes));
+    ws = malloc(bytes);
+    calls = ta->calls;
+    for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++)
+        for (int fb = 0; fb < 2; fb++) {
+            float *out = y + (k * 2 + (size_t)fb) * per_run;
+            memset(out, 0, per_run * sizeof(float));
+            if (!isa_available(isas[k]))
+                continue;
+            ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ISA, isas[k]));
+            ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_DENSE_FALLBACK, fb));
+            ck_assert_ok(ec2t_engine_run(e, x, test_engine_input_floats(e, batch), batch, out,
+                                         per_run, ws, bytes, 0));
+        }
+    ck_assert_msg(ta->calls == calls, "runs allocated %ld times", ta->calls - calls);
+    free(ws);
+}
+
+/* One network's engine on 1, 2 and 3 threads, at batch 1 (one lane, each
+ * operation split over the team) and 5 (a team again on 3 threads; lanes of
+ * whole samples on 2), with the default split threshold and with every step
+ * split (empty parts included: 3 workers on a 3-row layer): the outputs are
+ * bitwise equal, because every kernel computes a row (output channel) the
+ * same way whichever rows a call covers, so no sum changes order. */
+static void
+check_threads_bitwise(ec2t_context *ctx, const test_alloc *ta, ec2t_net *net, const char *what)
+{
+    enum { RUNS = 3 * 2, MAX_OUT = 5 * 10 };
+    ec2t_engine *e = NULL;
+    int32_t c, h, w, oc;
+    float *x, want[RUNS * MAX_OUT], got[RUNS * MAX_OUT];
+    ck_assert_ok(ec2t_net_input_shape(net, &c, &h, &w));
+    ck_assert_ok(ec2t_net_output_shape(net, &oc, NULL, NULL));
+    ck_assert_int_le(oc, 10);
+    x = malloc((size_t)5 * c * h * w * sizeof(float));
+    fill(x, (int64_t)5 * c * h * w, 41);
+    ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_EVAL));
+    ck_assert_ok(ec2t_engine_compile(net, 0, &e));
+    for (int64_t batch = 1; batch <= 5; batch += 4) {
+        size_t per_run = (size_t)batch * (size_t)oc;
+        ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_THREADS, 1));
+        outputs_everywhere(e, ta, x, batch, want, per_run);
+        for (int threads = 2; threads <= 3; threads++) {
+            ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_THREADS, threads));
+            for (int every = 0; every < 2; every++) {
+                int64_t keep = e->split_min_work;
+                if (every)
+                    e->split_min_work = 0;
+                outputs_everywhere(e, ta, x, batch, got, per_run);
+                e->split_min_work = keep;
+                for (size_t i = 0; i < RUNS * per_run; i++)
+                    ck_assert_msg(memcmp(&got[i], &want[i], sizeof(float)) == 0,
+                                  "%s, batch %lld, %d threads%s, isa %d, fallback %d: output %zu "
+                                  "is %.9g, not one thread's %.9g",
+                                  what, (long long)batch, threads, every ? ", every step split" : "",
+                                  isas[i / per_run / 2], (int)(i / per_run % 2), i % per_run,
+                                  (double)got[i], (double)want[i]);
+            }
+        }
+    }
+    ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_THREADS, 1));
+    ec2t_engine_free(e);
+    free(x);
+}
+
+/* Every kind of operation split over 2 and 3 threads at batch 1 and 5 gives
+ * one thread's results bit for bit, and no run allocates. */
+START_TEST(test_engine_threads_split_operations_bitwise)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[3] = {2, 1, 1}, widths[3] = {8, 16, 16};
+    ec2t_net *net = NULL;
+    ec2t_layer *x;
+    /* LeNet-5: max pooling, flatten, ternary dense layers */
+    ck_assert_ok(ec2t_net_build_lenet5(ctx, 1, 16, 16, 5, 0, &net));
+    ternarize_layers(net, 51);
+    check_threads_bitwise(ctx, &ta, net, "LeNet-5");
+    ec2t_net_free(net);
+    /* ResNet: convs with fused residual adds, option-A shortcuts */
+    ck_assert_ok(ec2t_net_build_resnet(ctx, 3, blocks, widths, 3, 12, 12, 10, 0, &net));
+    ternarize_layers(net, 52);
+    randomize_bn(net, 53);
+    check_threads_bitwise(ctx, &ta, net, "ResNet");
+    ec2t_net_free(net);
+    /* EC2T blocks: affine steps, 1x1 projections, unfused adds */
+    ck_assert_ok(ec2t_net_build_ec2t_blocks(ctx, 3, blocks, widths, 0.3f, 1, 10, 10, 4, 0, &net));
+    ternarize_layers(net, 54);
+    randomize_bn(net, 55);
+    check_threads_bitwise(ctx, &ta, net, "EC2T blocks");
+    ec2t_net_free(net);
+    /* grouped convs, global average pooling, a 3-output dense layer */
+    ck_assert_ok(ec2t_net_new(ctx, 4, 9, 8, &net));
+    ck_assert_ok(ec2t_net_add_conv2d(net, ec2t_net_input(net), 6, 3, 3, 2, 1, 2, 0, &x));
+    ck_assert_ok(ec2t_net_add_batchnorm(net, x, 0, &x));
+    ck_assert_ok(ec2t_net_add_relu(net, x, 0, &x));
+    ck_assert_ok(ec2t_net_add_conv2d(net, x, 6, 1, 1, 1, 0, 3, EC2T_ADD_BIAS, &x));
+    ck_assert_ok(ec2t_net_add_conv2d(net, x, 6, 3, 2, 1, 1, 6, 0, &x));
+    ck_assert_ok(ec2t_net_add_global_avgpool(net, x, 0, &x));
+    ck_assert_ok(ec2t_net_add_dense(net, x, 3, EC2T_ADD_BIAS, NULL));
+    ck_assert_ok(ec2t_net_init(net, 56));
+    randomize_bn(net, 57);
+    check_threads_bitwise(ctx, &ta, net, "grouped convs");
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 static uint8_t *
 slurp(const char *path, size_t *len)
 {
@@ -835,6 +954,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_engine_run_allocates_nothing);
     tcase_add_test(tc, test_engine_run_refuses_a_wrong_input_count);
     tcase_add_test(tc, test_engine_threads_give_the_same_results);
+    tcase_add_test(tc, test_engine_threads_split_operations_bitwise);
     tcase_add_test(tc, test_engine_rejects_corrupt_files);
     tcase_add_test(tc, test_engine_rejects_overflowing_geometry);
     tcase_add_test(tc, test_engine_ignores_unused_config);

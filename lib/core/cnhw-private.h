@@ -2,8 +2,8 @@
 /* Forward kernels shared by the training layers and the inference engine,
  * on CNHW activations: for each channel, the planes of the batch's samples
  * follow each other. */
-#ifndef EC2T_OPS_PRIVATE_H
-#define EC2T_OPS_PRIVATE_H
+#ifndef EC2T_CNHW_PRIVATE_H
+#define EC2T_CNHW_PRIVATE_H
 
 #include <stdint.h>
 
@@ -54,4 +54,4 @@ void ec2t__residual_add(float *out, const float *a, const float *b, int32_t c, i
 void ec2t__window_range(int32_t o, int32_t stride, int32_t pad, int32_t k, int32_t in, int32_t *a,
                         int32_t *b);
 
-#endif /* EC2T_OPS_PRIVATE_H */
+#endif /* EC2T_CNHW_PRIVATE_H */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Forward kernels shared by training and inference (ops-private.h). */
+/* Forward kernels shared by training and inference (cnhw-private.h). */
 #include <string.h>
 
 #include "cnhw-private.h"

@@ -10,6 +10,7 @@
 
 #include "context-private.h"
 #include "cnhw-private.h"
+#include "thread-pool-private.h"
 #include "tkernel-private.h"
 
 /* Operation kinds; also their names in .ec2t files (engine-io.c). Append only. */
@@ -59,6 +60,7 @@ typedef struct ec2t__eop {
     int64_t vps;          /* conv: the stride of its column variant planes */
     int32_t vrows, vrow0; /* conv: their rows, and the phase row of the first (< 0: padding) */
     int32_t fuse;         /* conv: the next operation, a residual add, runs in its epilogue */
+    int32_t lower_next;   /* conv: its kernel's parts also lower the next conv's input channels */
     int32_t prefer_dense; /* ternary: the dense kernels are faster for this shape */
     int64_t col_floats;   /* conv: its column variants' scratch */
     struct ec2t__q8 *q8;  /* ternary conv: its int8 form once calibrated (int8.c), or NULL */
@@ -78,9 +80,11 @@ struct ec2t_engine {
     int32_t n_slots;
     int64_t slot_floats;     /* per sample (ec2t__plane_stride), a multiple of 16 */
     int64_t col_floats;      /* conv scratch of one sample, a multiple of 16 */
+    int32_t col_buffers;     /* 2 when a conv lowers the next one's input (lower_next), else 1 */
     int64_t isa, encoding, dense_fallback, float_bits;
     int64_t dead_channels;
     int64_t precision;       /* EC2T_ENGINE_PRECISION (int8.c) */
+    int64_t split_min_work;  /* a team splits steps of at least this work (run.c; tests lower it) */
     ec2t__meta *meta;
     int32_t n_meta;
     int64_t load_budget;     /* while loading: bytes the coded layers may still ask for */
@@ -96,6 +100,37 @@ int64_t ec2t__plane_stride(const ec2t__value *v);
  * e->col_floats; before the slots are planned. EC2T_OK, EC2T_E_NOMEM or
  * EC2T_E_UNSUPPORTED (a convolution too large for int32_t offsets). */
 ec2t_status ec2t__engine_plan_run(ec2t_engine *e);
+
+/* A lane running samples through the program (engine-run.c): alone, or
+ * as one worker of a team that splits each step of an operation (its
+ * output channels, or rows) between its workers. */
+typedef struct ec2t__run {
+    const ec2t_engine *e;
+    ec2t__isa isa;
+    float *slots;       /* the lane's values */
+    float *col[2];      /* the convolutions' scratch (col_buffers of them) */
+    int cur;            /* the col holding the next conv's column variants, */
+    int lowered;        /* when it is already there (lower_next) */
+    ec2t__team *team;   /* NULL: alone */
+    int worker, workers;
+    ec2t__team_cursor cursor;
+} ec2t__run;
+
+/* The part [r0, r1) of a step's rows. */
+typedef void (*ec2t__rows_fn)(const ec2t__run *r, void *arg, int64_t r0, int64_t r1);
+/* One step of the operation a lane runs: fn over rows [0, rows) (output
+ * channels, say), in one call, or split between the lane's team when work
+ * (additions, or floats moved) reaches e->split_min_work. Rows weigh as in
+ * ec2t__split_rows (cum1, cum2: CSR row pointers, or NULL; parts in
+ * multiples of align rows). Returns when every row is done, by whichever
+ * worker; so fn must compute each row the same way whatever rows a call
+ * covers, and may only write those rows' outputs (a step that cannot be
+ * split passes rows = 1). Every worker of the team calls it for every step,
+ * with the same arguments. Allocates nothing. */
+void ec2t__run_rows(ec2t__run *r, int64_t work, int64_t rows, const int32_t *cum1,
+                    const int32_t *cum2, int64_t align, ec2t__rows_fn fn, void *arg);
+/* The lane's copy of value v (plane c at c * ec2t__plane_stride). */
+float *ec2t__run_value(const ec2t__run *r, int32_t v);
 
 /* Plan the slots, pack ternary weights, derive a_p/a_n, choose per-op paths:
  * everything that follows the list of operations (compile and load). */

@@ -7,10 +7,17 @@
  * activations stay in L2 from the first layer to the last (a whole batch
  * through one layer at a time streams megabytes through memory per layer).
  * A batch is split into at most MAX_LANES lanes of consecutive samples, run
- * by the context's workers; a single lane may split its larger operations
- * over the workers instead. Every number is computed by the same code in
- * the same order whatever the batch, the lanes and the thread count, so
- * results do not depend on them.
+ * by the context's workers. A batch too small for that (batch 1) runs in
+ * one lane whose workers form a team (thread-pool-private.h) and split every
+ * large enough step of an operation: its output channels, in chunks the
+ * workers claim, weighed by their non-zero weights. A conv followed by a
+ * conv is one step, not two: the chunk that computes output channels
+ * [r0, r1) also lowers them for the next conv (below), into a second
+ * scratch buffer, so the team meets about once per layer, some 20 times a
+ * ResNet-20 sample. Every number is computed by the same code in the same
+ * order whatever the batch, the lanes, the chunks and the thread count
+ * (each kernel computes a row the same way whatever rows a call covers), so
+ * results do not depend on them, bit for bit.
  *
  * Convolutions: im2col copies every input pixel kh x kw times, and a profile
  * showed it (and its memmove) costing as much as the ternary product. Here a
@@ -38,15 +45,25 @@
 /* Lanes a batch splits into: the workers that can run samples at once. The
  * workspace holds one region per lane, so this bounds its size. */
 #define MAX_LANES 8
-/* Output channels per task when one sample's convolution is split over the
- * workers. */
-#define ROW_BLOCK 8
-/* Additions below which one sample's operation is not split over workers:
- * a fork and join of the pool costs about 18 us on the development VM
- * (splitting every ResNet-20 conv, 0.3-1 M additions, at batch 1 made 2
- * threads 2.4x slower than 1: 0.74 ms against 0.31), about the time of a
- * 1 M-addition convolution; a split pays from some 8 M on. */
-#define SPLIT_MIN_ADDS (INT64_C(8) << 20)
+/* Work (additions, or floats moved) below which a step of a sample's
+ * operations is not split over a team (ec2t__run_rows), and a batch too
+ * small for lanes runs alone unless some step reaches it. On the
+ * development VM (2 vCPUs of an AMD EPYC, shared), splitting every
+ * ResNet-20 step at batch 1 (0.3-1 M additions each) ran 2 threads from
+ * 1.17x faster to 1.6x slower than 1 in alternating runs, depending on the
+ * host: each worker reads half its input from the other core's cache, and
+ * its share of a step then takes 1.5-2x the time it would alone. */
+#define SPLIT_MIN_WORK (INT64_C(8) << 20)
+/* Rows of a split of the dense shifted-row kernel: a multiple of every
+ * ISA's register block (DSH_ROWS: 8 with AVX-512, 4 with AVX2), since a
+ * part of fewer rows runs them one by one at a third of the speed. */
+#define DSH_ALIGN 8
+/* Chunks per worker of a split step (ec2t__run_rows). */
+#define CHUNKS_PER_WORKER 2
+/* A batch below TEAM_BELOW samples per thread runs as one lane whose
+ * operations the team splits: lanes would leave workers idle (2 samples on
+ * 2 threads, but also 3: 2 and 1). */
+#define TEAM_BELOW 2
 
 /* ---- layout ---- */
 
@@ -197,15 +214,33 @@ fusable(const ec2t_engine *e, int32_t i)
     return add->stride == 1 && a->c == b->c && a->h == b->h && a->w == b->w;
 }
 
+/* A conv (after fusion) whose output the next step, a conv, lowers: the
+ * kernel's part that writes output channels [r0, r1) lowers the same
+ * channels for the next conv right away, into the other column buffer, so
+ * a team meets once per conv instead of twice. */
+static int
+lowers_next(const ec2t_engine *e, int32_t i)
+{
+    const ec2t__eop *op = &e->ops[i];
+    int32_t out = op->fuse ? e->ops[i + 1].out : op->out, n = i + 1 + op->fuse;
+    return op->kind == EC2T__OP_CONV && n < e->n_ops && e->ops[n].kind == EC2T__OP_CONV &&
+           e->ops[n].in[0] == out;
+}
+
 ec2t_status
 ec2t__engine_plan_run(ec2t_engine *e)
 {
     ec2t_status st = EC2T_OK;
     e->col_floats = 0;
+    e->col_buffers = 1;
+    e->split_min_work = SPLIT_MIN_WORK;
+    for (int32_t i = 0; i < e->n_ops; i++)
+        e->ops[i].fuse = fusable(e, i);
     for (int32_t i = 0; i < e->n_ops && st == EC2T_OK; i++) {
         ec2t__eop *op = &e->ops[i];
-        op->fuse = fusable(e, i);
         op->prefer_dense = op->ternary && prefers_dense(op);
+        op->lower_next = lowers_next(e, i);
+        e->col_buffers = op->lower_next ? 2 : e->col_buffers;
         if (op->kind != EC2T__OP_CONV)
             continue;
         st = plan_conv(e, op);
@@ -226,7 +261,7 @@ lanes_of(int64_t batch)
 static int64_t
 lane_floats(const ec2t_engine *e)
 {
-    return e->n_slots * e->slot_floats + e->col_floats;
+    return e->n_slots * e->slot_floats + e->col_buffers * e->col_floats;
 }
 
 /* Workspace bytes of a batch; value shapes (at most 2^30 floats, 2^20 + 1
@@ -257,49 +292,89 @@ ec2t_engine_workspace_size(const ec2t_engine *e, int64_t batch, size_t *bytes)
     return EC2T_OK;
 }
 
-/* One lane's state while it runs a sample. */
-typedef struct run_state {
-    const ec2t_engine *e;
-    ec2t__isa isa;
-    float *slots, *col;
-    int split; /* may split an operation over the context's workers */
-} run_state;
-
 static float *
-value_ptr(const run_state *r, int32_t v)
+value_ptr(const ec2t__run *r, int32_t v)
 {
     return r->slots + (int64_t)r->e->values[v].slot * r->e->slot_floats;
 }
 
+float *
+ec2t__run_value(const ec2t__run *r, int32_t v)
+{
+    return value_ptr(r, v);
+}
+
 static int64_t
-stride_of(const run_state *r, int32_t v)
+stride_of(const ec2t__run *r, int32_t v)
 {
     return ec2t__plane_stride(&r->e->values[v]);
 }
 
 /* Whether a ternary operation runs on the dense kernels. */
 static int
-use_dense(const run_state *r, const ec2t__eop *op)
+use_dense(const ec2t__run *r, const ec2t__eop *op)
 {
     return !op->ternary || (r->e->dense_fallback && op->prefer_dense);
+}
+
+/* ---- steps: the unit of work a team splits ---- */
+
+typedef struct rows_step {
+    const ec2t__run *r;
+    int64_t rows, align, chunks;
+    const int32_t *cum1, *cum2;
+    ec2t__rows_fn fn;
+    void *arg;
+} rows_step;
+
+/* Chunks [c0, c1) of a step: the rows between their boundaries. */
+static void
+rows_chunks(void *arg, int64_t c0, int64_t c1, int worker)
+{
+    const rows_step *s = arg;
+    int64_t b, e, other;
+    (void)worker;
+    ec2t__split_rows(s->rows, s->cum1, s->cum2, s->align, (int)c0, (int)s->chunks, &b, &other);
+    ec2t__split_rows(s->rows, s->cum1, s->cum2, s->align, (int)c1 - 1, (int)s->chunks, &other, &e);
+    if (b < e)
+        s->fn(s->r, s->arg, b, e);
+}
+
+/* A step below split_min_work (about 32 k additions) is one chunk: handing
+ * a chunk between cores costs about a microsecond on the development VM
+ * (a few cache lines crossing, more when a vCPU is busy). A split step has
+ * CHUNKS_PER_WORKER chunks per worker (never more than row blocks), so
+ * that a worker that falls behind hands some of its share to the others. */
+void
+ec2t__run_rows(ec2t__run *r, int64_t work, int64_t rows, const int32_t *cum1,
+               const int32_t *cum2, int64_t align, ec2t__rows_fn fn, void *arg)
+{
+    rows_step s = {r, rows, align < 1 ? 1 : align, 1, cum1, cum2, fn, arg};
+    if (r->workers > 1 && work >= r->e->split_min_work) {
+        int64_t blocks = (rows + s.align - 1) / s.align;
+        s.chunks = (int64_t)r->workers * CHUNKS_PER_WORKER;
+        s.chunks = s.chunks < blocks ? s.chunks : blocks;
+    }
+    ec2t__team_step(r->team, &r->cursor, rows > 0 ? s.chunks : 0, rows_chunks, &s, r->worker);
 }
 
 /* ---- convolutions ---- */
 
 /* A conv as it runs (after fusion). */
 typedef struct conv_job {
-    const run_state *r;
     const ec2t__eop *op;
     const float *x;   /* the column variants */
     float *y;         /* output plane 0 */
     const float *res; /* fused residual, y's layout, or NULL */
     int64_t ldy, ncols;
     int relu, ternary;
+    const ec2t__eop *next; /* the conv whose input channels the parts lower, or NULL */
+    float *next_col;
 } conv_job;
 
 /* Rows [r0, r1) on the ternary kernel (one group), on a view of the lists. */
 static void
-tsh_rows(const conv_job *j, int64_t r0, int64_t r1)
+tsh_rows(const ec2t__run *r, const conv_job *j, int64_t r0, int64_t r1)
 {
     ec2t__tshift v = j->op->sh;
     v.rows = (int32_t)(r1 - r0);
@@ -309,14 +384,14 @@ tsh_rows(const conv_job *j, int64_t r0, int64_t r1)
     v.an += r0;
     v.bias = v.bias ? v.bias + r0 : NULL;
     v.relu = j->relu;
-    ec2t__tsh(j->r->isa, &v, j->x, j->ncols, j->y + r0 * j->ldy, j->ldy,
+    ec2t__tsh(r->isa, &v, j->x, j->ncols, j->y + r0 * j->ldy, j->ldy,
               j->res ? j->res + r0 * j->ldy : NULL);
 }
 
 /* Rows [r0, r1) on the dense kernel (float weights, or a ternary conv's
  * expanded ones), group by group. */
 static void
-dsh_rows(const conv_job *j, int64_t r0, int64_t r1)
+dsh_rows(const ec2t__run *r, const conv_job *j, int64_t r0, int64_t r1)
 {
     const ec2t__eop *op = j->op;
     int32_t mg = op->m / op->groups;
@@ -330,133 +405,169 @@ dsh_rows(const conv_job *j, int64_t r0, int64_t r1)
         d.off = op->doff;
         d.bias = op->bias ? op->bias + a : NULL;
         d.relu = j->relu;
-        ec2t__dsh(j->r->isa, &d, j->x + g * group_floats, j->ncols, j->y + a * j->ldy, j->ldy,
+        ec2t__dsh(r->isa, &d, j->x + g * group_floats, j->ncols, j->y + a * j->ldy, j->ldy,
                   j->res ? j->res + a * j->ldy : NULL);
         a = b;
     }
 }
 
+/* The column variants of op's input channels [c0, c1) into col; the row
+ * phases no tap reads are left alone. */
 static void
-rows_range(void *arg, int64_t b0, int64_t b1, int worker)
+lower_channels(const ec2t__run *r, const ec2t__eop *op, float *col, int64_t c0, int64_t c1)
 {
-    const conv_job *j = arg;
-    int64_t r0 = b0 * ROW_BLOCK, r1 = b1 * ROW_BLOCK < j->op->m ? b1 * ROW_BLOCK : j->op->m;
-    (void)worker;
-    if (j->ternary)
-        tsh_rows(j, r0, r1);
-    else
-        dsh_rows(j, r0, r1);
-}
-
-/* The kernel over every row, split over the workers when the operation is
- * big enough (a row's result does not depend on the split). */
-static void
-kernel_rows(conv_job *j)
-{
-    const ec2t__eop *op = j->op;
-    int64_t terms = j->ternary ? (int64_t)op->tm.prow[op->m] + op->tm.nrow[op->m]
-                               : (int64_t)op->m * op->k;
-    int64_t blocks = (op->m + ROW_BLOCK - 1) / ROW_BLOCK;
-    if (j->r->split && terms * j->ncols >= SPLIT_MIN_ADDS)
-        ec2t__parallel_for(j->r->e->ctx, blocks, 1, rows_range, j);
-    else
-        rows_range(j, 0, blocks, 0);
-}
-
-typedef struct lower_job {
-    const ec2t__eop *op;
-    const float *x;
-    int64_t ps;
-    float *col;
-} lower_job;
-
-/* The column variants of input channels [c0, c1); the row phases no tap
- * reads are left alone. */
-static void
-lower_range(void *arg, int64_t c0, int64_t c1, int worker)
-{
-    const lower_job *j = arg;
-    const ec2t__eop *op = j->op;
     const ec2t__window *g = &op->win;
-    (void)worker;
+    const float *x = value_ptr(r, op->in[0]);
+    int64_t ps = stride_of(r, op->in[0]);
     for (int64_t c = c0; c < c1; c++)
         for (int32_t i = 0; i < g->kh && i < g->stride; i++) {
             int32_t py, dy;
             tap_row(g, i, &py, &dy);
             for (int32_t jj = 0; jj < g->kw; jj++)
-                ec2t__lower_columns(g, j->x + c * j->ps, jj, py, op->vrow0, op->vrows,
-                                    j->col + ((c * g->stride + py) * g->kw + jj) * op->vps);
+                ec2t__lower_columns(g, x + c * ps, jj, py, op->vrow0, op->vrows,
+                                    col + ((c * g->stride + py) * g->kw + jj) * op->vps);
         }
 }
 
 static void
-lower(const run_state *r, const ec2t__eop *op)
+lower_rows(const ec2t__run *r, void *arg, int64_t c0, int64_t c1)
 {
-    lower_job lj = {op, value_ptr(r, op->in[0]), stride_of(r, op->in[0]), r->col};
-    int32_t cin = r->e->values[op->in[0]].c;
-    if (r->split && op->col_floats >= SPLIT_MIN_ADDS / 8)
-        ec2t__parallel_for(r->e->ctx, cin, 1, lower_range, &lj);
-    else
-        lower_range(&lj, 0, cin, 0);
+    lower_channels(r, arg, r->col[r->cur], c0, c1);
 }
 
+/* A convolution in int8 (int8.c), whole: its input quantised straight from
+ * the activations where int8.c can, else from the float column variants
+ * (which the last conv's parts may already have made). */
 static void
-run_conv(const run_state *r, const ec2t__eop *op)
+int8_conv_rows(const ec2t__run *r, void *arg, int64_t r0, int64_t r1)
+{
+    const ec2t__eop *op = arg, *add = op->fuse ? op + 1 : NULL;
+    int32_t out = add ? add->out : op->out;
+    float *col = r->col[r->cur];
+    int lowered = 0;
+    (void)r0, (void)r1;
+    if (!r->lowered)
+        lowered = ec2t__lower_int8(r->isa, r->e, op, value_ptr(r, op->in[0]),
+                                   stride_of(r, op->in[0]), col);
+    if (!lowered && !r->lowered)
+        lower_channels(r, op, col, 0, r->e->values[op->in[0]].c);
+    ec2t__conv_int8(r->isa, r->e, op, col, !lowered, (int64_t)op->win.oh * op->win.ow,
+                    value_ptr(r, out), stride_of(r, out), add ? value_ptr(r, add->in[1]) : NULL,
+                    add ? add->relu : op->relu);
+}
+
+/* Output channels [r0, r1), then (lower_next) the same channels of the
+ * next conv's input, which they are. */
+static void
+conv_rows(const ec2t__run *r, void *arg, int64_t r0, int64_t r1)
+{
+    const conv_job *j = arg;
+    if (j->ternary)
+        tsh_rows(r, j, r0, r1);
+    else
+        dsh_rows(r, j, r0, r1);
+    if (j->next)
+        lower_channels(r, j->next, j->next_col, r0, r1);
+}
+
+/* The column variants, split by input channel (unless the last conv's
+ * parts made them), then the kernel, split by output channel, weighed by
+ * their non-zeros (ternary) or in blocks of DSH_ALIGN rows (the dense
+ * kernels' register block). Every row's result is the same whichever rows
+ * a call computes. */
+static void
+run_conv(ec2t__run *r, const ec2t__eop *op)
 {
     const ec2t__eop *add = op->fuse ? op + 1 : NULL;
     int32_t out = add ? add->out : op->out;
-    int int8 = op->q8 && r->e->precision == EC2T_PRECISION_INT8, lowered = 0;
+    int64_t terms;
     conv_job j;
-    if (int8)
-        lowered = ec2t__lower_int8(r->isa, r->e, op, value_ptr(r, op->in[0]),
-                                   stride_of(r, op->in[0]), r->col);
-    if (!lowered)
-        lower(r, op);
-    j.r = r;
+    if (op->q8 && r->e->precision == EC2T_PRECISION_INT8) {
+        /* one chunk: the integer kernel is not split over a team yet */
+        ec2t__run_rows(r, 0, 1, NULL, NULL, 1, int8_conv_rows, (void *)op);
+        r->lowered = 0;
+        return;
+    }
+    if (!r->lowered)
+        ec2t__run_rows(r, op->col_floats, r->e->values[op->in[0]].c, NULL, NULL, 1, lower_rows,
+                       (void *)op);
     j.op = op;
-    j.x = r->col;
+    j.x = r->col[r->cur];
     j.y = value_ptr(r, out);
     j.res = add ? value_ptr(r, add->in[1]) : NULL;
     j.ldy = stride_of(r, out);
     j.ncols = (int64_t)op->win.oh * op->win.ow;
     j.relu = add ? add->relu : op->relu;
     j.ternary = op->ternary && !use_dense(r, op);
-    if (int8) {
-        ec2t__conv_int8(r->isa, r->e, op, r->col, !lowered, j.ncols, j.y, j.ldy, j.res, j.relu);
-        return;
-    }
-    kernel_rows(&j);
+    j.next = op->lower_next ? op + 1 + op->fuse : NULL;
+    j.next_col = r->col[r->cur ^ 1];
+    terms = j.ternary ? (int64_t)op->tm.prow[op->m] + op->tm.nrow[op->m] : (int64_t)op->m * op->k;
+    ec2t__run_rows(r, terms * j.ncols + (j.next ? j.next->col_floats : 0), op->m,
+                   j.ternary ? op->tm.prow : NULL, j.ternary ? op->tm.nrow : NULL,
+                   j.ternary ? 1 : DSH_ALIGN, conv_rows, &j);
+    r->lowered = op->lower_next;
+    r->cur ^= op->lower_next;
 }
 
-/* A dense layer: its input is a vector (one pixel per channel). */
+/* ---- dense layers: the input is a vector (one pixel per channel) ---- */
+
+/* Rows [r0, r1) on the ternary kernel, a view of the matrix (a row's sum
+ * does not depend on the others). */
 static void
-run_dense(const run_state *r, const ec2t__eop *op)
+tmv_rows(const ec2t__run *r, void *arg, int64_t r0, int64_t r1)
 {
-    const float *x = value_ptr(r, op->in[0]);
+    const ec2t__eop *op = arg;
+    const ec2t__tmat *t = &op->tm;
+    ec2t__tmat v = *t;
+    v.rows = (int32_t)(r1 - r0);
+    v.prow += r0, v.nrow += r0;
+    v.pmask += r0 * t->words, v.nmask += r0 * t->words;
+    ec2t__tmv(r->isa, &v, op->ap + r0, op->an + r0, op->bias ? op->bias + r0 : NULL,
+              value_ptr(r, op->in[0]), value_ptr(r, op->out) + r0, op->relu);
+}
+
+/* Every row with BLAS's sgemv, whose sums may depend on the rows a call
+ * computes: a step of one row, never split (two calls at once would both
+ * add into y). */
+static void
+gemv_rows(const ec2t__run *r, void *arg, int64_t r0, int64_t r1)
+{
+    const ec2t__eop *op = arg;
     float *y = value_ptr(r, op->out);
-    if (!use_dense(r, op)) {
-        ec2t__tmv(r->isa, &op->tm, op->ap, op->an, op->bias, x, y, op->relu);
-        return;
-    }
+    (void)r0, (void)r1;
     cblas_sgemv(CblasRowMajor, CblasNoTrans, op->m, op->k, 1.0f,
-                op->ternary ? op->dense : op->weight, op->k, x, 1, 0.0f, y, 1);
+                op->ternary ? op->dense : op->weight, op->k, value_ptr(r, op->in[0]), 1, 0.0f, y,
+                1);
     for (int32_t m = 0; m < op->m; m++) {
         float v = y[m] + (op->bias ? op->bias[m] : 0.0f);
         y[m] = op->relu ? (v > 0.0f ? v : 0.0f) : v;
     }
 }
 
-/* ---- the element-wise and pooling operations, plane by plane ---- */
+static void
+run_dense(ec2t__run *r, const ec2t__eop *op)
+{
+    const ec2t__tmat *t = &op->tm;
+    if (use_dense(r, op))
+        ec2t__run_rows(r, 0, 1, NULL, NULL, 1, gemv_rows, (void *)op);
+    else
+        ec2t__run_rows(r, (int64_t)t->prow[t->rows] + t->nrow[t->rows], op->m, t->prow, t->nrow, 1,
+                       tmv_rows, (void *)op);
+}
+
+/* ---- the element-wise and pooling operations, plane by plane, split by
+ * channel ---- */
 
 static void
-run_affine(const run_state *r, const ec2t__eop *op)
+affine_rows(const ec2t__run *r, void *arg, int64_t c0, int64_t c1)
 {
+    const ec2t__eop *op = arg;
     const ec2t__value *v = &r->e->values[op->out];
     const float *x = value_ptr(r, op->in[0]);
     float *y = value_ptr(r, op->out);
     int64_t ps = stride_of(r, op->out), hw = (int64_t)v->h * v->w;
     int relu = op->relu || op->kind == EC2T__OP_RELU;
-    for (int32_t c = 0; c < v->c; c++) {
+    for (int64_t c = c0; c < c1; c++) {
         float s = op->scale ? op->scale[c] : 1.0f, b = op->bias ? op->bias[c] : 0.0f;
         for (int64_t i = 0; i < hw; i++) {
             float t = x[c * ps + i] * s + b;
@@ -466,13 +577,13 @@ run_affine(const run_state *r, const ec2t__eop *op)
 }
 
 static void
-run_pool(const run_state *r, const ec2t__eop *op)
+pool_rows(const ec2t__run *r, void *arg, int64_t c0, int64_t c1)
 {
-    const ec2t__value *v = &r->e->values[op->out];
+    const ec2t__eop *op = arg;
     const float *x = value_ptr(r, op->in[0]);
     float *y = value_ptr(r, op->out);
     int64_t ips = stride_of(r, op->in[0]), ops = stride_of(r, op->out);
-    for (int32_t c = 0; c < v->c; c++) {
+    for (int64_t c = c0; c < c1; c++) {
         if (op->kind == EC2T__OP_MAXPOOL)
             ec2t__maxpool_plane(&op->win, x + c * ips, y + c * ops, NULL);
         else
@@ -482,13 +593,14 @@ run_pool(const run_state *r, const ec2t__eop *op)
 
 /* Global average pooling and flatten: a vector out of the planes. */
 static void
-run_gather(const run_state *r, const ec2t__eop *op)
+gather_rows(const ec2t__run *r, void *arg, int64_t c0, int64_t c1)
 {
+    const ec2t__eop *op = arg;
     const ec2t__value *in = &r->e->values[op->in[0]];
     const float *x = value_ptr(r, op->in[0]);
     float *y = value_ptr(r, op->out);
     int64_t ps = stride_of(r, op->in[0]), hw = (int64_t)in->h * in->w;
-    for (int32_t c = 0; c < in->c; c++) {
+    for (int64_t c = c0; c < c1; c++) {
         if (op->kind == EC2T__OP_GAP)
             ec2t__mean_planes(x + c * ps, 1, hw, y + c);
         else
@@ -508,8 +620,9 @@ option_a(float *yc, const ec2t__value *out, const float *bc, int32_t bw, int32_t
 /* Residual sum: out = a + shortcut(b), then the ReLU; option A adds every
  * stride-th pixel of b into the middle channels. */
 static void
-run_add(const run_state *r, const ec2t__eop *op)
+add_rows(const ec2t__run *r, void *arg, int64_t c0, int64_t c1)
 {
+    const ec2t__eop *op = arg;
     const ec2t__value *out = &r->e->values[op->out], *s = &r->e->values[op->in[1]];
     const float *a = value_ptr(r, op->in[0]), *b = value_ptr(r, op->in[1]);
     float *y = value_ptr(r, op->out);
@@ -517,7 +630,7 @@ run_add(const run_state *r, const ec2t__eop *op)
     int64_t hw = (int64_t)out->h * out->w;
     int32_t front = (out->c - s->c) / 2;
     int same = s->c == out->c && op->stride == 1;
-    for (int32_t c = 0; c < out->c; c++) {
+    for (int64_t c = c0; c < c1; c++) {
         float *yc = y + c * ps;
         const float *ac = a + c * ps;
         if (same) {
@@ -535,19 +648,27 @@ run_add(const run_state *r, const ec2t__eop *op)
     }
 }
 
+/* A step over the planes of value v, split by channel. */
 static void
-run_op(const run_state *r, const ec2t__eop *op)
+run_planes(ec2t__run *r, int32_t v, ec2t__rows_fn fn, const ec2t__eop *op)
+{
+    const ec2t__value *val = &r->e->values[v];
+    ec2t__run_rows(r, (int64_t)val->c * val->h * val->w, val->c, NULL, NULL, 1, fn, (void *)op);
+}
+
+static void
+run_op(ec2t__run *r, const ec2t__eop *op)
 {
     switch (op->kind) {
     case EC2T__OP_CONV: run_conv(r, op); break;
     case EC2T__OP_DENSE: run_dense(r, op); break;
     case EC2T__OP_AFFINE:
-    case EC2T__OP_RELU: run_affine(r, op); break;
+    case EC2T__OP_RELU: run_planes(r, op->out, affine_rows, op); break;
     case EC2T__OP_MAXPOOL:
-    case EC2T__OP_AVGPOOL: run_pool(r, op); break;
+    case EC2T__OP_AVGPOOL: run_planes(r, op->in[0], pool_rows, op); break;
     case EC2T__OP_GAP:
-    case EC2T__OP_FLATTEN: run_gather(r, op); break;
-    case EC2T__OP_ADD: run_add(r, op); break;
+    case EC2T__OP_FLATTEN: run_planes(r, op->in[0], gather_rows, op); break;
+    case EC2T__OP_ADD: run_planes(r, op->out, add_rows, op); break;
     }
 }
 
@@ -561,19 +682,43 @@ copy_planes(float *dst, int64_t dps, const float *src, int64_t sps, const ec2t__
         memcpy(dst + c * dps, src + c * sps, (size_t)v->h * (size_t)v->w * sizeof(float));
 }
 
+typedef struct sample_io {
+    const float *input;
+    float *output;
+} sample_io;
+
+static void
+input_rows(const ec2t__run *r, void *arg, int64_t r0, int64_t r1)
+{
+    const sample_io *io = arg;
+    const ec2t__value *in = &r->e->values[0];
+    (void)r0, (void)r1;
+    copy_planes(value_ptr(r, 0), stride_of(r, 0), io->input, (int64_t)in->h * in->w, in);
+}
+
+static void
+output_rows(const ec2t__run *r, void *arg, int64_t r0, int64_t r1)
+{
+    const sample_io *io = arg;
+    const ec2t__value *out = &r->e->values[r->e->output];
+    (void)r0, (void)r1;
+    copy_planes(io->output, (int64_t)out->h * out->w, value_ptr(r, r->e->output),
+                stride_of(r, r->e->output), out);
+}
+
 /* One sample: NCHW in, through every operation, its outputs out. */
 static void
-run_sample(const run_state *r, const float *input, float *output)
+run_sample(ec2t__run *r, const float *input, float *output)
 {
     const ec2t_engine *e = r->e;
-    const ec2t__value *in = &e->values[0], *out = &e->values[e->output];
-    copy_planes(value_ptr(r, 0), stride_of(r, 0), input, (int64_t)in->h * in->w, in);
+    sample_io io = {input, output};
+    r->lowered = 0;
+    ec2t__run_rows(r, 0, 1, NULL, NULL, 1, input_rows, &io);
     for (int32_t i = 0; i < e->n_ops; i++) {
         run_op(r, &e->ops[i]);
         i += e->ops[i].fuse; /* a fused add ran in the conv */
     }
-    copy_planes(output, (int64_t)out->h * out->w, value_ptr(r, e->output), stride_of(r, e->output),
-                out);
+    ec2t__run_rows(r, 0, 1, NULL, NULL, 1, output_rows, &io);
 }
 
 typedef struct lanes_job {
@@ -583,26 +728,77 @@ typedef struct lanes_job {
     float *output;
     int64_t batch, lanes, in_floats, out_floats;
     float *base;
-    int split;
 } lanes_job;
 
-/* Lanes [l0, l1): lane l runs samples [l * batch / lanes, (l + 1) * batch / lanes)
- * in its own region of the workspace. */
+/* Lane l's state: its own region of the workspace. */
+static ec2t__run
+lane_state(const lanes_job *j, int64_t l, ec2t__team *team, int worker, int workers)
+{
+    ec2t__run r;
+    memset(&r, 0, sizeof r);
+    r.e = j->e;
+    r.isa = j->isa;
+    r.slots = j->base + l * lane_floats(j->e);
+    r.col[0] = r.slots + j->e->n_slots * j->e->slot_floats;
+    r.col[1] = r.col[0] + j->e->col_floats; /* used only when col_buffers is 2 */
+    r.team = team;
+    r.worker = worker;
+    r.workers = workers;
+    return r;
+}
+
+/* Samples [s0, s1) one after another. */
+static void
+run_samples(const lanes_job *j, ec2t__run *r, int64_t s0, int64_t s1)
+{
+    for (int64_t s = s0; s < s1; s++)
+        run_sample(r, j->input + s * j->in_floats, j->output + s * j->out_floats);
+}
+
+/* Lanes [l0, l1), each alone: lane l runs samples
+ * [l * batch / lanes, (l + 1) * batch / lanes) in its own region. */
 static void
 lanes_range(void *arg, int64_t l0, int64_t l1, int worker)
 {
     const lanes_job *j = arg;
     (void)worker;
     for (int64_t l = l0; l < l1; l++) {
-        run_state r;
-        r.e = j->e;
-        r.isa = j->isa;
-        r.slots = j->base + l * lane_floats(j->e);
-        r.col = r.slots + j->e->n_slots * j->e->slot_floats;
-        r.split = j->split;
-        for (int64_t s = l * j->batch / j->lanes; s < (l + 1) * j->batch / j->lanes; s++)
-            run_sample(&r, j->input + s * j->in_floats, j->output + s * j->out_floats);
+        ec2t__run r = lane_state(j, l, NULL, 0, 1);
+        run_samples(j, &r, l * j->batch / j->lanes, (l + 1) * j->batch / j->lanes);
     }
+}
+
+/* The whole batch in lane 0, every operation split over the team. */
+static void
+team_lane(void *arg, ec2t__team *team, int worker, int workers)
+{
+    const lanes_job *j = arg;
+    ec2t__run r = lane_state(j, 0, team, worker, workers);
+    run_samples(j, &r, 0, j->batch);
+}
+
+/* Whether some step of a sample is large enough to split (ec2t__run_rows
+ * and its callers' work measures): else a team would only meet at every
+ * step for nothing. */
+static int
+splits_any(const ec2t_engine *e)
+{
+    for (int32_t i = 0; i < e->n_ops; i++) {
+        const ec2t__eop *op = &e->ops[i];
+        const ec2t__value *out = &e->values[op->out];
+        int64_t work = (int64_t)out->c * out->h * out->w, nnz = 0;
+        if (op->kind == EC2T__OP_CONV || op->kind == EC2T__OP_DENSE)
+            nnz = op->ternary ? (int64_t)op->tm.prow[op->m] + op->tm.nrow[op->m]
+                              : (int64_t)op->m * op->k;
+        if (op->kind == EC2T__OP_CONV)
+            work = nnz * op->win.oh * op->win.ow > op->col_floats ? nnz * op->win.oh * op->win.ow
+                                                                   : op->col_floats;
+        else if (op->kind == EC2T__OP_DENSE)
+            work = nnz;
+        if (work >= e->split_min_work)
+            return 1;
+    }
+    return 0;
 }
 
 EC2T_API ec2t_status
@@ -615,6 +811,7 @@ ec2t_engine_run(const ec2t_engine *e, const float *input, size_t input_count, in
     uint64_t need;
     size_t n_out;
     ec2t_status st;
+    int threads;
     if (!e)
         return EC2T_E_INVAL;
     if (!input || !output || !workspace || flags != 0 || batch < 1 || batch > (INT64_C(1) << 24))
@@ -643,9 +840,13 @@ ec2t_engine_run(const ec2t_engine *e, const float *input, size_t input_count, in
     j.in_floats = (int64_t)in->c * in->h * in->w;
     j.out_floats = (int64_t)out->c * out->h * out->w;
     j.base = (float *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
-    /* several lanes share the workers; a single one may split operations */
-    j.split = j.lanes == 1 && e->ctx->threads > 1;
-    if (j.lanes == 1)
+    /* a batch too small to give every worker the same number of samples
+     * runs as one lane whose operations the workers split (one lane needs
+     * no more workspace than several) */
+    threads = e->ctx->threads;
+    if (threads > 1 && batch < TEAM_BELOW * threads && splits_any(e))
+        ec2t__parallel_team(e->ctx, threads, team_lane, &j);
+    else if (j.lanes == 1)
         lanes_range(&j, 0, 1, 0);
     else
         ec2t__parallel_for(e->ctx, j.lanes, 1, lanes_range, &j);
