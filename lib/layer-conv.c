@@ -6,7 +6,13 @@
  * computes it: Y[:, chunk] = W_g * col, where col is the chunk's im2col
  * matrix (Cg*kh*kw rows). Chunks keep col small enough to stay in cache.
  * 1x1 convolutions with stride 1 and no padding need no lowering at all: the
- * input already is the col matrix. */
+ * input already is the col matrix.
+ *
+ * The input gradient of a stride-1 convolution is itself a convolution: of
+ * dy, padded by kh - 1 - pad, with the weights transposed (input and output
+ * channels swapped) and rotated by 180 degrees. Lowering dy and accumulating
+ * the product straight into dx (beta = 1) replaces the d(col) product and
+ * its col2im scatter, which read and wrote dx once per tap. */
 #include <cblas.h>
 #include <string.h>
 
@@ -27,7 +33,9 @@ typedef struct conv_geom {
     int64_t ohw;            /* oh * ow */
     int64_t chunk;          /* samples per lowering chunk */
     int direct;             /* 1x1, stride 1, no padding: no lowering */
+    int transposed;         /* dx as the convolution of dy (see the top) */
     ec2t__window win;
+    ec2t__window twin;      /* the window of that convolution: dy to dx */
 } conv_geom;
 
 static conv_geom
@@ -45,6 +53,10 @@ geom_of(const ec2t_net *net, const ec2t_layer *l, int64_t batch)
     g.ohw = (int64_t)g.oh * g.ow;
     g.direct = g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0;
     g.win = (ec2t__window){g.h, g.w, g.oh, g.ow, g.kh, g.kw, g.stride, g.pad};
+    /* only when lowering dy costs no more than the d(col) it replaces */
+    g.transposed = !g.direct && g.stride == 1 && g.kh == g.kw && g.pad <= g.kh - 1 &&
+                   (int64_t)g.mg * g.h * g.w <= (int64_t)g.cg * g.ohw;
+    g.twin = (ec2t__window){g.oh, g.ow, g.h, g.w, g.kh, g.kw, 1, g.kh - 1 - g.pad};
     g.chunk = COL_BUDGET / (g.k * g.ohw);
     if (g.chunk < 1)
         g.chunk = 1;
@@ -54,7 +66,9 @@ geom_of(const ec2t_net *net, const ec2t_layer *l, int64_t batch)
 }
 
 /* Scratch: a lowering buffer per worker, then a partial weight gradient for
- * every worker but the first (which writes the gradient itself). */
+ * every worker but the first (which writes the gradient itself), then the
+ * transposed weights. The lowering of dy is never larger than that of x
+ * (g.transposed says so), so one buffer holds either. */
 static int
 conv_workers(const ec2t_net *net, const conv_geom *g)
 {
@@ -73,7 +87,7 @@ conv_scratch_floats(const ec2t_layer *l, int64_t batch)
 {
     conv_geom g = geom_of(l->net, l, batch);
     size_t w = (size_t)g.m * (size_t)g.k, workers = (size_t)l->net->ctx->threads;
-    return workers * col_floats(&g) + (workers - 1) * w;
+    return workers * col_floats(&g) + (workers - 1) * w + (g.transposed ? w : 0);
 }
 
 static void
@@ -108,6 +122,29 @@ dw_of(const conv_job *j, int w)
         return j->l->grad[EC2T_PARAM_WEIGHT]->data;
     return j->net->scratch + (size_t)j->net->ctx->threads * col_floats(&j->g) +
            (size_t)(w - 1) * (size_t)j->g.m * (size_t)j->g.k;
+}
+
+/* After every worker's part: the transposed, rotated weights. */
+static float *
+wt_of(const conv_job *j)
+{
+    return dw_of(j, j->net->ctx->threads);
+}
+
+/* wt[gr][c][o][i][jj] = w[gr*mg + o][c][kh-1-i][kw-1-jj]: per group a
+ * (cg, mg*kh*kw) matrix, the weights of the convolution dy -> dx. */
+static void
+transpose_weights(const conv_geom *g, const float *w, float *wt)
+{
+    int64_t taps = (int64_t)g->kh * g->kw;
+    for (int32_t gr = 0; gr < g->groups; gr++)
+        for (int32_t c = 0; c < g->cg; c++)
+            for (int32_t o = 0; o < g->mg; o++) {
+                const float *src = w + ((int64_t)(gr * g->mg + o) * g->cg + c) * taps;
+                float *dst = wt + ((int64_t)(gr * g->cg + c) * g->mg + o) * taps;
+                for (int64_t t = 0; t < taps; t++)
+                    dst[t] = src[taps - 1 - t];
+            }
 }
 
 /* Samples [s0, s1) of a 1x1/stride-1 convolution: one product per group. */
@@ -216,6 +253,17 @@ backward_range(void *arg, int64_t u0, int64_t u1, int w)
                         (int)g->k);
             if (!j->dx)
                 continue;
+            if (g->transposed) {
+                /* dx[chunk] += wt_g * lowered dy: no d(col), no scatter */
+                int64_t hw = (int64_t)g->h * g->w;
+                ec2t__im2col(&g->twin, j->l->dout, g->n, gr * g->mg, g->mg, n0, cn, col);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cg, (int)(cn * hw),
+                            (int)(g->mg * g->kh * g->kw), 1.0f,
+                            wt_of(j) + (int64_t)gr * g->cg * g->mg * g->kh * g->kw,
+                            (int)(g->mg * g->kh * g->kw), col, (int)(cn * hw), 1.0f,
+                            j->dx + (int64_t)gr * g->cg * g->n * hw + n0 * hw, (int)(g->n * hw));
+                continue;
+            }
             /* the chunk's col is no longer needed: reuse it for d(col) */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->k, cols, g->mg, 1.0f, wg,
                         (int)g->k, dyg, (int)ld, 0.0f, col, cols);
@@ -235,6 +283,8 @@ conv_backward(ec2t_net *net, ec2t_layer *l)
 
     if (l->param[EC2T_PARAM_BIAS])
         bias_grad(l->dout, l->grad[EC2T_PARAM_BIAS]->data, j.g.m, j.g.n * j.g.ohw);
+    if (j.dx && j.g.transposed)
+        transpose_weights(&j.g, l->param[EC2T_PARAM_WEIGHT]->data, wt_of(&j));
     ec2t__parallel_for(net->ctx, units_of(&j.g), 1, backward_range, &j);
     /* the partial weight gradients, in worker order: deterministic */
     for (int w = 1; w < workers; w++) {

@@ -44,34 +44,17 @@ void
 ec2t__im2col(const ec2t__window *g, const float *x, int64_t n, int32_t c0, int32_t cg,
              int64_t n0, int64_t cn, float *col)
 {
-    int64_t plane = (int64_t)g->h * g->w, ld = cn * (int64_t)g->oh * g->ow;
+    int64_t plane = (int64_t)g->h * g->w, ohw = (int64_t)g->oh * g->ow, ld = cn * ohw;
     for (int32_t c = 0; c < cg; c++) {
         for (int32_t i = 0; i < g->kh; i++) {
+            /* tap row i reads input row oy*stride - pad + i: with stride 1 a
+             * shift of the rows (the long-copy path), else a row phase */
+            int32_t r0 = g->stride == 1 ? i - g->pad : 0, py = g->stride == 1 ? 0 : i - g->pad;
             for (int32_t j = 0; j < g->kw; j++) {
                 float *row = col + ((int64_t)(c * g->kh + i) * g->kw + j) * ld;
-                int32_t lo, hi, off = j - g->pad;
-                valid_range(g->ow, g->w, g->stride, off, &lo, &hi);
-                for (int64_t s = 0; s < cn; s++) {
-                    const float *src = x + ((int64_t)(c0 + c) * n + n0 + s) * plane;
-                    for (int32_t oy = 0; oy < g->oh; oy++) {
-                        float *dst = row + (s * g->oh + oy) * g->ow;
-                        int32_t iy = oy * g->stride - g->pad + i;
-                        const float *line;
-                        if (iy < 0 || iy >= g->h || lo >= hi) {
-                            zero_row(dst, g->ow);
-                            continue;
-                        }
-                        line = src + (int64_t)iy * g->w;
-                        zero_row(dst, lo);
-                        if (g->stride == 1) {
-                            copy_row(dst + lo, line + lo + off, hi - lo);
-                        } else {
-                            for (int32_t ox = lo; ox < hi; ox++)
-                                dst[ox] = line[ox * g->stride + off];
-                        }
-                        zero_row(dst + hi, g->ow - hi);
-                    }
-                }
+                for (int64_t s = 0; s < cn; s++)
+                    ec2t__lower_columns(g, x + ((int64_t)(c0 + c) * n + n0 + s) * plane, j, py, r0,
+                                        g->oh, row + s * ohw);
             }
         }
     }

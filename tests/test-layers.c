@@ -187,6 +187,12 @@ CONV_CASE(b_conv_groups, 6, 3, 3, 1, 1, 2, 0)
 CONV_CASE(b_conv_depthwise, 4, 3, 3, 1, 1, 4, EC2T_ADD_BIAS)
 CONV_CASE(b_conv_rect, 3, 2, 3, 1, 1, 1, 0)
 CONV_CASE(b_conv_chunked, 2, 3, 3, 1, 1, 1, 0)
+/* no more output than input channels: dx is the convolution of dy */
+CONV_CASE(b_conv3_narrow, 2, 3, 3, 1, 1, 1, EC2T_ADD_BIAS)
+CONV_CASE(b_conv3_valid_narrow, 2, 3, 3, 1, 0, 1, 0)
+CONV_CASE(b_conv3_pad2_narrow, 2, 3, 3, 1, 2, 1, 0)
+CONV_CASE(b_conv5_narrow, 2, 5, 5, 1, 2, 1, 0)
+CONV_CASE(b_conv_groups_narrow, 4, 3, 3, 1, 1, 2, 0)
 
 static ec2t_status
 b_bn(ec2t_net *net, ec2t_layer *x, ec2t_layer **y)
@@ -306,6 +312,17 @@ START_TEST(test_layers_grad_conv)
     gradcheck("conv groups 2", 4, 4, 4, b_conv_groups, EC2T_MODE_TRAIN, 1e-2, 1e-2);
     gradcheck("conv depthwise", 4, 4, 4, b_conv_depthwise, EC2T_MODE_TRAIN, 1e-2, 1e-2);
     gradcheck("conv 2x3", 2, 4, 5, b_conv_rect, EC2T_MODE_TRAIN, 1e-2, 1e-2);
+}
+END_TEST
+START_TEST(test_layers_grad_conv_transposed)
+{
+    /* the input gradient as the convolution of dy with the rotated weights:
+     * odd and unequal sides, no padding, padding kh - 1, groups */
+    gradcheck("conv3x3 narrow odd", 3, 5, 7, b_conv3_narrow, EC2T_MODE_TRAIN, 1e-2, 1e-2);
+    gradcheck("conv3x3 narrow nopad", 8, 6, 7, b_conv3_valid_narrow, EC2T_MODE_TRAIN, 1e-2, 1e-2);
+    gradcheck("conv3x3 narrow pad2", 3, 4, 5, b_conv3_pad2_narrow, EC2T_MODE_TRAIN, 1e-2, 1e-2);
+    gradcheck("conv5x5 narrow", 4, 5, 6, b_conv5_narrow, EC2T_MODE_TRAIN, 1e-2, 1e-2);
+    gradcheck("conv groups narrow", 6, 5, 5, b_conv_groups_narrow, EC2T_MODE_TRAIN, 1e-2, 1e-2);
 }
 END_TEST
 START_TEST(test_layers_grad_conv_chunked)
@@ -549,6 +566,7 @@ ec2t_test_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_layers_grad_dense);
     tcase_add_test(tc, test_layers_grad_conv);
+    tcase_add_test(tc, test_layers_grad_conv_transposed);
     tcase_add_test(tc, test_layers_grad_conv_chunked);
     tcase_add_test(tc, test_layers_grad_batchnorm);
     tcase_add_test(tc, test_layers_grad_pools);
