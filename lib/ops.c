@@ -253,25 +253,32 @@ ec2t__flatten(const float *x, int32_t c, int64_t n, int64_t hw, float *y)
 }
 
 void
-ec2t__residual_add(float *out, const float *a, const float *b, int32_t c, int32_t bc, int64_t n,
-                   int32_t h, int32_t w, int32_t bh, int32_t bw, int32_t stride, int relu)
+ec2t__residual_add(float *out, const float *a, const float *b, int32_t c0, int32_t c1, int32_t c,
+                   int32_t bc, int64_t n, int32_t h, int32_t w, int32_t bh, int32_t bw,
+                   int32_t stride, int relu)
 {
-    int64_t hw = (int64_t)h * w, total = (int64_t)c * n * hw;
+    int64_t hw = (int64_t)h * w, first = (int64_t)c0 * n * hw, total = (int64_t)(c1 - c0) * n * hw;
     int32_t front = (c - bc) / 2;
+    out += first;
+    a += first;
     if (out != a)
         memcpy(out, a, (size_t)total * sizeof(float));
     if (bc == c && stride == 1) {
+        b += first;
         for (int64_t i = 0; i < total; i++)
             out[i] += b[i];
     } else {
-        for (int32_t k = 0; k < bc; k++)
+        for (int32_t k = c0; k < c1; k++) {
+            if (k < front || k >= front + bc)
+                continue; /* the shortcut's zero channels */
             for (int64_t s = 0; s < n; s++) {
-                float *dst = out + ((k + front) * n + s) * hw;
-                const float *src = b + (k * n + s) * (int64_t)bh * bw;
+                float *dst = out + ((k - c0) * n + s) * hw;
+                const float *src = b + ((k - front) * n + s) * (int64_t)bh * bw;
                 for (int32_t y = 0; y < h; y++)
                     for (int32_t x = 0; x < w; x++)
                         dst[y * w + x] += src[(int64_t)y * stride * bw + (int64_t)x * stride];
             }
+        }
     }
     if (relu)
         for (int64_t i = 0; i < total; i++)
