@@ -78,7 +78,7 @@ alloc_floats(ec2t_net *net, float **p, size_t n, const char *what)
 
 /* Assign gradient slots by walking the backward order: a layer's gradient is
  * live from the step of its last consumer to its own step. A fused ReLU hands
- * its slot on to its batchnorm. */
+ * its slot on to the layer it is fused into. */
 static ec2t_status
 plan_slots(ec2t_net *net, size_t slot_floats)
 {
