@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* 2-D convolution lowered onto cblas_sgemm.
+/* 2-D convolution lowered onto matrix products (conv-gemm-private.h: an
+ * AVX-512 kernel, or cblas_sgemm).
  *
  * With CNHW activations, the output of a chunk of samples is a block of
  * columns of the (M, N*OH*OW) output matrix, so one GEMM per group and chunk
@@ -16,6 +17,7 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "conv-gemm-private.h"
 #include "net-private.h"
 #include "ops-private.h"
 #include "pool-private.h"
@@ -154,10 +156,10 @@ direct_forward(const conv_job *j, int64_t s0, int64_t s1)
     const conv_geom *g = &j->g;
     int64_t ld = g->n * g->ohw;
     for (int32_t gr = 0; gr < g->groups; gr++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->mg, (int)((s1 - s0) * g->ohw),
-                    (int)g->k, 1.0f, j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k,
-                    (int)g->k, j->x + (int64_t)gr * g->cg * ld + s0 * g->ohw, (int)ld, 0.0f,
-                    j->l->out + (int64_t)gr * g->mg * ld + s0 * g->ohw, (int)ld);
+        ec2t__conv_gemm_nn(g->mg, (int)((s1 - s0) * g->ohw), (int)g->k,
+                           j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k,
+                           (int)g->k, j->x + (int64_t)gr * g->cg * ld + s0 * g->ohw, (int)ld,
+                           j->l->out + (int64_t)gr * g->mg * ld + s0 * g->ohw, (int)ld, 0);
 }
 
 static void
@@ -175,11 +177,10 @@ forward_range(void *arg, int64_t u0, int64_t u1, int w)
         int64_t n0 = u * g->chunk, cn = g->n - n0 < g->chunk ? g->n - n0 : g->chunk;
         for (int32_t gr = 0; gr < g->groups; gr++) {
             ec2t__im2col(&g->win, j->x, g->n, gr * g->cg, g->cg, n0, cn, col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->mg, (int)(cn * g->ohw),
-                        (int)g->k, 1.0f,
-                        j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k,
-                        (int)g->k, col, (int)(cn * g->ohw), 0.0f,
-                        j->l->out + (int64_t)gr * g->mg * ld + n0 * g->ohw, (int)ld);
+            ec2t__conv_gemm_nn(g->mg, (int)(cn * g->ohw), (int)g->k,
+                               j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k,
+                               (int)g->k, col, (int)(cn * g->ohw),
+                               j->l->out + (int64_t)gr * g->mg * ld + n0 * g->ohw, (int)ld, 0);
         }
     }
 }
@@ -220,9 +221,9 @@ direct_backward(const conv_job *j, int64_t s0, int64_t s1, float *dw)
     for (int32_t gr = 0; gr < g->groups; gr++) {
         const float *wg = j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k;
         const float *dyg = j->l->dout + (int64_t)gr * g->mg * ld + s0 * g->ohw;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->mg, (int)g->k, cols, 1.0f, dyg,
-                    (int)ld, j->x + (int64_t)gr * g->cg * ld + s0 * g->ohw, (int)ld, 0.0f,
-                    dw + (int64_t)gr * g->mg * g->k, (int)g->k);
+        ec2t__conv_gemm_nt(g->mg, (int)g->k, cols, dyg, (int)ld,
+                           j->x + (int64_t)gr * g->cg * ld + s0 * g->ohw, (int)ld,
+                           dw + (int64_t)gr * g->mg * g->k, (int)g->k, 0);
         if (j->dx)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->k, cols, g->mg, 1.0f, wg,
                         (int)g->k, dyg, (int)ld, 1.0f,
@@ -248,20 +249,19 @@ backward_range(void *arg, int64_t u0, int64_t u1, int w)
             const float *wg = j->l->param[EC2T_PARAM_WEIGHT]->data + (int64_t)gr * g->mg * g->k;
             const float *dyg = j->l->dout + (int64_t)gr * g->mg * ld + n0 * g->ohw;
             ec2t__im2col(&g->win, j->x, g->n, gr * g->cg, g->cg, n0, cn, col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->mg, (int)g->k, cols, 1.0f, dyg,
-                        (int)ld, col, cols, u == u0 ? 0.0f : 1.0f, dw + (int64_t)gr * g->mg * g->k,
-                        (int)g->k);
+            ec2t__conv_gemm_nt(g->mg, (int)g->k, cols, dyg, (int)ld, col, cols,
+                               dw + (int64_t)gr * g->mg * g->k, (int)g->k, u != u0);
             if (!j->dx)
                 continue;
             if (g->transposed) {
                 /* dx[chunk] += wt_g * lowered dy: no d(col), no scatter */
                 int64_t hw = (int64_t)g->h * g->w;
                 ec2t__im2col(&g->twin, j->l->dout, g->n, gr * g->mg, g->mg, n0, cn, col);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cg, (int)(cn * hw),
-                            (int)(g->mg * g->kh * g->kw), 1.0f,
-                            wt_of(j) + (int64_t)gr * g->cg * g->mg * g->kh * g->kw,
-                            (int)(g->mg * g->kh * g->kw), col, (int)(cn * hw), 1.0f,
-                            j->dx + (int64_t)gr * g->cg * g->n * hw + n0 * hw, (int)(g->n * hw));
+                ec2t__conv_gemm_nn(g->cg, (int)(cn * hw), (int)(g->mg * g->kh * g->kw),
+                                   wt_of(j) + (int64_t)gr * g->cg * g->mg * g->kh * g->kw,
+                                   (int)(g->mg * g->kh * g->kw), col, (int)(cn * hw),
+                                   j->dx + (int64_t)gr * g->cg * g->n * hw + n0 * hw,
+                                   (int)(g->n * hw), 1);
                 continue;
             }
             /* the chunk's col is no longer needed: reuse it for d(col) */
