@@ -10,9 +10,10 @@
 #   alone; without cells, every cell of lenet5/resnet20 x 64/128 x 1/2.
 # The OpenBLAS core is whatever OPENBLAS_CORETYPE says (or OpenBLAS's own
 # guess); run once plainly and once with OPENBLAS_CORETYPE=SkylakeX.
-# "ec2t cpu" is libec2t's images per second of CPU time: on a machine shared
-# with other jobs it moves less than wall time (with one thread it is the
-# wall-time figure of an idle machine).
+# "cpu" columns: images per second of the process's CPU time, and their
+# ratio. On a machine shared with other jobs they move much less than wall
+# time; with one thread they are the wall-time figures of an idle machine
+# (with two, time spent spinning while waiting counts as well).
 set -eu
 usage="usage: run-train.sh BUILD_DIR [SECONDS] [REPS] [MODEL:BATCH:THREADS...]"
 build=${1:?$usage}
@@ -46,15 +47,15 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 mem() { awk '/^peak_rss_mib/ {p=$2} /^rss_before_mib/ {b=$2} END {print p-b}'; }
 
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
-printf '%-9s %5s %7s | %-10s | %10s %10s %6s | %9s | %9s %9s\n' model batch threads "blas core" \
-  "ec2t img/s" "torch img/s" ratio "ec2t cpu" "ec2t MiB" "torch MiB"
+printf '%-9s %5s %7s | %-10s | %10s %10s %6s | %9s %9s %6s | %9s %9s\n' model batch threads \
+  "blas core" "ec2t img/s" "torch img/s" ratio "ec2t cpu" "torch cpu" ratio "ec2t MiB" "torch MiB"
 for cell in $cells; do
   model=${cell%%:*}
   rest=${cell#*:}
   batch=${rest%%:*}
   threads=${rest#*:}
   core=$(OPENBLAS_NUM_THREADS=$threads "$build/bench/bench-core" 2>/dev/null || echo unknown)
-  e=""; t=""; c=""; em=""; tm=""
+  e=""; t=""; c=""; tc=""; em=""; tm=""
   i=0
   while [ "$i" -lt "$reps" ]; do
     # libec2t leaves OpenBLAS's own thread count alone outside its workers,
@@ -65,15 +66,18 @@ for cell in $cells; do
     em="$em $(echo "$out" | mem)"
     out=$("$py" "$here/train_peer.py" "$model" "$batch" "$threads" "$secs")
     t="$t $(echo "$out" | value images_per_second)"
+    tc="$tc $(echo "$out" | value cpu_images_per_second)"
     tm="$tm $(echo "$out" | mem)"
     i=$((i + 1))
   done
   me=$(echo $e | tr ' ' '\n' | median)
   mt=$(echo $t | tr ' ' '\n' | median)
   mc=$(echo $c | tr ' ' '\n' | median)
+  mtc=$(echo $tc | tr ' ' '\n' | median)
   mem_e=$(echo $em | tr ' ' '\n' | median)
   mem_t=$(echo $tm | tr ' ' '\n' | median)
-  printf '%-9s %5s %7s | %-10s | %10.1f %10.1f %6.2f | %9.1f | %9.1f %9.1f\n' "$model" "$batch" \
-    "$threads" "$core" "$me" "$mt" "$(echo "$me $mt" | awk '{print $1/$2}')" "$mc" "$mem_e" "$mem_t"
+  printf '%-9s %5s %7s | %-10s | %10.1f %10.1f %6.2f | %9.1f %9.1f %6.2f | %9.1f %9.1f\n' \
+    "$model" "$batch" "$threads" "$core" "$me" "$mt" "$(echo "$me $mt" | awk '{print $1/$2}')" \
+    "$mc" "$mtc" "$(echo "$mc $mtc" | awk '{print $1/$2}')" "$mem_e" "$mem_t"
 done
 echo "(memory: peak RSS minus RSS after building the network, MiB; medians of $reps runs of ${secs}s)"
