@@ -26,14 +26,17 @@ count(const ec2t_net *net, const ec2t_layer *l)
 
 /* ---- ReLU (may run in place: its backward reads only its own output) ---- */
 
+/* The loops read and write through locals: through l, every store would
+ * make the compiler reload l->out and l->dout, and not vectorise. */
 static void
 relu_forward_range(void *arg, int64_t i0, int64_t i1, int worker)
 {
     ec2t_layer *l = arg;
     const float *x = ec2t__input(l->net, l, 0)->out;
+    float *y = l->out; /* may be x: in place */
     (void)worker;
     for (int64_t i = i0; i < i1; i++)
-        l->out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 static void
@@ -46,10 +49,13 @@ static void
 relu_backward_range(void *arg, int64_t i0, int64_t i1, int worker)
 {
     ec2t_layer *l = arg;
-    float *dx = ec2t__input_grad(l->net, l, 0);
+    float *restrict dx = ec2t__input_grad(l->net, l, 0);
+    const float *restrict y = l->out, *restrict dy = l->dout;
     (void)worker;
-    for (int64_t i = i0; i < i1; i++)
-        dx[i] += l->out[i] > 0.0f ? l->dout[i] : 0.0f;
+    for (int64_t i = i0; i < i1; i++) {
+        float g = dy[i]; /* loaded either way: the select vectorises */
+        dx[i] += y[i] > 0.0f ? g : 0.0f;
+    }
 }
 
 static void
