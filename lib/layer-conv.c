@@ -21,6 +21,7 @@
 #include "net-private.h"
 #include "ops-private.h"
 #include "pool-private.h"
+#include "vec-private.h"
 
 /* Floats of lowering scratch per chunk: about 1 MiB keeps it in L2. */
 #define COL_BUDGET (256 * 1024)
@@ -203,12 +204,8 @@ conv_forward(ec2t_net *net, ec2t_layer *l)
 static void
 bias_grad(const float *dy, float *db, int32_t m, int64_t cols)
 {
-    for (int32_t o = 0; o < m; o++) {
-        double s = 0;
-        for (int64_t i = 0; i < cols; i++)
-            s += dy[o * cols + i];
-        db[o] = (float)s;
-    }
+    for (int32_t o = 0; o < m; o++)
+        db[o] = (float)ec2t__vsum(dy + o * cols, cols);
 }
 
 /* Gradients of samples [s0, s1) of a 1x1/stride-1 convolution. */
