@@ -4,13 +4,25 @@
  * networks in PyTorch; bench/run-train.sh runs both and prints ratios.
  *
  * usage: bench-train MODEL BATCH THREADS [SECONDS]
- * prints: images_per_second, peak_rss_mib, rss_before_mib, blas_core */
+ * prints: images_per_second, cpu_images_per_second (images per second of
+ * the process's CPU time: steadier than wall time on a shared machine, and
+ * with one thread the same figure on an idle one), peak_rss_mib,
+ * rss_before_mib */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <ec2t/ec2t.h>
 
 #include "bench-common.h"
+
+static double
+cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 int
 main(int argc, char **argv)
@@ -22,7 +34,7 @@ main(int argc, char **argv)
     float *x;
     int32_t *y;
     int batch, threads, steps = 0;
-    double seconds = argc > 4 ? atof(argv[4]) : 10.0, rss0, t0, t;
+    double seconds = argc > 4 ? atof(argv[4]) : 10.0, rss0, t0, t, cpu0;
     ec2t_status st;
 
     if (argc < 4) {
@@ -56,6 +68,7 @@ main(int argc, char **argv)
     for (int i = 0; i < 3; i++) /* warm-up: plans buffers, starts BLAS threads */
         ec2t_trainer_step(tr, x, (size_t)batch * 784, y, (size_t)batch, batch, 0, NULL);
     t0 = bench_now();
+    cpu0 = cpu_seconds();
     do {
         if ((st = ec2t_trainer_step(tr, x, (size_t)batch * 784, y, (size_t)batch, batch, 0, NULL)) != EC2T_OK) {
             fprintf(stderr, "bench-train: %s\n", ec2t_context_errmsg(ctx));
@@ -66,6 +79,7 @@ main(int argc, char **argv)
     } while (t - t0 < seconds || steps < 5);
     printf("model: %s\nbatch: %d\nthreads: %d\nsteps: %d\n", argv[1], batch, threads, steps);
     printf("images_per_second: %.1f\n", (double)steps * batch / (t - t0));
+    printf("cpu_images_per_second: %.1f\n", (double)steps * batch / (cpu_seconds() - cpu0));
     printf("rss_before_mib: %.1f\npeak_rss_mib: %.1f\n", rss0, bench_peak_rss_mib());
     ec2t_trainer_free(tr);
     ec2t_net_free(net);

@@ -93,7 +93,7 @@ def main():
 
     for _ in range(3):
         step()
-    steps, t0 = 0, time.perf_counter()
+    steps, t0, c0 = 0, time.perf_counter(), time.process_time()
     while True:
         step()
         steps += 1
@@ -102,6 +102,7 @@ def main():
             break
     print("model: %s\nbatch: %d\nthreads: %d\nsteps: %d" % (model_name, batch, threads, steps))
     print("images_per_second: %.1f" % (steps * batch / (t - t0)))
+    print("cpu_images_per_second: %.1f" % (steps * batch / (time.process_time() - c0)))
     print("rss_before_mib: %.1f\npeak_rss_mib: %.1f"
           % (rss0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
     print("torch: %s mkldnn: %s" % (torch.__version__, torch.backends.mkldnn.is_available()))

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv-gemm-private.h"
 #include "net-private.h"
 #include "test-common.h"
 
@@ -187,6 +188,12 @@ CONV_CASE(b_conv_groups, 6, 3, 3, 1, 1, 2, 0)
 CONV_CASE(b_conv_depthwise, 4, 3, 3, 1, 1, 4, EC2T_ADD_BIAS)
 CONV_CASE(b_conv_rect, 3, 2, 3, 1, 1, 1, 0)
 CONV_CASE(b_conv_chunked, 2, 3, 3, 1, 1, 1, 0)
+/* no more output than input channels: dx is the convolution of dy */
+CONV_CASE(b_conv3_narrow, 2, 3, 3, 1, 1, 1, EC2T_ADD_BIAS)
+CONV_CASE(b_conv3_valid_narrow, 2, 3, 3, 1, 0, 1, 0)
+CONV_CASE(b_conv3_pad2_narrow, 2, 3, 3, 1, 2, 1, 0)
+CONV_CASE(b_conv5_narrow, 2, 5, 5, 1, 2, 1, 0)
+CONV_CASE(b_conv_groups_narrow, 4, 3, 3, 1, 1, 2, 0)
 
 static ec2t_status
 b_bn(ec2t_net *net, ec2t_layer *x, ec2t_layer **y)
@@ -306,6 +313,75 @@ START_TEST(test_layers_grad_conv)
     gradcheck("conv groups 2", 4, 4, 4, b_conv_groups, EC2T_MODE_TRAIN, 1e-2, 1e-2);
     gradcheck("conv depthwise", 4, 4, 4, b_conv_depthwise, EC2T_MODE_TRAIN, 1e-2, 1e-2);
     gradcheck("conv 2x3", 2, 4, 5, b_conv_rect, EC2T_MODE_TRAIN, 1e-2, 1e-2);
+}
+END_TEST
+START_TEST(test_layers_grad_conv_transposed)
+{
+    /* the input gradient as the convolution of dy with the rotated weights:
+     * odd and unequal sides, no padding, padding kh - 1, groups */
+    gradcheck("conv3x3 narrow odd", 3, 5, 7, b_conv3_narrow, EC2T_MODE_TRAIN, 1e-2, 1e-2);
+    gradcheck("conv3x3 narrow nopad", 8, 6, 7, b_conv3_valid_narrow, EC2T_MODE_TRAIN, 1e-2, 1e-2);
+    gradcheck("conv3x3 narrow pad2", 3, 4, 5, b_conv3_pad2_narrow, EC2T_MODE_TRAIN, 1e-2, 1e-2);
+    gradcheck("conv5x5 narrow", 4, 5, 6, b_conv5_narrow, EC2T_MODE_TRAIN, 1e-2, 1e-2);
+    gradcheck("conv groups narrow", 6, 5, 5, b_conv_groups_narrow, EC2T_MODE_TRAIN, 1e-2, 1e-2);
+}
+END_TEST
+/* The convolution products (the AVX-512 kernel on CPUs that have it) against
+ * plain sums, on every edge of their tiles: every row count left over by 8
+ * (and by 4), columns around 16 and 48, k around 128, n around 16 and 256,
+ * padded strides, writing and accumulating. */
+START_TEST(test_layers_conv_gemm_matches_naive)
+{
+    static const int ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17}, ns[] = {1, 17, 48, 49, 300},
+                     ks[] = {1, 127, 128, 129};
+    for (size_t a = 0; a < sizeof ms / sizeof *ms; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof *ns; b++)
+            for (size_t e = 0; e < sizeof ks / sizeof *ks; e++)
+                for (int acc = 0; acc < 2; acc++) {
+                    int m = ms[a], n = ns[b], k = ks[e], lda = k + 3, ldb = n + 5, ldc = n + 2;
+                    int ldt = k + 1; /* C of A B^T: m x k; A: m x n (ld ldb), B: k x n (ld ldb) */
+                    float *x = malloc((size_t)m * lda * sizeof *x);
+                    float *y = malloc((size_t)k * ldb * sizeof *y);
+                    float *z = malloc((size_t)m * ldb * sizeof *z);
+                    float *c = malloc((size_t)m * ldc * sizeof *c);
+                    float *t = malloc((size_t)m * ldt * sizeof *t);
+                    fill_uniform(x, (int64_t)m * lda, -1, 1, 1);
+                    fill_uniform(y, (int64_t)k * ldb, -1, 1, 2);
+                    fill_uniform(z, (int64_t)m * ldb, -1, 1, 3);
+                    fill_uniform(c, (int64_t)m * ldc, -1, 1, 4);
+                    fill_uniform(t, (int64_t)m * ldt, -1, 1, 5);
+                    float *c0 = malloc((size_t)m * ldc * sizeof *c0);
+                    float *t0 = malloc((size_t)m * ldt * sizeof *t0);
+                    memcpy(c0, c, (size_t)m * ldc * sizeof *c);
+                    memcpy(t0, t, (size_t)m * ldt * sizeof *t);
+                    ec2t__conv_gemm_nn(m, n, k, x, lda, y, ldb, c, ldc, acc);
+                    ec2t__conv_gemm_nt(m, k, n, z, ldb, y, ldb, t, ldt, acc);
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < n; j++) {
+                            double want = acc ? c0[i * ldc + j] : 0.0;
+                            for (int p = 0; p < k; p++)
+                                want += (double)x[i * lda + p] * y[p * ldb + j];
+                            ck_assert_msg(fabs(c[i * ldc + j] - want) <= 1e-4 * (1 + fabs(want)),
+                                          "A B %dx%dx%d acc %d at (%d, %d): %g, want %g", m, n, k,
+                                          acc, i, j, c[i * ldc + j], want);
+                        }
+                        for (int j = 0; j < k; j++) {
+                            double want = acc ? t0[i * ldt + j] : 0.0;
+                            for (int p = 0; p < n; p++)
+                                want += (double)z[i * ldb + p] * y[j * ldb + p];
+                            ck_assert_msg(fabs(t[i * ldt + j] - want) <= 1e-4 * (1 + fabs(want)),
+                                          "A B^T %dx%dx%d acc %d at (%d, %d): %g, want %g", m, k,
+                                          n, acc, i, j, t[i * ldt + j], want);
+                        }
+                    }
+                    free(c0);
+                    free(t0);
+                    free(x);
+                    free(y);
+                    free(z);
+                    free(c);
+                    free(t);
+                }
 }
 END_TEST
 START_TEST(test_layers_grad_conv_chunked)
@@ -549,7 +625,9 @@ ec2t_test_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_layers_grad_dense);
     tcase_add_test(tc, test_layers_grad_conv);
+    tcase_add_test(tc, test_layers_grad_conv_transposed);
     tcase_add_test(tc, test_layers_grad_conv_chunked);
+    tcase_add_test(tc, test_layers_conv_gemm_matches_naive);
     tcase_add_test(tc, test_layers_grad_batchnorm);
     tcase_add_test(tc, test_layers_grad_pools);
     tcase_add_test(tc, test_layers_grad_misc);

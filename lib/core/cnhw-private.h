@@ -43,12 +43,13 @@ void ec2t__mean_planes(const float *x, int64_t planes, int64_t plane, float *y);
 /* (C, N, HW) to (C*HW, N). */
 void ec2t__flatten(const float *x, int32_t c, int64_t n, int64_t hw, float *y);
 
-/* out = a + shortcut(b), then max(., 0) if relu. out may be a. The shortcut
- * is the identity when b has the output's shape; otherwise option A: every
- * stride-th pixel of b, its bc channels placed at (c - bc) / 2. */
-void ec2t__residual_add(float *out, const float *a, const float *b, int32_t c, int32_t bc,
-                        int64_t n, int32_t h, int32_t w, int32_t bh, int32_t bw, int32_t stride,
-                        int relu);
+/* Channels [c0, c1) of out = a + shortcut(b), then max(., 0) if relu (all
+ * three pointers at channel 0). out may be a. The shortcut is the identity
+ * when b has the output's shape; otherwise option A: every stride-th pixel
+ * of b, its bc channels placed at (c - bc) / 2. */
+void ec2t__residual_add(float *out, const float *a, const float *b, int32_t c0, int32_t c1,
+                        int32_t c, int32_t bc, int64_t n, int32_t h, int32_t w, int32_t bh,
+                        int32_t bw, int32_t stride, int relu);
 
 /* The window [*a, *b) of output o inside an input of extent `in`. */
 void ec2t__window_range(int32_t o, int32_t stride, int32_t pad, int32_t k, int32_t in, int32_t *a,

@@ -44,34 +44,17 @@ void
 ec2t__im2col(const ec2t__window *g, const float *x, int64_t n, int32_t c0, int32_t cg,
              int64_t n0, int64_t cn, float *col)
 {
-    int64_t plane = (int64_t)g->h * g->w, ld = cn * (int64_t)g->oh * g->ow;
+    int64_t plane = (int64_t)g->h * g->w, ohw = (int64_t)g->oh * g->ow, ld = cn * ohw;
     for (int32_t c = 0; c < cg; c++) {
         for (int32_t i = 0; i < g->kh; i++) {
+            /* tap row i reads input row oy*stride - pad + i: with stride 1 a
+             * shift of the rows (the long-copy path), else a row phase */
+            int32_t r0 = g->stride == 1 ? i - g->pad : 0, py = g->stride == 1 ? 0 : i - g->pad;
             for (int32_t j = 0; j < g->kw; j++) {
                 float *row = col + ((int64_t)(c * g->kh + i) * g->kw + j) * ld;
-                int32_t lo, hi, off = j - g->pad;
-                valid_range(g->ow, g->w, g->stride, off, &lo, &hi);
-                for (int64_t s = 0; s < cn; s++) {
-                    const float *src = x + ((int64_t)(c0 + c) * n + n0 + s) * plane;
-                    for (int32_t oy = 0; oy < g->oh; oy++) {
-                        float *dst = row + (s * g->oh + oy) * g->ow;
-                        int32_t iy = oy * g->stride - g->pad + i;
-                        const float *line;
-                        if (iy < 0 || iy >= g->h || lo >= hi) {
-                            zero_row(dst, g->ow);
-                            continue;
-                        }
-                        line = src + (int64_t)iy * g->w;
-                        zero_row(dst, lo);
-                        if (g->stride == 1) {
-                            copy_row(dst + lo, line + lo + off, hi - lo);
-                        } else {
-                            for (int32_t ox = lo; ox < hi; ox++)
-                                dst[ox] = line[ox * g->stride + off];
-                        }
-                        zero_row(dst + hi, g->ow - hi);
-                    }
-                }
+                for (int64_t s = 0; s < cn; s++)
+                    ec2t__lower_columns(g, x + ((int64_t)(c0 + c) * n + n0 + s) * plane, j, py, r0,
+                                        g->oh, row + s * ohw);
             }
         }
     }
@@ -270,25 +253,32 @@ ec2t__flatten(const float *x, int32_t c, int64_t n, int64_t hw, float *y)
 }
 
 void
-ec2t__residual_add(float *out, const float *a, const float *b, int32_t c, int32_t bc, int64_t n,
-                   int32_t h, int32_t w, int32_t bh, int32_t bw, int32_t stride, int relu)
+ec2t__residual_add(float *out, const float *a, const float *b, int32_t c0, int32_t c1, int32_t c,
+                   int32_t bc, int64_t n, int32_t h, int32_t w, int32_t bh, int32_t bw,
+                   int32_t stride, int relu)
 {
-    int64_t hw = (int64_t)h * w, total = (int64_t)c * n * hw;
+    int64_t hw = (int64_t)h * w, first = (int64_t)c0 * n * hw, total = (int64_t)(c1 - c0) * n * hw;
     int32_t front = (c - bc) / 2;
+    out += first;
+    a += first;
     if (out != a)
         memcpy(out, a, (size_t)total * sizeof(float));
     if (bc == c && stride == 1) {
+        b += first;
         for (int64_t i = 0; i < total; i++)
             out[i] += b[i];
     } else {
-        for (int32_t k = 0; k < bc; k++)
+        for (int32_t k = c0; k < c1; k++) {
+            if (k < front || k >= front + bc)
+                continue; /* the shortcut's zero channels */
             for (int64_t s = 0; s < n; s++) {
-                float *dst = out + ((k + front) * n + s) * hw;
-                const float *src = b + (k * n + s) * (int64_t)bh * bw;
+                float *dst = out + ((k - c0) * n + s) * hw;
+                const float *src = b + ((k - front) * n + s) * (int64_t)bh * bw;
                 for (int32_t y = 0; y < h; y++)
                     for (int32_t x = 0; x < w; x++)
                         dst[y * w + x] += src[(int64_t)y * stride * bw + (int64_t)x * stride];
             }
+        }
     }
     if (relu)
         for (int64_t i = 0; i < total; i++)

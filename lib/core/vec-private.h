@@ -50,19 +50,34 @@ ec2t__vsum_sqdev(const float *x, int64_t n, float mu)
     return ec2t__lanes_total(acc, tail);
 }
 
-/* sum of y[i] * (x[i] - mu) */
-static inline double
-ec2t__vsum_dotdev(const float *y, const float *x, int64_t n, float mu)
+/* Both sums of a batchnorm's backward pass in one sweep: *sdy = sum of dy[i]
+ * and *sdyx = sum of dy[i] * (x[i] - mu), each in the lanes and order of
+ * ec2t__vsum. If y is not NULL, dy is first masked in
+ * place by a fused ReLU's output: dy[i] = 0 where y[i] <= 0. */
+static inline void
+ec2t__vsum_pair(float *dy, const float *y, const float *x, int64_t n, float mu, double *sdy,
+                double *sdyx)
 {
-    float acc[EC2T__LANES] = {0};
+    float a[EC2T__LANES] = {0}, b[EC2T__LANES] = {0};
     int64_t i = 0;
-    double tail = 0;
-    for (; i + EC2T__LANES <= n; i += EC2T__LANES)
-        for (int k = 0; k < EC2T__LANES; k++)
-            acc[k] += y[i + k] * (x[i + k] - mu);
-    for (; i < n; i++)
-        tail += (double)y[i] * (x[i] - mu);
-    return ec2t__lanes_total(acc, tail);
+    double ta = 0, tb = 0;
+    for (; i + EC2T__LANES <= n; i += EC2T__LANES) {
+        if (y)
+            for (int k = 0; k < EC2T__LANES; k++)
+                dy[i + k] = y[i + k] > 0.0f ? dy[i + k] : 0.0f;
+        for (int k = 0; k < EC2T__LANES; k++) {
+            a[k] += dy[i + k];
+            b[k] += dy[i + k] * (x[i + k] - mu);
+        }
+    }
+    for (; i < n; i++) {
+        if (y && !(y[i] > 0.0f))
+            dy[i] = 0.0f;
+        ta += dy[i];
+        tb += (double)dy[i] * (x[i] - mu);
+    }
+    *sdy = ec2t__lanes_total(a, ta);
+    *sdyx = ec2t__lanes_total(b, tb);
 }
 
 #endif /* EC2T_VEC_PRIVATE_H */

@@ -67,11 +67,11 @@ struct ec2t_layer {
     int32_t n_consumers;  /* layers that read this output */
     int in_place;         /* output written over input 0's buffer */
     int grad_live;        /* backward: dout acquired and zeroed */
-    /* A ReLU in place on a batchnorm that only it reads is fused into it:
-     * the batchnorm rectifies its own output and masks its own gradient,
-     * and the ReLU does nothing (both layers share one gradient slot). */
-    int fused_relu;       /* batchnorm: applies the ReLU that follows */
-    int fused_into;       /* ReLU: done by its input batchnorm */
+    /* A ReLU in place on a batchnorm or residual sum that only it reads is
+     * fused into it: that layer rectifies its own output and masks its own
+     * gradient, and the ReLU does nothing (both share one gradient slot). */
+    int fused_relu;       /* batchnorm, residual: applies the ReLU that follows */
+    int fused_into;       /* ReLU: done by its input layer */
     ec2t_net_mode fwd_mode; /* mode of the last forward (batchnorm, dropout) */
 };
 

@@ -78,7 +78,7 @@ alloc_floats(ec2t_net *net, float **p, size_t n, const char *what)
 
 /* Assign gradient slots by walking the backward order: a layer's gradient is
  * live from the step of its last consumer to its own step. A fused ReLU hands
- * its slot on to its batchnorm. */
+ * its slot on to the layer it is fused into. */
 static ec2t_status
 plan_slots(ec2t_net *net, size_t slot_floats)
 {
@@ -146,7 +146,8 @@ ec2t__net_plan(ec2t_net *net, int64_t batch)
         l->in_place = runs_in_place(net, l);
         l->fused_relu = l->fused_into = 0;
         if (l->in_place && l->kind == EC2T_LAYER_RELU &&
-            net->layers[l->inputs[0]]->kind == EC2T_LAYER_BATCHNORM) {
+            (net->layers[l->inputs[0]]->kind == EC2T_LAYER_BATCHNORM ||
+             net->layers[l->inputs[0]]->kind == EC2T_LAYER_RESIDUAL)) {
             l->fused_into = 1;
             net->layers[l->inputs[0]]->fused_relu = 1;
         }

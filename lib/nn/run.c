@@ -152,7 +152,7 @@ ec2t_net_backward(ec2t_net *net, uint32_t flags)
         ec2t_layer *l = net->layers[j];
         acquire_grad(net, l);
         if (l->fused_into) {
-            /* the batchnorm masks this gradient itself, in the shared slot */
+            /* the layer it is fused into masks this gradient, in the shared slot */
             ec2t_layer *bn = net->layers[l->inputs[0]];
             bn->dout = l->dout;
             bn->grad_live = 1;

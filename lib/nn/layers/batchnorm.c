@@ -91,14 +91,8 @@ bn_backward_range(void *arg, int64_t c0, int64_t c1, int worker)
         float *dyc = l->dout + c * m;
         float mu = mean[c], is = invstd[c], g = gamma ? gamma[c] : 1.0f;
         double sdy, sdyx;
-        if (l->fused_relu) {
-            /* the fused ReLU's backward: zero where it cut the output off */
-            const float *yc = l->out + c * m;
-            for (int64_t i = 0; i < m; i++)
-                dyc[i] = yc[i] > 0.0f ? dyc[i] : 0.0f;
-        }
-        sdy = ec2t__vsum(dyc, m);
-        sdyx = ec2t__vsum_dotdev(dyc, xc, m, mu);
+        /* a fused ReLU's backward first: zero where it cut the output off */
+        ec2t__vsum_pair(dyc, l->fused_relu ? l->out + c * m : NULL, xc, m, mu, &sdy, &sdyx);
         sdyx *= is; /* sum of dy * xhat */
         if (dgamma)
             dgamma[c] = (float)sdyx;

@@ -5,6 +5,11 @@
 
 #include "net-private.h"
 #include "cnhw-private.h"
+#include "thread-pool-private.h"
+
+/* Element-wise work is split over the workers in blocks of this many floats
+ * at least: smaller parts cost more to hand out than they save. */
+#define ELEMENT_GRAIN (16 * 1024)
 
 static void
 nothing(ec2t_net *net, ec2t_layer *l)
@@ -21,24 +26,43 @@ count(const ec2t_net *net, const ec2t_layer *l)
 
 /* ---- ReLU (may run in place: its backward reads only its own output) ---- */
 
+/* The loops read and write through locals: through l, every store would
+ * make the compiler reload l->out and l->dout, and not vectorise. */
+static void
+relu_forward_range(void *arg, int64_t i0, int64_t i1, int worker)
+{
+    ec2t_layer *l = arg;
+    const float *x = ec2t__input(l->net, l, 0)->out;
+    float *y = l->out; /* may be x: in place */
+    (void)worker;
+    for (int64_t i = i0; i < i1; i++)
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
 static void
 relu_forward(ec2t_net *net, ec2t_layer *l)
 {
-    const float *x = ec2t__input(net, l, 0)->out;
-    int64_t n = count(net, l);
-    for (int64_t i = 0; i < n; i++)
-        l->out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    ec2t__parallel_for(net->ctx, count(net, l), ELEMENT_GRAIN, relu_forward_range, l);
+}
+
+static void
+relu_backward_range(void *arg, int64_t i0, int64_t i1, int worker)
+{
+    ec2t_layer *l = arg;
+    float *restrict dx = ec2t__input_grad(l->net, l, 0);
+    const float *restrict y = l->out, *restrict dy = l->dout;
+    (void)worker;
+    for (int64_t i = i0; i < i1; i++) {
+        float g = dy[i]; /* loaded either way: the select vectorises */
+        dx[i] += y[i] > 0.0f ? g : 0.0f;
+    }
 }
 
 static void
 relu_backward(ec2t_net *net, ec2t_layer *l)
 {
-    float *dx = ec2t__input_grad(net, l, 0);
-    int64_t n = count(net, l);
-    if (!dx)
-        return;
-    for (int64_t i = 0; i < n; i++)
-        dx[i] += l->out[i] > 0.0f ? l->dout[i] : 0.0f;
+    if (ec2t__input_grad(net, l, 0))
+        ec2t__parallel_for(net->ctx, count(net, l), ELEMENT_GRAIN, relu_backward_range, l);
 }
 
 /* ---- dropout: l->save holds the keep mask of the last train-mode pass ---- */
@@ -111,41 +135,72 @@ flatten_backward(ec2t_net *net, ec2t_layer *l)
 }
 
 /* ---- residual: out = a + shortcut(b); option A subsamples b by the stride
- * and places its channels at offset (C - Cb) / 2 ---- */
+ * and places its channels at offset (C - Cb) / 2. A ReLU that follows in
+ * place is fused into it (l->fused_relu): the sum rectifies its own output
+ * and masks its own gradient. Both passes split the output channels over
+ * the workers; a shortcut channel feeds one output channel only. ---- */
+
+static void
+residual_forward_range(void *arg, int64_t c0, int64_t c1, int worker)
+{
+    ec2t_layer *l = arg;
+    const ec2t_layer *a = ec2t__input(l->net, l, 0), *b = ec2t__input(l->net, l, 1);
+    (void)worker;
+    ec2t__residual_add(l->out, a->out, b->out, (int32_t)c0, (int32_t)c1, l->c, b->c,
+                       l->net->batch, l->h, l->w, b->h, b->w, l->stride, l->fused_relu);
+}
 
 static void
 residual_forward(ec2t_net *net, ec2t_layer *l)
 {
-    const ec2t_layer *a = ec2t__input(net, l, 0), *b = ec2t__input(net, l, 1);
-    ec2t__residual_add(l->out, a->out, b->out, l->c, b->c, net->batch, l->h, l->w, b->h, b->w,
-                       l->stride, 0);
+    ec2t__parallel_for(net->ctx, l->c, 1, residual_forward_range, l);
+}
+
+static void
+residual_backward_range(void *arg, int64_t c0, int64_t c1, int worker)
+{
+    ec2t_layer *l = arg;
+    ec2t_net *net = l->net;
+    const ec2t_layer *b = ec2t__input(net, l, 1);
+    float *da = ec2t__input_grad(net, l, 0), *db = ec2t__input_grad(net, l, 1);
+    int64_t n = net->batch, hw = (int64_t)l->h * l->w, first = c0 * n * hw;
+    int64_t total = (c1 - c0) * n * hw;
+    int32_t front = (l->c - b->c) / 2, s = l->stride;
+    float *dy = l->dout + first;
+
+    (void)worker;
+    if (l->fused_relu) {
+        const float *y = l->out + first;
+        for (int64_t i = 0; i < total; i++)
+            dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    }
+    if (da)
+        for (int64_t i = 0; i < total; i++)
+            da[first + i] += dy[i];
+    if (!db)
+        return;
+    if (b->c == l->c && s == 1) {
+        for (int64_t i = 0; i < total; i++)
+            db[first + i] += dy[i];
+        return;
+    }
+    for (int64_t c = c0; c < c1; c++) {
+        if (c < front || c >= front + b->c)
+            continue;
+        for (int64_t i = 0; i < n; i++) {
+            const float *src = l->dout + (c * n + i) * hw;
+            float *dst = db + ((c - front) * n + i) * (int64_t)b->h * b->w;
+            for (int32_t y = 0; y < l->h; y++)
+                for (int32_t x = 0; x < l->w; x++)
+                    dst[(int64_t)y * s * b->w + (int64_t)x * s] += src[y * l->w + x];
+        }
+    }
 }
 
 static void
 residual_backward(ec2t_net *net, ec2t_layer *l)
 {
-    const ec2t_layer *b = ec2t__input(net, l, 1);
-    float *da = ec2t__input_grad(net, l, 0), *db = ec2t__input_grad(net, l, 1);
-    int64_t n = net->batch, hw = (int64_t)l->h * l->w, total = count(net, l);
-    int32_t front = (l->c - b->c) / 2, s = l->stride;
-    if (da)
-        for (int64_t i = 0; i < total; i++)
-            da[i] += l->dout[i];
-    if (!db)
-        return;
-    if (b->c == l->c && s == 1) {
-        for (int64_t i = 0; i < total; i++)
-            db[i] += l->dout[i];
-        return;
-    }
-    for (int32_t c = 0; c < b->c; c++)
-        for (int64_t i = 0; i < n; i++) {
-            const float *src = l->dout + ((c + front) * n + i) * hw;
-            float *dst = db + (c * n + i) * (int64_t)b->h * b->w;
-            for (int32_t y = 0; y < l->h; y++)
-                for (int32_t x = 0; x < l->w; x++)
-                    dst[(int64_t)y * s * b->w + (int64_t)x * s] += src[y * l->w + x];
-        }
+    ec2t__parallel_for(net->ctx, l->c, 1, residual_backward_range, l);
 }
 
 const ec2t__layer_ops ec2t__ops_input = {
