@@ -22,6 +22,8 @@ ex_float_configure(ec2t_trainer *tr, const ex_float_recipe *r)
         st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SEED, r->seed);
     if (st == EC2T_OK)
         st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, r->schedule);
+    if (st == EC2T_OK && r->schedule == EC2T_SCHED_ONE_CYCLE)
+        st = ec2t_trainer_set_double(tr, EC2T_TRAIN_WARMUP, r->warmup);
     if (st == EC2T_OK)
         st = ec2t_trainer_set_int(tr, EC2T_TRAIN_EPOCHS, r->epochs);
     if (st == EC2T_OK)

@@ -13,6 +13,7 @@ typedef struct ex_float_recipe {
     int adam;           /* 0 = SGD (Nesterov 0.9), 1 = Adam */
     double lr, wd;      /* learning rate, weight decay */
     int64_t schedule;   /* an ec2t_schedule */
+    double warmup;      /* warm-up fraction, read with EC2T_SCHED_ONE_CYCLE only */
     long long epochs, batch, seed;
     int augment;
 } ex_float_recipe;
