@@ -40,7 +40,7 @@ typedef enum ec2t_optimizer {
     EC2T_OPT_ADAM = 1  /**< Adam */
 } ec2t_optimizer;
 
-/** @brief Learning-rate schedules (per epoch). Append only. */
+/** @brief Learning-rate schedules (per epoch; one-cycle per step). Append only. */
 typedef enum ec2t_schedule {
     EC2T_SCHED_CONSTANT = 0, /**< lr stays at its base value */
     EC2T_SCHED_STEP = 1,     /**< lr = base * gamma^floor(epoch / step_size) */
@@ -69,8 +69,8 @@ typedef enum ec2t_trainer_param {
     EC2T_TRAIN_EPS = 406,           /**< double: Adam epsilon > 0 (default 1e-8) */
     EC2T_TRAIN_BATCH_SIZE = 420,    /**< int: samples per step in ec2t_trainer_epoch() (1 to 65536; default 128) */
     EC2T_TRAIN_SEED = 421,          /**< int: seed of shuffling, augmentation and dropout (default: the context's) */
-    EC2T_TRAIN_SCHEDULE = 422,      /**< int: an ec2t_schedule (default one-cycle when group 0 is
-                                         SGD, constant when it is Adam; constant before 0.2) */
+    EC2T_TRAIN_SCHEDULE = 422,      /**< int: an ec2t_schedule (default one-cycle for a trainer
+                                         created with SGD, constant with Adam; constant before 0.2) */
     EC2T_TRAIN_EPOCHS = 423,        /**< int: cosine and one-cycle schedule length in epochs: set it
                                          to the epochs you train (default 100) */
     EC2T_TRAIN_STEP_SIZE = 424,     /**< int: step schedule period in epochs (default 30) */
@@ -208,7 +208,9 @@ EC2T_API ec2t_status ec2t_trainer_set_progress(ec2t_trainer *trainer, ec2t_train
 
 /**
  * @brief One optimisation step on a batch: forward in train mode, backward,
- *        update every group with the learning rate the schedule gives now.  METHOD: ec2t_trainer
+ *        update every group with the learning rate the schedule gives now
+ *        (outside ec2t_trainer_epoch() that is its rate at the start of the
+ *        current epoch: set a schedule when you drive the steps).  METHOD: ec2t_trainer
  * @param trainer the trainer.
  * @param images batch * c * h * w floats, NCHW.
  * @param images_count the number of floats at @p images: batch * c * h * w.
