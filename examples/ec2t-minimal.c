@@ -76,7 +76,7 @@ main(int argc, char **argv)
     CHECK(ec2t_net_init(small, 1));
     CHECK(ec2t_trainer_new(small, EC2T_OPT_SGD, 0, &sgd));
     CHECK(ec2t_trainer_group_set_double(sgd, 0, EC2T_TRAIN_LR, 0.05));
-    CHECK(ec2t_trainer_group_set_double(sgd, 0, EC2T_TRAIN_MOMENTUM, 0.9));
+    CHECK(ec2t_trainer_set_int(sgd, EC2T_TRAIN_EPOCHS, 1)); /* the schedule's length */
     CHECK(ec2t_trainer_epoch(sgd, train, 0, &loss, &acc));
     CHECK(ec2t_net_evaluate(small, test, 256, 0, NULL, &acc));
     printf("small float network: %.2f%% on the test set\n", 100 * acc);

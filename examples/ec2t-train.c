@@ -23,7 +23,9 @@ usage(void)
            "  --lr X              base learning rate (default 0.1 for sgd (0.05 for LeNet-5),\n"
            "                      1e-3 for adam)\n"
            "  --wd X              weight decay (default 5e-4 for sgd, 0 for adam)\n"
-           "  --schedule NAME     cosine (default), step or constant\n"
+           "  --schedule NAME     one-cycle (default: 15 %% warm-up, then a cosine, per step),\n"
+           "                      cosine (per epoch), step or constant\n"
+           "  --warmup X          one-cycle warm-up, a fraction of the epochs in [0, 1) (default 0.15)\n"
            "  --augment, --no-augment  random crops and flips (default: on for ResNets,\n"
            "                      off for LeNet-5)\n"
            "  --limit N           train on the first N samples only\n"
@@ -42,15 +44,15 @@ usage(void)
 typedef struct options {
     const char *model, *data, *optimizer, *schedule, *out, *checkpoint, *resume;
     long long epochs, batch, limit, seed, threads;
-    double lr, wd;
+    double lr, wd, warmup;
     int augment, quiet;
 } options;
 
 static int
 parse(int argc, char **argv, options *o)
 {
-    *o = (options){"resnet20", "fashion-mnist", "sgd", "cosine", "model.ec2tm", NULL, NULL, 30, 128,
-                   0, 1, 1, -1, -1, -1, 0};
+    *o = (options){"resnet20", "fashion-mnist", "sgd", "one-cycle", "model.ec2tm", NULL, NULL, 30, 128,
+                   0, 1, 1, -1, -1, 0.15, -1, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0, takes = 1;
@@ -74,7 +76,8 @@ parse(int argc, char **argv, options *o)
             bad = strcmp(v, "sgd") && strcmp(v, "adam");
         } else if (!strcmp(a, "--schedule")) {
             o->schedule = v;
-            bad = strcmp(v, "cosine") && strcmp(v, "step") && strcmp(v, "constant");
+            bad = strcmp(v, "one-cycle") && strcmp(v, "cosine") && strcmp(v, "step") &&
+                  strcmp(v, "constant");
         } else if (!strcmp(a, "--out")) {
             o->out = v;
         } else if (!strcmp(a, "--checkpoint")) {
@@ -95,6 +98,8 @@ parse(int argc, char **argv, options *o)
             bad = ex_parse_real(v, 1e-12, 100, &o->lr);
         } else if (!strcmp(a, "--wd")) {
             bad = ex_parse_real(v, 0, 1, &o->wd);
+        } else if (!strcmp(a, "--warmup")) {
+            bad = ex_parse_real(v, 0, 0.99, &o->warmup);
         } else {
             return ex_usage_error(PROG, "unknown option '%s'", a);
         }
@@ -153,14 +158,20 @@ main(int argc, char **argv)
     }
     recipe = (ex_float_recipe){
         .adam = strcmp(o.optimizer, "sgd") != 0,
-        .schedule = !strcmp(o.schedule, "cosine") ? EC2T_SCHED_COSINE
-                    : !strcmp(o.schedule, "step") ? EC2T_SCHED_STEP
-                                                  : EC2T_SCHED_CONSTANT,
-        .epochs = o.epochs, .batch = o.batch, .seed = o.seed, .augment = o.augment};
+        .schedule = !strcmp(o.schedule, "one-cycle") ? EC2T_SCHED_ONE_CYCLE
+                    : !strcmp(o.schedule, "cosine")  ? EC2T_SCHED_COSINE
+                    : !strcmp(o.schedule, "step")    ? EC2T_SCHED_STEP
+                                                     : EC2T_SCHED_CONSTANT,
+        .warmup = o.warmup, .epochs = o.epochs, .batch = o.batch, .seed = o.seed,
+        .augment = o.augment};
     recipe.lr = o.lr > 0 ? o.lr : recipe.adam ? 1e-3 : 0.1;
     recipe.wd = o.wd >= 0 ? o.wd : recipe.adam ? 0 : 5e-4;
     if (st == EC2T_OK)
         st = ec2t_net_init(net, (uint64_t)o.seed);
+    /* without batchnorm (LeNet-5), PyTorch's default initialisation learns
+     * more per epoch than Kaiming's: 91.19 % against 90.50 % after 12 epochs */
+    if (st == EC2T_OK && !ex_default_augment(net))
+        st = ex_init_like_torch(net, (uint64_t)o.seed);
     if (st == EC2T_OK)
         st = ec2t_trainer_new(net, recipe.adam ? EC2T_OPT_ADAM : EC2T_OPT_SGD, 0, &tr);
     if (st == EC2T_OK)

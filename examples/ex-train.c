@@ -3,10 +3,41 @@
  * reference code's gradient sign, distillation from an ensemble and mirrored
  * teachers are experimental: used only when an option asks for them. */
 #define EC2T_ENABLE_EXPERIMENTAL
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ex-train.h"
+
+ec2t_status
+ex_init_like_torch(ec2t_net *net, uint64_t seed)
+{
+    ec2t_status st = EC2T_OK;
+    for (int32_t i = 0; i < ec2t_net_param_count(net) && st == EC2T_OK; i++) {
+        const char *name;
+        ec2t_tensor *t, *grad, *w = NULL;
+        char weight[256];
+        size_t len;
+        double bound;
+        if ((st = ec2t_net_param(net, i, &name, &t, &grad)) != EC2T_OK || !grad)
+            continue; /* a statistic, not trained */
+        len = strlen(name);
+        /* a bias takes the fan-in of its layer's weight */
+        if (len > 5 && strcmp(name + len - 5, ".bias") == 0 && len + 2 < sizeof weight) {
+            snprintf(weight, sizeof weight, "%.*s.weight", (int)(len - 5), name);
+            if (ec2t_net_find_param(net, weight, &w, NULL) != EC2T_OK)
+                continue;
+        } else if (ec2t_tensor_rank(t) >= 2) {
+            w = t;
+        } else {
+            continue;
+        }
+        bound = 1.0 / sqrt((double)(ec2t_tensor_numel(w) / ec2t_tensor_dim(w, 0)));
+        st = ec2t_tensor_init_uniform(t, (float)-bound, (float)bound,
+                                      seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1)));
+    }
+    return st;
+}
 
 ec2t_status
 ex_float_configure(ec2t_trainer *tr, const ex_float_recipe *r)
@@ -22,6 +53,8 @@ ex_float_configure(ec2t_trainer *tr, const ex_float_recipe *r)
         st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SEED, r->seed);
     if (st == EC2T_OK)
         st = ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, r->schedule);
+    if (st == EC2T_OK && r->schedule == EC2T_SCHED_ONE_CYCLE)
+        st = ec2t_trainer_set_double(tr, EC2T_TRAIN_WARMUP, r->warmup);
     if (st == EC2T_OK)
         st = ec2t_trainer_set_int(tr, EC2T_TRAIN_EPOCHS, r->epochs);
     if (st == EC2T_OK)

@@ -138,6 +138,8 @@ plain_sgd(ec2t_net *net, double lr)
     ck_assert_ok(ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_LR, lr));
     ck_assert_ok(ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_MOMENTUM, 0));
     ck_assert_ok(ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_WEIGHT_DECAY, 0));
+    /* plain steps at lr: not the default one-cycle schedule (since 0.2) */
+    ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, EC2T_SCHED_CONSTANT));
     return tr;
 }
 

@@ -104,6 +104,9 @@ compare_optimizer(ec2t_optimizer opt, double lr, double mu, int nesterov, double
     ref_state ref;
     memset(&ref, 0, sizeof ref);
     ck_assert_ok(ec2t_trainer_new(net, opt, 0, &tr));
+    /* the update rule alone: an SGD trainer's default one-cycle schedule
+     * would scale lr (since 0.2) */
+    ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, EC2T_SCHED_CONSTANT));
     ck_assert_ok(ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_LR, lr));
     if (opt == EC2T_OPT_SGD) {
         ck_assert_ok(ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_MOMENTUM, mu));
@@ -155,6 +158,9 @@ START_TEST(test_trainer_groups_and_freezing)
     int32_t g1 = -7;
     double v;
     ck_assert_ok(ec2t_trainer_new(net, EC2T_OPT_SGD, 0, &tr));
+    /* Adam's step of about lr below needs the full rate: the default
+     * one-cycle schedule (since 0.2) starts at lr / 25 */
+    ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, EC2T_SCHED_CONSTANT));
     ck_assert_ok(ec2t_trainer_add_group(tr, EC2T_OPT_ADAM, &g1));
     ck_assert_int_eq(g1, 1);
     ck_assert_ok(ec2t_trainer_group_get_double(tr, 1, EC2T_TRAIN_LR, &v));
@@ -198,6 +204,10 @@ START_TEST(test_trainer_schedules)
     ec2t_trainer *tr = NULL;
     double f;
     ck_assert_ok(ec2t_trainer_new(net, EC2T_OPT_SGD, 0, &tr));
+    /* an SGD trainer starts at the foot of its one-cycle warm-up (since 0.2) */
+    ck_assert_ok(ec2t_trainer_get_double(tr, EC2T_TRAIN_CURRENT_LR, &f));
+    ck_assert_double_eq_tol(f, 1.0 / 25, 1e-12);
+    ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, EC2T_SCHED_CONSTANT));
     ck_assert_ok(ec2t_trainer_get_double(tr, EC2T_TRAIN_CURRENT_LR, &f));
     ck_assert_double_eq(f, 1.0);
     ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, EC2T_SCHED_STEP));
@@ -216,8 +226,34 @@ START_TEST(test_trainer_schedules)
     ck_assert_double_eq_tol(ec2t__trainer_lr_factor(tr), 0.55, 1e-12);
     tr->epoch = 10;
     ck_assert_double_eq_tol(ec2t__trainer_lr_factor(tr), 0.1, 1e-12);
+    /* one-cycle over 10 epochs, warm-up 0.2: up from 1/25 by a half cosine
+     * to 1 at epoch 2, then down to the floor 0.1 at epoch 10 */
+    ck_assert_ok(ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, EC2T_SCHED_ONE_CYCLE));
+    ck_assert_ok(ec2t_trainer_set_double(tr, EC2T_TRAIN_WARMUP, 0.2));
+    ck_assert_ok(ec2t_trainer_get_double(tr, EC2T_TRAIN_WARMUP, &f));
+    ck_assert_double_eq(f, 0.2);
     tr->epoch = 0;
+    ck_assert_double_eq_tol(ec2t__trainer_lr_factor(tr), 0.04, 1e-12);
+    tr->epoch = 1;
+    ck_assert_double_eq_tol(ec2t__trainer_lr_factor(tr), 0.52, 1e-12);
+    tr->epoch = 2;
+    ck_assert_double_eq_tol(ec2t__trainer_lr_factor(tr), 1.0, 1e-12);
+    tr->epoch = 6;
+    ck_assert_double_eq_tol(ec2t__trainer_lr_factor(tr), 0.55, 1e-12);
+    tr->epoch = 12; /* past the end: stays at the floor */
+    ck_assert_double_eq_tol(ec2t__trainer_lr_factor(tr), 0.1, 1e-12);
+    /* inside an epoch it moves with the step: half-way through epoch 5 is t = 0.55 */
+    tr->epoch = 5, tr->in_epoch = 1, tr->step = 3, tr->steps_per_epoch = 6;
+    ck_assert_double_eq_tol(ec2t__trainer_lr_factor(tr),
+                            0.1 + 0.9 * (1 + cos(3.14159265358979323846 * 0.35 / 0.8)) / 2, 1e-12);
+    tr->in_epoch = 0, tr->step = 0, tr->steps_per_epoch = 0;
+    ck_assert_status(ec2t_trainer_set_double(tr, EC2T_TRAIN_WARMUP, 1), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_set_double(tr, EC2T_TRAIN_WARMUP, -0.1), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_trainer_set_double(tr, EC2T_TRAIN_WARMUP, 0));
+    tr->epoch = 0; /* no warm-up: starts at the base rate */
+    ck_assert_double_eq_tol(ec2t__trainer_lr_factor(tr), 1.0, 1e-12);
     ck_assert_status(ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, 7), EC2T_E_INVAL);
+    ck_assert_status(ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, 4), EC2T_E_INVAL);
     ck_assert_status(ec2t_trainer_set_int(tr, EC2T_TRAIN_EPOCH, 3), EC2T_E_STATE);
     ck_assert_status(ec2t_trainer_set_double(tr, EC2T_TRAIN_LOSS, 3), EC2T_E_STATE);
     ck_assert_status(ec2t_trainer_set_int(tr, EC2T_TRAIN_BATCH_SIZE, 0), EC2T_E_INVAL);
@@ -308,6 +344,139 @@ START_TEST(test_trainer_epochs_learn_and_report)
 }
 END_TEST
 
+/* The defaults the header and doc/GUIDE.md state: an SGD trainer gets the
+ * recipe that learns as much per epoch as PyTorch's (issue 24). */
+START_TEST(test_trainer_defaults_as_documented)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = linear_net(ctx);
+    ec2t_trainer *tr = NULL;
+    int32_t g = -1;
+    int64_t v;
+    double d;
+    ck_assert_ok(ec2t_trainer_new(net, EC2T_OPT_SGD, 0, &tr));
+    ck_assert_ok(ec2t_trainer_group_get_double(tr, 0, EC2T_TRAIN_LR, &d));
+    ck_assert_double_eq(d, 0.1);
+    ck_assert_ok(ec2t_trainer_group_get_double(tr, 0, EC2T_TRAIN_MOMENTUM, &d));
+    ck_assert_double_eq(d, 0.9);
+    ck_assert_ok(ec2t_trainer_group_get_double(tr, 0, EC2T_TRAIN_NESTEROV, &d));
+    ck_assert_double_eq(d, 1);
+    ck_assert_ok(ec2t_trainer_group_get_double(tr, 0, EC2T_TRAIN_WEIGHT_DECAY, &d));
+    ck_assert_double_eq(d, 5e-4);
+    ck_assert_ok(ec2t_trainer_get_int(tr, EC2T_TRAIN_BATCH_SIZE, &v));
+    ck_assert_int_eq(v, 128);
+    ck_assert_ok(ec2t_trainer_get_int(tr, EC2T_TRAIN_SCHEDULE, &v));
+    ck_assert_int_eq(v, EC2T_SCHED_ONE_CYCLE);
+    ck_assert_ok(ec2t_trainer_get_double(tr, EC2T_TRAIN_WARMUP, &d));
+    ck_assert_double_eq(d, 0.15);
+    ck_assert_ok(ec2t_trainer_get_int(tr, EC2T_TRAIN_EPOCHS, &v));
+    ck_assert_int_eq(v, 100);
+    ck_assert_ok(ec2t_trainer_get_double(tr, EC2T_TRAIN_MIN_LR_FACTOR, &d));
+    ck_assert_double_eq(d, 0);
+    ck_assert_ok(ec2t_trainer_get_int(tr, EC2T_TRAIN_AUGMENT, &v));
+    ck_assert_int_eq(v, 1);
+    /* an Adam group keeps Adam's defaults */
+    ck_assert_ok(ec2t_trainer_add_group(tr, EC2T_OPT_ADAM, &g));
+    ck_assert_ok(ec2t_trainer_group_get_double(tr, g, EC2T_TRAIN_NESTEROV, &d));
+    ck_assert_double_eq(d, 0);
+    ck_assert_ok(ec2t_trainer_group_get_double(tr, g, EC2T_TRAIN_WEIGHT_DECAY, &d));
+    ck_assert_double_eq(d, 0);
+    ec2t_trainer_free(tr);
+    /* an Adam trainer (EC2T's rates): constant schedule, no decay; an SGD
+     * group added to it gets SGD's defaults */
+    ck_assert_ok(ec2t_trainer_new(net, EC2T_OPT_ADAM, 0, &tr));
+    ck_assert_ok(ec2t_trainer_group_get_double(tr, 0, EC2T_TRAIN_LR, &d));
+    ck_assert_double_eq(d, 1e-3);
+    ck_assert_ok(ec2t_trainer_group_get_double(tr, 0, EC2T_TRAIN_WEIGHT_DECAY, &d));
+    ck_assert_double_eq(d, 0);
+    ck_assert_ok(ec2t_trainer_get_int(tr, EC2T_TRAIN_SCHEDULE, &v));
+    ck_assert_int_eq(v, EC2T_SCHED_CONSTANT);
+    ck_assert_ok(ec2t_trainer_add_group(tr, EC2T_OPT_SGD, &g));
+    ck_assert_ok(ec2t_trainer_group_get_double(tr, g, EC2T_TRAIN_NESTEROV, &d));
+    ck_assert_double_eq(d, 1);
+    ck_assert_ok(ec2t_trainer_group_get_double(tr, g, EC2T_TRAIN_WEIGHT_DECAY, &d));
+    ck_assert_double_eq(d, 5e-4);
+    ec2t_trainer_free(tr);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* The one-cycle rate of every step of the first epoch, seen by the callback. */
+typedef struct lr_log {
+    double lr[16];
+    int n;
+} lr_log;
+
+static int
+on_lr(void *user, const ec2t_trainer *tr)
+{
+    lr_log *log = user;
+    if (log->n < 16)
+        ck_assert_ok(ec2t_trainer_get_double(tr, EC2T_TRAIN_CURRENT_LR, &log->lr[log->n++]));
+    return 0;
+}
+
+/* One-cycle moves with every step of an epoch, and a run resumed from a
+ * checkpoint (which keeps the warm-up) is bit for bit the uninterrupted one. */
+START_TEST(test_trainer_one_cycle_steps_and_resumes)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *a = linear_net(ctx), *b = linear_net(ctx);
+    ec2t_dataset *ds = blobs(ctx, 90), *ds2 = blobs(ctx, 90);
+    ec2t_trainer *tra = NULL, *trb = NULL;
+    const char *ckpt = test_tmpfile(0, "one-cycle.ckpt");
+    lr_log log = {{0}, 0};
+    double d;
+    ck_assert_ok(ec2t_net_init(a, 3));
+    ck_assert_ok(ec2t_trainer_new(a, EC2T_OPT_SGD, 0, &tra));
+    ck_assert_ok(ec2t_trainer_set_int(tra, EC2T_TRAIN_BATCH_SIZE, 16));
+    ck_assert_ok(ec2t_trainer_set_int(tra, EC2T_TRAIN_EPOCHS, 4));
+    ck_assert_ok(ec2t_trainer_set_double(tra, EC2T_TRAIN_WARMUP, 0.3));
+    ck_assert_ok(ec2t_trainer_set_progress(tra, on_lr, &log));
+    ck_assert_ok(ec2t_trainer_epoch(tra, ds, 0, NULL, NULL));
+    ck_assert_int_eq(log.n, 6);
+    for (int i = 1; i < 6; i++) /* warming up: t = i / 24 < 0.3 */
+        ck_assert_double_gt(log.lr[i], log.lr[i - 1]);
+    ck_assert_double_gt(log.lr[0], 1.0 / 25);
+    ck_assert_double_lt(log.lr[5], 1.0);
+    ck_assert_ok(ec2t_trainer_set_progress(tra, NULL, NULL));
+    ck_assert_ok(ec2t_trainer_epoch(tra, ds, 0, NULL, NULL));
+    ck_assert_ok(ec2t_trainer_save_checkpoint(tra, ckpt, 0));
+    for (int e = 2; e < 4; e++)
+        ck_assert_ok(ec2t_trainer_epoch(tra, ds, 0, NULL, NULL));
+    ck_assert_ok(ec2t_trainer_get_double(tra, EC2T_TRAIN_CURRENT_LR, &d));
+    ck_assert_double_eq_tol(d, 0, 1e-12); /* annealed to the floor */
+
+    ck_assert_ok(ec2t_net_init(b, 99)); /* the checkpoint overrides it */
+    ck_assert_ok(ec2t_trainer_new(b, EC2T_OPT_SGD, 0, &trb));
+    ck_assert_ok(ec2t_trainer_load_checkpoint(trb, ckpt, 0));
+    ck_assert_ok(ec2t_trainer_get_double(trb, EC2T_TRAIN_WARMUP, &d));
+    ck_assert_double_eq(d, 0.3);
+    for (int e = 2; e < 4; e++)
+        ck_assert_ok(ec2t_trainer_epoch(trb, ds2, 0, NULL, NULL));
+    for (int32_t i = 0; i < ec2t_net_param_count(a); i++) {
+        ec2t_tensor *ta_, *tb;
+        ck_assert_ok(ec2t_net_param(a, i, NULL, &ta_, NULL));
+        ck_assert_ok(ec2t_net_param(b, i, NULL, &tb, NULL));
+        ck_assert_int_eq(memcmp(ec2t_tensor_data(ta_), ec2t_tensor_data(tb),
+                                (size_t)ec2t_tensor_numel(ta_) * sizeof(float)),
+                         0);
+    }
+    ec2t_trainer_free(tra);
+    ec2t_trainer_free(trb);
+    ec2t_dataset_free(ds);
+    ec2t_dataset_free(ds2);
+    ec2t_net_free(a);
+    ec2t_net_free(b);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 START_TEST(test_trainer_bad_args)
 {
     test_alloc ta;
@@ -386,6 +555,8 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_trainer_groups_and_freezing);
     tcase_add_test(tc, test_trainer_schedules);
     tcase_add_test(tc, test_trainer_epochs_learn_and_report);
+    tcase_add_test(tc, test_trainer_defaults_as_documented);
+    tcase_add_test(tc, test_trainer_one_cycle_steps_and_resumes);
     tcase_add_test(tc, test_trainer_bad_args);
     suite_add_tcase(s, tc);
     return s;

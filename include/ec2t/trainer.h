@@ -13,6 +13,12 @@
  * Semantics follow PyTorch 1.13: SGD v = mu v + (g + wd p), p -= lr v (or
  * lr (g + wd p + mu v) with Nesterov); Adam with L2 weight decay added to the
  * gradient and bias-corrected moments.
+ *
+ * The defaults of an SGD trainer are the recipe that learns as much per
+ * epoch as PyTorch's usual one: Nesterov momentum 0.9, weight decay 5e-4,
+ * batches of 128 and a one-cycle schedule with 15 % warm-up, over
+ * EC2T_TRAIN_EPOCHS, which should be set to the number of epochs trained.
+ * (Before 0.2 they were plain momentum, no weight decay and a constant rate.)
  */
 #ifndef EC2T_TRAINER_H
 #define EC2T_TRAINER_H
@@ -34,11 +40,16 @@ typedef enum ec2t_optimizer {
     EC2T_OPT_ADAM = 1  /**< Adam */
 } ec2t_optimizer;
 
-/** @brief Learning-rate schedules (per epoch). Append only. */
+/** @brief Learning-rate schedules (per epoch; one-cycle per step). Append only. */
 typedef enum ec2t_schedule {
     EC2T_SCHED_CONSTANT = 0, /**< lr stays at its base value */
     EC2T_SCHED_STEP = 1,     /**< lr = base * gamma^floor(epoch / step_size) */
-    EC2T_SCHED_COSINE = 2    /**< lr = min + (base - min) (1 + cos(pi epoch / epochs)) / 2 */
+    EC2T_SCHED_COSINE = 2,   /**< lr = min + (base - min) (1 + cos(pi epoch / epochs)) / 2 */
+    /** PyTorch's OneCycleLR (cosine), updated every step of ec2t_trainer_epoch()
+     *  at the position t = (epoch + step / steps) / epochs: a half cosine from
+     *  base / 25 up to base while t < EC2T_TRAIN_WARMUP, then one from base down
+     *  to min. Since 0.2. */
+    EC2T_SCHED_ONE_CYCLE = 3
 } ec2t_schedule;
 
 /**
@@ -49,19 +60,25 @@ typedef enum ec2t_schedule {
 typedef enum ec2t_trainer_param {
     EC2T_TRAIN_LR = 400,            /**< double: base learning rate (> 0; default 0.1 SGD, 1e-3 Adam) */
     EC2T_TRAIN_MOMENTUM = 401,      /**< double: SGD momentum in [0, 1) (default 0.9) */
-    EC2T_TRAIN_NESTEROV = 402,      /**< double: 1 for Nesterov momentum, 0 not (default 0) */
-    EC2T_TRAIN_WEIGHT_DECAY = 403,  /**< double: L2 weight decay >= 0 (default 0) */
+    EC2T_TRAIN_NESTEROV = 402,      /**< double: 1 for Nesterov momentum, 0 not (default 1 SGD,
+                                         0 Adam; 0 for both before 0.2) */
+    EC2T_TRAIN_WEIGHT_DECAY = 403,  /**< double: L2 weight decay >= 0 (default 5e-4 SGD, 0 Adam;
+                                         0 for both before 0.2) */
     EC2T_TRAIN_BETA1 = 404,         /**< double: Adam beta1 in [0, 1) (default 0.9) */
     EC2T_TRAIN_BETA2 = 405,         /**< double: Adam beta2 in [0, 1) (default 0.999) */
     EC2T_TRAIN_EPS = 406,           /**< double: Adam epsilon > 0 (default 1e-8) */
     EC2T_TRAIN_BATCH_SIZE = 420,    /**< int: samples per step in ec2t_trainer_epoch() (1 to 65536; default 128) */
     EC2T_TRAIN_SEED = 421,          /**< int: seed of shuffling, augmentation and dropout (default: the context's) */
-    EC2T_TRAIN_SCHEDULE = 422,      /**< int: an ec2t_schedule (default constant) */
-    EC2T_TRAIN_EPOCHS = 423,        /**< int: cosine schedule length in epochs (default 100) */
+    EC2T_TRAIN_SCHEDULE = 422,      /**< int: an ec2t_schedule (default one-cycle for a trainer
+                                         created with SGD, constant with Adam; constant before 0.2) */
+    EC2T_TRAIN_EPOCHS = 423,        /**< int: cosine and one-cycle schedule length in epochs: set it
+                                         to the epochs you train (default 100) */
     EC2T_TRAIN_STEP_SIZE = 424,     /**< int: step schedule period in epochs (default 30) */
     EC2T_TRAIN_STEP_GAMMA = 425,    /**< double: step schedule factor in (0, 1] (default 0.1) */
     EC2T_TRAIN_MIN_LR_FACTOR = 426, /**< double: cosine floor as a fraction of the base lr (default 0) */
     EC2T_TRAIN_AUGMENT = 427,       /**< int: 1 = augment training batches as the dataset says (default 1) */
+    EC2T_TRAIN_WARMUP = 428,        /**< double: one-cycle warm-up as a fraction of the schedule, in
+                                         [0, 1) (default 0.15). Since 0.2. */
     /* read-only state, for progress callbacks */
     EC2T_TRAIN_EPOCH = 440,         /**< int: epochs completed */
     EC2T_TRAIN_STEP = 441,          /**< int: steps completed in the current epoch */
@@ -191,7 +208,9 @@ EC2T_API ec2t_status ec2t_trainer_set_progress(ec2t_trainer *trainer, ec2t_train
 
 /**
  * @brief One optimisation step on a batch: forward in train mode, backward,
- *        update every group with the learning rate the schedule gives now.  METHOD: ec2t_trainer
+ *        update every group with the learning rate the schedule gives now
+ *        (outside ec2t_trainer_epoch() that is its rate at the start of the
+ *        current epoch: set a schedule when you drive the steps).  METHOD: ec2t_trainer
  * @param trainer the trainer.
  * @param images batch * c * h * w floats, NCHW.
  * @param images_count the number of floats at @p images: batch * c * h * w.

@@ -33,6 +33,9 @@ write_trainer(const ec2t_trainer *tr, ec2t__cwriter *w)
     ec2t_status st = ec2t__cw_add_array(w, "trainer.settings", EC2T__KV_I64, settings, 8);
     if (st == EC2T_OK)
         st = ec2t__cw_add_array(w, "trainer.real_settings", EC2T__KV_F64, reals, 2);
+    /* only one-cycle reads it: other checkpoints stay as 0.1 wrote them */
+    if (st == EC2T_OK && tr->schedule == EC2T_SCHED_ONE_CYCLE)
+        st = ec2t__cw_add_f64(w, "trainer.warmup", tr->warmup);
     if (st == EC2T_OK)
         st = ec2t__cw_add_array(w, "trainer.net_rng", EC2T__KV_U64, tr->net->rng.s, 4);
     if (st == EC2T_OK)
@@ -98,6 +101,7 @@ ec2t_trainer_save_checkpoint(const ec2t_trainer *tr, const char *path, uint32_t 
 typedef struct staged {
     int64_t settings[8];
     double reals[2];
+    double warmup; /* the trainer's own when the file has none */
     uint64_t rng[4];
     ec2t__group groups[EC2T__MAX_GROUPS];
     int32_t n_groups;
@@ -119,11 +123,19 @@ read_settings(ec2t_trainer *tr, const ec2t__creader *r, staged *s)
     if (n8 != 8 || n2 != 2 || n4 != 4)
         return ec2t__error(tr->ctx, EC2T_E_FORMAT, "%s: malformed trainer settings", what);
     if (!(s->settings[0] >= 1 && s->settings[0] <= 65536 && s->settings[2] >= EC2T_SCHED_CONSTANT &&
-          s->settings[2] <= EC2T_SCHED_COSINE && s->settings[3] >= 1 && s->settings[4] >= 1 &&
+          s->settings[2] <= EC2T_SCHED_ONE_CYCLE && s->settings[3] >= 1 && s->settings[4] >= 1 &&
           (s->settings[5] == 0 || s->settings[5] == 1) && s->settings[6] >= 0 &&
           s->settings[7] >= 0 && s->reals[0] > 0 && s->reals[0] <= 1 && s->reals[1] >= 0 &&
           s->reals[1] <= 1))
         return ec2t__error(tr->ctx, EC2T_E_FORMAT, "%s: trainer settings out of range", what);
+    s->warmup = tr->warmup;
+    if (ec2t__cr_has_key(r, "trainer.warmup")) {
+        if ((st = ec2t__cr_get_f64(r, "trainer.warmup", &s->warmup)) != EC2T_OK)
+            return st;
+        if (!(s->warmup >= 0 && s->warmup < 1))
+            return ec2t__error(tr->ctx, EC2T_E_FORMAT, "%s: warm-up %g out of range", what,
+                               s->warmup);
+    }
     if (groups != (uint32_t)tr->n_groups)
         return ec2t__error(tr->ctx, EC2T_E_FORMAT,
                            "%s: the checkpoint has %u parameter groups, the trainer %d", what,
@@ -255,7 +267,7 @@ ec2t_trainer_load_checkpoint(ec2t_trainer *tr, const char *path, uint32_t flags)
         tr->batch_size = s.settings[0], tr->seed = s.settings[1], tr->schedule = s.settings[2];
         tr->sched_epochs = s.settings[3], tr->step_size = s.settings[4], tr->augment = s.settings[5];
         tr->epoch = s.settings[6], tr->total_steps = s.settings[7];
-        tr->step_gamma = s.reals[0], tr->min_lr_factor = s.reals[1];
+        tr->step_gamma = s.reals[0], tr->min_lr_factor = s.reals[1], tr->warmup = s.warmup;
         memcpy(tr->net->rng.s, s.rng, sizeof s.rng);
         tr->net->loss_ready = 0;
     }

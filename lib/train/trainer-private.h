@@ -14,6 +14,11 @@
 #include "net-private.h"
 
 #define EC2T__MAX_GROUPS 16
+/* where one-cycle warm-up starts, as a fraction of the base rate (PyTorch's
+ * OneCycleLR div_factor 25) */
+#define EC2T__ONE_CYCLE_START (1.0 / 25.0)
+/* the default warm-up of the one-cycle schedule (EC2T_TRAIN_WARMUP) */
+#define EC2T__DEFAULT_WARMUP 0.15
 
 typedef struct ec2t__group {
     ec2t_optimizer opt;
@@ -60,11 +65,12 @@ struct ec2t_trainer {
     int64_t batch_size;
     int64_t seed;
     int64_t schedule, sched_epochs, step_size;
-    double step_gamma, min_lr_factor;
+    double step_gamma, min_lr_factor, warmup;
     int64_t augment;
 
     /* state */
     int64_t epoch, step, steps_per_epoch, total_steps;
+    int in_epoch; /* inside ec2t_trainer_epoch(): one-cycle moves per step */
     double loss_sum, ips;
     int64_t correct, seen;
 

@@ -119,7 +119,10 @@ ec2t_trainer_new(ec2t_net *net, ec2t_optimizer optimizer, uint32_t flags, ec2t_t
     ec2t__group_defaults(&tr->groups[0], optimizer);
     tr->batch_size = 128;
     tr->seed = net->ctx->seed;
-    tr->schedule = EC2T_SCHED_CONSTANT;
+    /* SGD defaults to the recipe that matches PyTorch's accuracy per epoch;
+     * Adam (EC2T's rates) keeps a constant rate */
+    tr->schedule = optimizer == EC2T_OPT_SGD ? EC2T_SCHED_ONE_CYCLE : EC2T_SCHED_CONSTANT;
+    tr->warmup = EC2T__DEFAULT_WARMUP;
     tr->sched_epochs = 100;
     tr->step_size = 30;
     tr->step_gamma = 0.1;
@@ -263,7 +266,7 @@ ec2t_trainer_set_int(ec2t_trainer *tr, ec2t_trainer_param param, int64_t value)
     case EC2T_TRAIN_BATCH_SIZE: field = &tr->batch_size, ok = value >= 1 && value <= 65536; break;
     case EC2T_TRAIN_SEED: field = &tr->seed, ok = 1; break;
     case EC2T_TRAIN_SCHEDULE:
-        field = &tr->schedule, ok = value >= EC2T_SCHED_CONSTANT && value <= EC2T_SCHED_COSINE;
+        field = &tr->schedule, ok = value >= EC2T_SCHED_CONSTANT && value <= EC2T_SCHED_ONE_CYCLE;
         break;
     case EC2T_TRAIN_EPOCHS: field = &tr->sched_epochs, ok = value >= 1 && value <= 1000000; break;
     case EC2T_TRAIN_STEP_SIZE: field = &tr->step_size, ok = value >= 1 && value <= 1000000; break;
@@ -298,6 +301,11 @@ ec2t_trainer_set_double(ec2t_trainer *tr, ec2t_trainer_param param, double value
         if (!(value >= 0 && value <= 1))
             break;
         tr->min_lr_factor = value;
+        return EC2T_OK;
+    case EC2T_TRAIN_WARMUP:
+        if (!(value >= 0 && value < 1))
+            break;
+        tr->warmup = value;
         return EC2T_OK;
     default:
         return ec2t__error(tr->ctx, EC2T_E_UNSUPPORTED, "ec2t_trainer_set_double: %d is not a real setting",
@@ -342,6 +350,7 @@ ec2t_trainer_get_double(const ec2t_trainer *tr, ec2t_trainer_param param, double
     switch (param) {
     case EC2T_TRAIN_STEP_GAMMA: *value = tr->step_gamma; return EC2T_OK;
     case EC2T_TRAIN_MIN_LR_FACTOR: *value = tr->min_lr_factor; return EC2T_OK;
+    case EC2T_TRAIN_WARMUP: *value = tr->warmup; return EC2T_OK;
     case EC2T_TRAIN_LOSS: *value = tr->seen ? tr->loss_sum / (double)tr->seen : 0; return EC2T_OK;
     case EC2T_TRAIN_ACCURACY:
         *value = tr->seen ? (double)tr->correct / (double)tr->seen : 0;
@@ -482,6 +491,7 @@ ec2t_trainer_epoch(ec2t_trainer *tr, ec2t_dataset *data, uint32_t flags, double 
     tr->correct = tr->seen = 0;
     tr->ips = 0;
     t0 = now_seconds();
+    tr->in_epoch = 1;
     for (int64_t start = 0; start < n; start += bs) {
         int64_t count = n - start < bs ? n - start : bs, correct = 0;
         float batch_loss = 0;
@@ -491,15 +501,20 @@ ec2t_trainer_epoch(ec2t_trainer *tr, ec2t_dataset *data, uint32_t flags, double 
             st = step_on(tr, tr->images, (size_t)(count * sample), tr->labels, (size_t)count, count,
                          &batch_loss, &correct);
         if (st != EC2T_OK)
-            return st;
+            break;
         tr->step++;
         tr->loss_sum += (double)batch_loss * (double)count;
         tr->correct += correct;
         tr->seen += count;
         tr->ips = (double)tr->seen / (now_seconds() - t0 + 1e-9);
-        if (tr->progress && tr->progress(tr->progress_user, tr) != 0)
-            return ec2t__error(tr->ctx, EC2T_E_ABORTED, "ec2t_trainer_epoch: stopped by the progress callback");
+        if (tr->progress && tr->progress(tr->progress_user, tr) != 0) {
+            st = ec2t__error(tr->ctx, EC2T_E_ABORTED, "ec2t_trainer_epoch: stopped by the progress callback");
+            break;
+        }
     }
+    tr->in_epoch = 0;
+    if (st != EC2T_OK)
+        return st;
     tr->epoch++;
     if (loss)
         *loss = tr->loss_sum / (double)tr->seen;

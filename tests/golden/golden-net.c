@@ -48,6 +48,9 @@ golden_trainer_new(ec2t_net *net, ec2t_trainer **out)
     CHECK(ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_LR, 0.05));
     CHECK(ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_MOMENTUM, 0.9));
     CHECK(ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_WEIGHT_DECAY, 1e-4));
+    /* the files were made with 0.1's defaults: plain momentum, constant rate */
+    CHECK(ec2t_trainer_group_set_double(tr, 0, EC2T_TRAIN_NESTEROV, 0));
+    CHECK(ec2t_trainer_set_int(tr, EC2T_TRAIN_SCHEDULE, EC2T_SCHED_CONSTANT));
     CHECK(ec2t_trainer_set_int(tr, EC2T_TRAIN_BATCH_SIZE, GOLDEN_BATCH));
     CHECK(ec2t_trainer_set_int(tr, EC2T_TRAIN_SEED, GOLDEN_SEED));
     CHECK(ec2t_trainer_set_int(tr, EC2T_TRAIN_AUGMENT, 0));
