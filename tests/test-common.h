@@ -43,6 +43,8 @@ const char *test_tmpfile(int slot, const char *name);
 const char *test_write_file(int slot, const char *name, const void *data, size_t len);
 /* The input floats of n samples of an engine: n x C x H x W. */
 size_t test_engine_input_floats(const ec2t_engine *e, int64_t n);
+/* Run an engine on n samples with a fresh workspace of the size it asks for. */
+void test_engine_run(ec2t_engine *e, const float *x, int64_t n, float *y, size_t cap);
 /* The same for a network. */
 size_t test_net_input_floats(const ec2t_net *net, int64_t n);
 

@@ -36,17 +36,6 @@ fill_normal(float *v, int64_t n, uint64_t seed)
         v[i] = ec2t__rng_normal(&rng);
 }
 
-static void
-engine_run(ec2t_engine *e, const float *x, int64_t n, float *y, size_t cap)
-{
-    size_t bytes;
-    void *ws;
-    ck_assert_ok(ec2t_engine_workspace_size(e, n, &bytes));
-    ws = malloc(bytes);
-    ck_assert_ok(ec2t_engine_run(e, x, test_engine_input_floats(e, n), n, y, cap, ws, bytes, 0));
-    free(ws);
-}
-
 static int
 argmax(const float *v, int n)
 {
@@ -88,12 +77,12 @@ check_checkpoint(const char *name, const float *cal)
     ck_assert_ok(ec2t_tensor_load_npy(ctx, test_data_path(path), 0, &want));
     ck_assert_ok(ec2t_tensor_load_npy(ctx, test_data_path("resnet20-cifar10/inputs.npy"), 0, &inputs));
     ck_assert_ok(ec2t_engine_compile(net, 0, &e));
-    engine_run(e, ec2t_tensor_data(inputs), 8, flt, 80);
+    test_engine_run(e, ec2t_tensor_data(inputs), 8, flt, 80);
     ck_assert_ok(ec2t_engine_calibrate(e, cal, (size_t)N_CAL * 3072, N_CAL, 0));
     /* calibrating changes neither the precision nor the float results */
     ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_PRECISION, &v));
     ck_assert_int_eq(v, EC2T_PRECISION_FLOAT);
-    engine_run(e, ec2t_tensor_data(inputs), 8, got, 80);
+    test_engine_run(e, ec2t_tensor_data(inputs), 8, got, 80);
     ck_assert_mem_eq(got, flt, sizeof got);
     ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8));
     for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
@@ -101,7 +90,7 @@ check_checkpoint(const char *name, const float *cal)
         if (!isa_available(isas[k]))
             continue;
         ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ISA, isas[k]));
-        engine_run(e, ec2t_tensor_data(inputs), 8, got, 80);
+        test_engine_run(e, ec2t_tensor_data(inputs), 8, got, 80);
         for (int s = 0; s < 8; s++) {
             ck_assert_msg(argmax(got + 10 * s, 10) == argmax(ec2t_tensor_data(want) + 10 * s, 10),
                           "%s isa %d input %d: int8 predicts %d, PyTorch %d", name, isas[k], s,
@@ -187,14 +176,14 @@ START_TEST(test_engine_int8_settings_and_errors)
     /* a good one, then a failing one (an infinite input) that keeps it */
     ck_assert_ok(ec2t_engine_calibrate(e, x, 4 * 432, 4, 0));
     ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8));
-    engine_run(e, x, 4, y1, 20);
+    test_engine_run(e, x, 4, y1, 20);
     memcpy(bad, x, sizeof bad);
     bad[17] = INFINITY;
     ck_assert_status(ec2t_engine_calibrate(e, bad, 432, 1, 0), EC2T_E_INVAL);
     ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "non-finite"));
     ck_assert_ok(ec2t_engine_get_int(e, EC2T_ENGINE_PRECISION, &v));
     ck_assert_int_eq(v, EC2T_PRECISION_INT8);
-    engine_run(e, x, 4, y2, 20);
+    test_engine_run(e, x, 4, y2, 20);
     ck_assert_mem_eq(y1, y2, sizeof y1);
     ec2t_engine_free(e);
     ec2t_net_free(net);
@@ -223,7 +212,7 @@ START_TEST(test_engine_int8_close_to_float_and_allocation_free)
     fill_normal(cal, (int64_t)N * 432, 3);
     fill_normal(x, B * 432, 4);
     ck_assert_ok(ec2t_engine_compile(net, 0, &e));
-    engine_run(e, x, B, yf, B * 5);
+    test_engine_run(e, x, B, yf, B * 5);
     ck_assert_ok(ec2t_engine_workspace_size(e, B, &before));
     ck_assert_ok(ec2t_engine_calibrate(e, cal, (size_t)N * 432, N, 0));
     for (int32_t i = 0; i < e->n_ops; i++)
@@ -344,7 +333,7 @@ START_TEST(test_engine_int8_file_round_trip)
     ec2t_engine_free(back);
     ck_assert_ok(ec2t_engine_calibrate(e, cal, 64 * 432, 64, 0));
     ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8));
-    engine_run(e, x, 3, y8, 15);
+    test_engine_run(e, x, 3, y8, 15);
     for (int enc = 0; enc < 2; enc++) {
         ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ENCODING, enc));
         ck_assert_ok(ec2t_engine_save(e, test_tmpfile(1, "int8.ec2t"), 0));
@@ -353,7 +342,7 @@ START_TEST(test_engine_int8_file_round_trip)
         ck_assert_ok(ec2t_engine_get_int(back, EC2T_ENGINE_PRECISION, &v));
         ck_assert_int_eq(v, EC2T_PRECISION_FLOAT);
         ck_assert_ok(ec2t_engine_set_int(back, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8));
-        engine_run(back, x, 3, got, 15);
+        test_engine_run(back, x, 3, got, 15);
         ck_assert_msg(memcmp(got, y8, sizeof got) == 0, "encoding %d: int8 results differ", enc);
         ec2t_engine_free(back);
     }

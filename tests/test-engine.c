@@ -36,18 +36,6 @@ max_diff(const float *a, const float *b, int64_t n)
     return m;
 }
 
-/* Run an engine on a batch with a fresh workspace. */
-static void
-engine_run(ec2t_engine *e, const float *x, int64_t n, float *y, size_t cap)
-{
-    size_t bytes;
-    void *ws;
-    ck_assert_ok(ec2t_engine_workspace_size(e, n, &bytes));
-    ws = malloc(bytes);
-    ck_assert_ok(ec2t_engine_run(e, x, test_engine_input_floats(e, n), n, y, cap, ws, bytes, 0));
-    free(ws);
-}
-
 static void
 fill(float *v, int64_t n, uint64_t seed)
 {
@@ -128,7 +116,7 @@ check_against_net(ec2t_net *net, int64_t batch, int dense_fallback, float tol)
             continue;
         ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ISA, isas[k]));
         memset(got, 0, (size_t)out * sizeof(float));
-        engine_run(e, x, batch, got, (size_t)out);
+        test_engine_run(e, x, batch, got, (size_t)out);
         ck_assert_msg(max_diff(got, want, out) <= tol, "isa %d batch %lld: off by %g", isas[k],
                       (long long)batch, (double)max_diff(got, want, out));
     }
@@ -303,7 +291,7 @@ check_checkpoint(const char *name, float tol)
             if (!isa_available(isas[k]))
                 continue;
             ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_ISA, isas[k]));
-            engine_run(e, ec2t_tensor_data(inputs), 8, got, 80);
+            test_engine_run(e, ec2t_tensor_data(inputs), 8, got, 80);
             ck_assert_msg(max_diff(got, ec2t_tensor_data(want), 80) <= tol,
                           "%s isa %d fallback %d: off by %g", name, isas[k], fb,
                           (double)max_diff(got, ec2t_tensor_data(want), 80));
@@ -316,7 +304,7 @@ check_checkpoint(const char *name, float tol)
         ck_assert_ok(ec2t_engine_set_meta(e, "source", name));
         ck_assert_ok(ec2t_engine_save(e, file, 0));
         ck_assert_ok(ec2t_engine_load(ctx, file, 0, &back));
-        engine_run(back, ec2t_tensor_data(inputs), 8, got, 80);
+        test_engine_run(back, ec2t_tensor_data(inputs), 8, got, 80);
         ck_assert_float_le(max_diff(got, ec2t_tensor_data(want), 80), tol);
         {
             const char *src;
@@ -499,9 +487,9 @@ START_TEST(test_engine_threads_give_the_same_results)
     randomize_bn(net, 8);
     ck_assert_ok(ec2t_engine_compile(net, 0, &e));
     fill(x, 16 * 3 * 144, 2);
-    engine_run(e, x, 16, one, 160);
+    test_engine_run(e, x, 16, one, 160);
     ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_THREADS, 2));
-    engine_run(e, x, 16, two, 160);
+    test_engine_run(e, x, 16, two, 160);
     ck_assert_int_eq(memcmp(one, two, sizeof one), 0);
     /* three threads running one engine at once, each with its own workspace */
     for (int i = 0; i < 3; i++) {

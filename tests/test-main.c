@@ -140,6 +140,18 @@ test_engine_input_floats(const ec2t_engine *e, int64_t n)
     return (size_t)(n * c * h * w);
 }
 
+void
+test_engine_run(ec2t_engine *e, const float *x, int64_t n, float *y, size_t cap)
+{
+    size_t bytes;
+    void *ws;
+    ck_assert_ok(ec2t_engine_workspace_size(e, n, &bytes));
+    ws = malloc(bytes);
+    ck_assert_ptr_nonnull(ws);
+    ck_assert_ok(ec2t_engine_run(e, x, test_engine_input_floats(e, n), n, y, cap, ws, bytes, 0));
+    free(ws);
+}
+
 size_t
 test_net_input_floats(const ec2t_net *net, int64_t n)
 {
