@@ -258,8 +258,9 @@ START_TEST(test_engine_int8_close_to_float_and_allocation_free)
 }
 END_TEST
 
-/* The quantised variants made straight from the input planes equal the
- * float variants quantised, on every stride-1 ternary conv. */
+/* The quantised variants made straight from the input planes, in two
+ * ranges of rows as two tiles of a team make them, equal the float
+ * variants quantised, on every stride-1 ternary conv. */
 START_TEST(test_engine_int8_direct_lowering)
 {
     test_alloc ta;
@@ -290,7 +291,8 @@ START_TEST(test_engine_int8_direct_lowering)
         fill_normal(x, in->c * ps, (uint64_t)i);
         for (int64_t k = 0; k < in->c * ps; k += 7)
             x[k] = 0.0f; /* exact zeros too */
-        if (ec2t__lower_int8(EC2T__ISA_REF, e, op, x, ps, col)) {
+        if (ec2t__lower_int8(EC2T__ISA_REF, e, op, x, ps, col, 0, op->vrows / 2) &&
+            ec2t__lower_int8(EC2T__ISA_REF, e, op, x, ps, col, op->vrows / 2, op->vrows)) {
             q = (uint16_t *)(col + (op->col_floats + 15) / 16 * 16);
             for (int32_t c = 0; c < in->c; c++)
                 for (int32_t j = 0; j < op->win.kw; j++) {

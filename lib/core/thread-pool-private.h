@@ -13,7 +13,10 @@
  * one sample in the engine: one wake-up of the pool for the whole job
  * instead of a fork and a join per step. A step is cut into chunks that
  * the members claim one at a time, so a member the OS does not schedule (a
- * busy machine) holds no one up unless it is inside a chunk. When the pool
+ * busy machine) holds no one up unless it is inside a chunk; a member takes
+ * its own chunks first (chunk c is member c's, modulo the team's size), so
+ * that a step split into one chunk per member gives each the same part of
+ * every step while all keep pace. When the pool
  * is busy or there is none, the team is the caller alone, who runs each
  * step whole in one call: a team function must give the same results
  * however a step's chunks are grouped.
@@ -53,8 +56,11 @@ void ec2t__parallel_for(ec2t_context *ctx, int64_t n, int64_t grain, ec2t__range
 /* fn on a team of at most max_workers (and the context's thread count)
  * workers, or on the caller alone. */
 void ec2t__parallel_team(ec2t_context *ctx, int max_workers, ec2t__team_fn fn, void *arg);
+/* The most chunks a team step has. */
+#define EC2T__TEAM_MAX_CHUNKS 32
 /* The next step of a member's walk: fn(arg, c, c + 1, worker) runs once
- * for each chunk c in [0, chunks), on whichever members claim it; returns
+ * for each chunk c in [0, chunks) (chunks <= EC2T__TEAM_MAX_CHUNKS), on
+ * whichever members claim it, a member its own chunks first; returns
  * when all are done, and what they wrote is then visible. Every member
  * calls it for every step, with the same chunk count. For a NULL team it
  * is fn(arg, 0, chunks, worker). A step of 0 chunks is no step. */

@@ -170,11 +170,28 @@ run_job(ec2t__pool *pool)
     ec2t__blas_workers_end();
 }
 
-/* A step of a team: any member claims its chunks one at a time, so a member
- * that the OS did not schedule delays no one (its chunks go to the others)
- * unless it is inside a chunk; the member that finishes the last chunk
- * opens the next step. Steps are numbered in each member's walk (cursor);
- * a member that comes late to a step already done passes it. */
+/* The chunk a member takes next of those not yet taken (bits of taken): its
+ * own first (member, member + members, ...), so that with a member per chunk
+ * each one computes the same part of every step, next to the data it wrote
+ * in the last one; then any other, so that a member the OS did not schedule
+ * delays no one. -1 when every chunk is taken. */
+static int
+pick_chunk(uint32_t taken, int64_t chunks, int member, int members)
+{
+    for (int64_t c = member; c < chunks; c += members)
+        if (!(taken >> c & 1u))
+            return (int)c;
+    for (int64_t c = 0; c < chunks; c++)
+        if (!(taken >> c & 1u))
+            return (int)c;
+    return -1;
+}
+
+/* A step of a team: members claim its chunks one at a time (pick_chunk);
+ * the member that finishes the last chunk opens the next step. Steps are
+ * numbered in each member's walk (cursor); a member that comes late to a
+ * step already done passes it. The claim word holds the open step and the
+ * mask of its chunks taken. */
 void
 ec2t__team_step(ec2t__team *team, ec2t__team_cursor *cur, int64_t chunks, ec2t__range_fn fn,
                 void *arg, int member)
@@ -195,9 +212,11 @@ ec2t__team_step(ec2t__team *team, ec2t__team_cursor *cur, int64_t chunks, ec2t__
     if (open > step)
         return;
     v = atomic_load(&team->claim);
-    while (v >> 32 == step && (v & 0xFFFFFFFFu) < (uint64_t)chunks) {
-        int64_t c = (int64_t)(v & 0xFFFFFFFFu);
-        if (!atomic_compare_exchange_weak(&team->claim, &v, v + 1))
+    while (v >> 32 == step) {
+        int c = pick_chunk((uint32_t)v, chunks, member, team->ranges);
+        if (c < 0)
+            break;
+        if (!atomic_compare_exchange_weak(&team->claim, &v, v | (UINT64_C(1) << c)))
             continue; /* v now holds the current value */
         fn(arg, c, c + 1, member);
         if (atomic_fetch_add(&team->done, 1) + 1 == end) {

@@ -47,21 +47,23 @@ void ec2t__q8_free(ec2t_context *ctx, ec2t__eop *op);
  * convolution is not calibrated) and read. */
 ec2t_status ec2t__engine_set_precision(ec2t_engine *e, int64_t value);
 
-/* The quantised column variants of a convolution of stride 1 and ow == w
- * straight from its input (planes ps floats apart): each plane quantised
- * once (into col, the float variants' room, unused then) and shifted as
- * ec2t__lower_columns shifts floats, the padding being the zero point, into
- * the scratch after op->col_floats. 1 when done, 0 for other geometries
- * (lower in float, then ec2t__conv_int8 with quantise set). The same
- * values as quantising the float variants. */
+/* Rows [v0, v1) of the quantised column variants of a convolution of
+ * stride 1 and ow == w straight from its input (planes ps floats apart):
+ * the input rows they copy quantised once per plane (into col, the float
+ * variants' room, unused then) and shifted as ec2t__lower_columns shifts
+ * floats, the padding being the zero point, into the scratch after
+ * op->col_floats. 1 when done, 0 for other geometries (lower those rows
+ * in float, then ec2t__conv_int8 with quantise set). The same values as
+ * quantising the float variants. */
 int ec2t__lower_int8(ec2t__isa isa, const ec2t_engine *e, const ec2t__eop *op, const float *x,
-                     int64_t ps, float *col);
-/* Run a lowered convolution in int8: quantise: col holds its float column
- * variants (op->col_floats), to quantise into the scratch after them; else
- * the scratch holds the quantised variants (ec2t__lower_int8). The output
- * and residual as in the float kernels; relu: the epilogue's. */
+                     int64_t ps, float *col, int32_t v0, int32_t v1);
+/* Output pixels [p0, p1) of a lowered convolution in int8, whose taps
+ * read variant rows [v0, v1): quantise: col holds those rows of its float
+ * column variants, to quantise into the scratch after them; else the
+ * scratch holds them quantised (ec2t__lower_int8). The output and residual
+ * as in the float kernels; relu: the epilogue's. */
 void ec2t__conv_int8(ec2t__isa isa, const ec2t_engine *e, const ec2t__eop *op, float *col,
-                     int quantise, int64_t ncols, float *y, int64_t ldy, const float *res,
-                     int relu);
+                     int quantise, int32_t v0, int32_t v1, int64_t p0, int64_t p1, float *y,
+                     int64_t ldy, const float *res, int relu);
 
 #endif /* EC2T_ENGINE_INT8_PRIVATE_H */

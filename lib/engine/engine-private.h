@@ -60,7 +60,6 @@ typedef struct ec2t__eop {
     int64_t vps;          /* conv: the stride of its column variant planes */
     int32_t vrows, vrow0; /* conv: their rows, and the phase row of the first (< 0: padding) */
     int32_t fuse;         /* conv: the next operation, a residual add, runs in its epilogue */
-    int32_t lower_next;   /* conv: its kernel's parts also lower the next conv's input channels */
     int32_t prefer_dense; /* ternary: the dense kernels are faster for this shape */
     int64_t col_floats;   /* conv: its column variants' scratch */
     struct ec2t__q8 *q8;  /* ternary conv: its int8 form once calibrated (int8.c), or NULL */
@@ -80,7 +79,6 @@ struct ec2t_engine {
     int32_t n_slots;
     int64_t slot_floats;     /* per sample (ec2t__plane_stride), a multiple of 16 */
     int64_t col_floats;      /* conv scratch of one sample, a multiple of 16 */
-    int32_t col_buffers;     /* 2 when a conv lowers the next one's input (lower_next), else 1 */
     int64_t isa, encoding, dense_fallback, float_bits;
     int64_t dead_channels;
     int64_t precision;       /* EC2T_ENGINE_PRECISION (int8.c) */
@@ -101,16 +99,14 @@ int64_t ec2t__plane_stride(const ec2t__value *v);
  * EC2T_E_UNSUPPORTED (a convolution too large for int32_t offsets). */
 ec2t_status ec2t__engine_plan_run(ec2t_engine *e);
 
-/* A lane running samples through the program (engine-run.c): alone, or
- * as one worker of a team that splits each step of an operation (its
- * output channels, or rows) between its workers. */
+/* A lane running samples through the program (run.c): alone, or as one
+ * worker of a team that splits each step of an operation (a convolution's
+ * output rows, another operation's channels) between its workers. */
 typedef struct ec2t__run {
     const ec2t_engine *e;
     ec2t__isa isa;
     float *slots;       /* the lane's values */
-    float *col[2];      /* the convolutions' scratch (col_buffers of them) */
-    int cur;            /* the col holding the next conv's column variants, */
-    int lowered;        /* when it is already there (lower_next) */
+    float *col;         /* the convolutions' scratch, this worker's own */
     ec2t__team *team;   /* NULL: alone */
     int worker, workers;
     ec2t__team_cursor cursor;

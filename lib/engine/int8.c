@@ -138,13 +138,14 @@ ec2t__engine_set_precision(ec2t_engine *e, int64_t value)
 
 /* Quantise the variants lowering wrote (its row phases, vrows * ow values
  * of each plane); the kernel reads nothing else. */
+/* Rows [v0, v1) of every float column variant plane in col into q. */
 static void
 quantize_variants(ec2t__isa isa, const ec2t_engine *e, const ec2t__eop *op, const float *col,
-                  uint16_t *q)
+                  int32_t v0, int32_t v1, uint16_t *q)
 {
     const ec2t__window *g = &op->win;
     int32_t cin = e->values[op->in[0]].c, phases = g->kh < g->stride ? g->kh : g->stride;
-    int64_t n = (int64_t)op->vrows * g->ow;
+    int64_t first = (int64_t)v0 * g->ow, n = (int64_t)(v1 - v0) * g->ow;
     float inv = 1.0f / op->q8->scale;
     for (int32_t c = 0; c < cin; c++)
         for (int32_t i = 0; i < phases; i++) {
@@ -152,8 +153,8 @@ quantize_variants(ec2t__isa isa, const ec2t_engine *e, const ec2t__eop *op, cons
             int32_t py = ((i - g->pad) % g->stride + g->stride) % g->stride;
             for (int32_t j = 0; j < g->kw; j++) {
                 int64_t plane = ((int64_t)c * g->stride + py) * g->kw + j;
-                ec2t__quantize8(isa, col + plane * op->vps, n, inv, op->q8->zero,
-                                q + plane * op->q8->vps8);
+                ec2t__quantize8(isa, col + plane * op->vps + first, n, inv, op->q8->zero,
+                                q + plane * op->q8->vps8 + first);
             }
         }
 }
@@ -202,31 +203,37 @@ shift_plane(const ec2t__window *g, const uint16_t *xq, int32_t off, int32_t r0, 
 
 int
 ec2t__lower_int8(ec2t__isa isa, const ec2t_engine *e, const ec2t__eop *op, const float *x,
-                 int64_t ps, float *col)
+                 int64_t ps, float *col, int32_t v0, int32_t v1)
 {
     const ec2t__window *g = &op->win;
     int32_t cin = e->values[op->in[0]].c;
     uint16_t *xq = (uint16_t *)col, *q = (uint16_t *)(col + round16(op->col_floats));
     int64_t hw = (int64_t)g->h * g->w;
+    /* the input rows those variant rows copy (stride 1), inside the plane */
+    int32_t a = v0 + op->vrow0 < 0 ? 0 : v0 + op->vrow0;
+    int32_t b = v1 + op->vrow0 > g->h ? g->h : v1 + op->vrow0;
     if (g->stride != 1 || g->ow != g->w || hw * 2 > op->col_floats * 4)
         return 0;
     for (int32_t c = 0; c < cin; c++) {
-        ec2t__quantize8(isa, x + c * ps, hw, 1.0f / op->q8->scale, op->q8->zero, xq);
+        if (a < b)
+            ec2t__quantize8(isa, x + c * ps + (int64_t)a * g->w, (int64_t)(b - a) * g->w,
+                            1.0f / op->q8->scale, op->q8->zero, xq + (int64_t)a * g->w);
         for (int32_t j = 0; j < g->kw; j++)
-            shift_plane(g, xq, j - g->pad, op->vrow0, op->vrows, (uint16_t)op->q8->zero,
-                        q + ((int64_t)c * g->kw + j) * op->q8->vps8);
+            shift_plane(g, xq, j - g->pad, op->vrow0 + v0, v1 - v0, (uint16_t)op->q8->zero,
+                        q + ((int64_t)c * g->kw + j) * op->q8->vps8 + (int64_t)v0 * g->ow);
     }
     return 1;
 }
 
 void
 ec2t__conv_int8(ec2t__isa isa, const ec2t_engine *e, const ec2t__eop *op, float *col,
-                int quantise, int64_t ncols, float *y, int64_t ldy, const float *res, int relu)
+                int quantise, int32_t v0, int32_t v1, int64_t p0, int64_t p1, float *y,
+                int64_t ldy, const float *res, int relu)
 {
     uint16_t *q = (uint16_t *)(col + round16(op->col_floats));
     ec2t__tshift8 sh = op->q8->sh;
     if (quantise)
-        quantize_variants(isa, e, op, col, q);
+        quantize_variants(isa, e, op, col, v0, v1, q);
     sh.relu = relu;
-    ec2t__tsh8(isa, &sh, q, ncols, y, ldy, res);
+    ec2t__tsh8(isa, &sh, q + p0, p1 - p0, y + p0, ldy, res ? res + p0 : NULL);
 }

@@ -9,15 +9,15 @@
  * A batch is split into at most MAX_LANES lanes of consecutive samples, run
  * by the context's workers. A batch too small for that (batch 1) runs in
  * one lane whose workers form a team (thread-pool-private.h) and split every
- * large enough step of an operation: its output channels, in chunks the
- * workers claim, weighed by their non-zero weights. A conv followed by a
- * conv is one step, not two: the chunk that computes output channels
- * [r0, r1) also lowers them for the next conv (below), into a second
- * scratch buffer, so the team meets about once per layer, some 20 times a
- * ResNet-20 sample. Every number is computed by the same code in the same
- * order whatever the batch, the lanes, the chunks and the thread count
- * (each kernel computes a row the same way whatever rows a call covers), so
- * results do not depend on them, bit for bit.
+ * large enough step: a convolution into tiles of output rows (run_tiles),
+ * one per worker, each lowering its own input rows (and a halo row or two)
+ * into a scratch buffer of its own, so the team meets once per conv, some
+ * 20 times a ResNet-20 sample, and a worker mostly reads what it wrote; the
+ * other operations by channel. Every number is computed by the same code in
+ * the same order whatever the batch, the lanes, the tiles and the thread
+ * count (each kernel computes an output pixel of a row the same way
+ * whatever pixels and rows a call covers), so results do not depend on
+ * them, bit for bit.
  *
  * Convolutions: im2col copies every input pixel kh x kw times, and a profile
  * showed it (and its memmove) costing as much as the ternary product. Here a
@@ -46,18 +46,13 @@
  * workspace holds one region per lane, so this bounds its size. */
 #define MAX_LANES 8
 /* Work (additions, or floats moved) below which a step of a sample's
- * operations is not split over a team (ec2t__run_rows), and a batch too
- * small for lanes runs alone unless some step reaches it. On the
- * development VM (2 vCPUs of an AMD EPYC, shared), splitting every
- * ResNet-20 step at batch 1 (0.3-1 M additions each) ran 2 threads from
- * 1.17x faster to 1.6x slower than 1 in alternating runs, depending on the
- * host: each worker reads half its input from the other core's cache, and
- * its share of a step then takes 1.5-2x the time it would alone. */
-#define SPLIT_MIN_WORK (INT64_C(8) << 20)
-/* Rows of a split of the dense shifted-row kernel: a multiple of every
- * ISA's register block (DSH_ROWS: 8 with AVX-512, 4 with AVX2), since a
- * part of fewer rows runs them one by one at a third of the speed. */
-#define DSH_ALIGN 8
+ * operations is not split over a team (ec2t__run_rows, run_tiles), and a
+ * batch too small for lanes runs alone unless some step reaches it.
+ * ResNet-20's convolutions (0.3-1 M additions each) split. Splitting them
+ * by output channel instead of by rows made each worker read half its
+ * input from the other core's cache: 2 threads ran 1.6x slower than 1 on
+ * the development VM, where rows gain 1.15x (float) and 1.25x (int8). */
+#define SPLIT_MIN_WORK (INT64_C(64) << 10)
 /* Chunks per worker of a split step (ec2t__run_rows). */
 #define CHUNKS_PER_WORKER 2
 /* A batch below TEAM_BELOW samples per thread runs as one lane whose
@@ -214,33 +209,17 @@ fusable(const ec2t_engine *e, int32_t i)
     return add->stride == 1 && a->c == b->c && a->h == b->h && a->w == b->w;
 }
 
-/* A conv (after fusion) whose output the next step, a conv, lowers: the
- * kernel's part that writes output channels [r0, r1) lowers the same
- * channels for the next conv right away, into the other column buffer, so
- * a team meets once per conv instead of twice. */
-static int
-lowers_next(const ec2t_engine *e, int32_t i)
-{
-    const ec2t__eop *op = &e->ops[i];
-    int32_t out = op->fuse ? e->ops[i + 1].out : op->out, n = i + 1 + op->fuse;
-    return op->kind == EC2T__OP_CONV && n < e->n_ops && e->ops[n].kind == EC2T__OP_CONV &&
-           e->ops[n].in[0] == out;
-}
-
 ec2t_status
 ec2t__engine_plan_run(ec2t_engine *e)
 {
     ec2t_status st = EC2T_OK;
     e->col_floats = 0;
-    e->col_buffers = 1;
     e->split_min_work = SPLIT_MIN_WORK;
     for (int32_t i = 0; i < e->n_ops; i++)
         e->ops[i].fuse = fusable(e, i);
     for (int32_t i = 0; i < e->n_ops && st == EC2T_OK; i++) {
         ec2t__eop *op = &e->ops[i];
         op->prefer_dense = op->ternary && prefers_dense(op);
-        op->lower_next = lowers_next(e, i);
-        e->col_buffers = op->lower_next ? 2 : e->col_buffers;
         if (op->kind != EC2T__OP_CONV)
             continue;
         st = plan_conv(e, op);
@@ -258,10 +237,12 @@ lanes_of(int64_t batch)
     return batch < MAX_LANES ? batch : MAX_LANES;
 }
 
+/* A lane: its slots and two convolution scratch buffers, one for itself
+ * and one for a second worker when a team runs it (see team_size). */
 static int64_t
 lane_floats(const ec2t_engine *e)
 {
-    return e->n_slots * e->slot_floats + e->col_buffers * e->col_floats;
+    return e->n_slots * e->slot_floats + 2 * e->col_floats;
 }
 
 /* Workspace bytes of a batch; value shapes (at most 2^30 floats, 2^20 + 1
@@ -340,7 +321,7 @@ rows_chunks(void *arg, int64_t c0, int64_t c1, int worker)
         s->fn(s->r, s->arg, b, e);
 }
 
-/* A step below split_min_work (about 32 k additions) is one chunk: handing
+/* A step below split_min_work (SPLIT_MIN_WORK) is one chunk: handing
  * a chunk between cores costs about a microsecond on the development VM
  * (a few cache lines crossing, more when a vCPU is busy). A split step has
  * CHUNKS_PER_WORKER chunks per worker (never more than row blocks), so
@@ -354,8 +335,52 @@ ec2t__run_rows(ec2t__run *r, int64_t work, int64_t rows, const int32_t *cum1,
         int64_t blocks = (rows + s.align - 1) / s.align;
         s.chunks = (int64_t)r->workers * CHUNKS_PER_WORKER;
         s.chunks = s.chunks < blocks ? s.chunks : blocks;
+        s.chunks = s.chunks < EC2T__TEAM_MAX_CHUNKS ? s.chunks : EC2T__TEAM_MAX_CHUNKS;
     }
     ec2t__team_step(r->team, &r->cursor, rows > 0 ? s.chunks : 0, rows_chunks, &s, r->worker);
+}
+
+/* A step split into tiles of image rows, one per worker: worker k computes
+ * rows tile k of every convolution's output, all channels, and lowers the
+ * same rows of the next one's input, so what it reads next it mostly wrote
+ * itself (all but a halo row or two). Splitting output channels instead
+ * made each worker read half its input from the other core's cache: two
+ * threads ran batch-1 ResNet-20 1.6x slower than one on the development VM. */
+typedef void (*tiles_fn)(const ec2t__run *r, void *arg, int64_t k0, int64_t k1, int64_t n);
+
+typedef struct tiles_step {
+    const ec2t__run *r;
+    int64_t tiles;
+    tiles_fn fn;
+    void *arg;
+} tiles_step;
+
+static void
+tiles_chunks(void *arg, int64_t c0, int64_t c1, int worker)
+{
+    const tiles_step *s = arg;
+    (void)worker;
+    s->fn(s->r, s->arg, c0, c1, s->tiles);
+}
+
+/* fn over tiles [0, n): one per worker when the team splits a step of this
+ * work, else one tile, the whole image. */
+static void
+run_tiles(ec2t__run *r, int64_t work, tiles_fn fn, void *arg)
+{
+    tiles_step s = {r, 1, fn, arg};
+    if (r->workers > 1 && work >= r->e->split_min_work)
+        s.tiles = r->workers < EC2T__TEAM_MAX_CHUNKS ? r->workers : EC2T__TEAM_MAX_CHUNKS;
+    ec2t__team_step(r->team, &r->cursor, s.tiles, tiles_chunks, &s, r->worker);
+}
+
+/* Rows [*y0, *y1) of tiles [k0, k1) of n of an image h rows high. Inner
+ * boundaries are even, so that tiles of 8-float rows start on a cache line. */
+static void
+tile_rows(int32_t h, int64_t k0, int64_t k1, int64_t n, int32_t *y0, int32_t *y1)
+{
+    *y0 = k0 <= 0 ? 0 : (int32_t)(h * k0 / n) & ~1;
+    *y1 = k1 >= n ? h : (int32_t)(h * k1 / n) & ~1;
 }
 
 /* ---- convolutions ---- */
@@ -363,118 +388,101 @@ ec2t__run_rows(ec2t__run *r, int64_t work, int64_t rows, const int32_t *cum1,
 /* A conv as it runs (after fusion). */
 typedef struct conv_job {
     const ec2t__eop *op;
-    const float *x;   /* the column variants */
     float *y;         /* output plane 0 */
     const float *res; /* fused residual, y's layout, or NULL */
-    int64_t ldy, ncols;
-    int relu, ternary;
-    const ec2t__eop *next; /* the conv whose input channels the parts lower, or NULL */
-    float *next_col;
+    int64_t ldy;
+    int relu, ternary, int8;
 } conv_job;
 
-/* Rows [r0, r1) on the ternary kernel (one group), on a view of the lists. */
+/* Output pixels [p0, p1) of every channel on the ternary kernel: column j
+ * reads x[o + j] at each weight's offset o, so a range of pixels is the
+ * same call on buffers moved by p0, and every pixel's sum is the same
+ * whichever range a call covers. */
 static void
-tsh_rows(const ec2t__run *r, const conv_job *j, int64_t r0, int64_t r1)
+tsh_pixels(const ec2t__run *r, const conv_job *j, int64_t p0, int64_t p1)
 {
     ec2t__tshift v = j->op->sh;
-    v.rows = (int32_t)(r1 - r0);
-    v.prow += r0;
-    v.nrow += r0;
-    v.ap += r0;
-    v.an += r0;
-    v.bias = v.bias ? v.bias + r0 : NULL;
     v.relu = j->relu;
-    ec2t__tsh(r->isa, &v, j->x, j->ncols, j->y + r0 * j->ldy, j->ldy,
-              j->res ? j->res + r0 * j->ldy : NULL);
+    ec2t__tsh(r->isa, &v, r->col + p0, p1 - p0, j->y + p0, j->ldy, j->res ? j->res + p0 : NULL);
 }
 
-/* Rows [r0, r1) on the dense kernel (float weights, or a ternary conv's
+/* The same on the dense kernel (float weights, or a ternary conv's
  * expanded ones), group by group. */
 static void
-dsh_rows(const ec2t__run *r, const conv_job *j, int64_t r0, int64_t r1)
+dsh_pixels(const ec2t__run *r, const conv_job *j, int64_t p0, int64_t p1)
 {
     const ec2t__eop *op = j->op;
     int32_t mg = op->m / op->groups;
     int64_t group_floats = op->col_floats / op->groups;
-    for (int64_t a = r0; a < r1;) {
-        int64_t g = a / mg, b = (g + 1) * mg < r1 ? (g + 1) * mg : r1;
+    for (int32_t g = 0; g < op->groups; g++) {
+        int64_t a = (int64_t)g * mg;
         ec2t__dshift d;
-        d.rows = (int32_t)(b - a);
+        d.rows = mg;
         d.cols = op->k;
         d.w = (op->ternary ? op->dense : op->weight) + a * op->k;
         d.off = op->doff;
         d.bias = op->bias ? op->bias + a : NULL;
         d.relu = j->relu;
-        ec2t__dsh(r->isa, &d, j->x + g * group_floats, j->ncols, j->y + a * j->ldy, j->ldy,
-                  j->res ? j->res + a * j->ldy : NULL);
-        a = b;
+        ec2t__dsh(r->isa, &d, r->col + g * group_floats + p0, p1 - p0, j->y + a * j->ldy + p0,
+                  j->ldy, j->res ? j->res + a * j->ldy + p0 : NULL);
     }
 }
 
-/* The column variants of op's input channels [c0, c1) into col; the row
- * phases no tap reads are left alone. */
+/* The column variants' rows [v0, v1) of op (every channel, every row
+ * phase a tap reads) into col. */
 static void
-lower_channels(const ec2t__run *r, const ec2t__eop *op, float *col, int64_t c0, int64_t c1)
+lower_variant_rows(const ec2t__run *r, const ec2t__eop *op, float *col, int32_t v0, int32_t v1)
 {
     const ec2t__window *g = &op->win;
     const float *x = value_ptr(r, op->in[0]);
     int64_t ps = stride_of(r, op->in[0]);
-    for (int64_t c = c0; c < c1; c++)
-        for (int32_t i = 0; i < g->kh && i < g->stride; i++) {
-            int32_t py, dy;
-            tap_row(g, i, &py, &dy);
+    int32_t cin = r->e->values[op->in[0]].c;
+    for (int32_t i = 0; i < g->kh && i < g->stride; i++) {
+        int32_t py, dy;
+        tap_row(g, i, &py, &dy);
+        for (int32_t c = 0; c < cin; c++)
             for (int32_t jj = 0; jj < g->kw; jj++)
-                ec2t__lower_columns(g, x + c * ps, jj, py, op->vrow0, op->vrows,
-                                    col + ((c * g->stride + py) * g->kw + jj) * op->vps);
-        }
+                ec2t__lower_columns(g, x + c * ps, jj, py, op->vrow0 + v0, v1 - v0,
+                                    col + ((c * g->stride + py) * g->kw + jj) * op->vps +
+                                        (int64_t)v0 * g->ow);
+    }
 }
 
+/* Output tiles [k0, k1) of n, every channel: the column variant rows
+ * their taps read (vrows - oh more than the tile: the halo, lowered by
+ * the tiles on either side too), into the worker's own scratch, then the
+ * kernel. */
 static void
-lower_rows(const ec2t__run *r, void *arg, int64_t c0, int64_t c1)
-{
-    lower_channels(r, arg, r->col[r->cur], c0, c1);
-}
-
-/* A convolution in int8 (int8.c), whole: its input quantised straight from
- * the activations where int8.c can, else from the float column variants
- * (which the last conv's parts may already have made). */
-static void
-int8_conv_rows(const ec2t__run *r, void *arg, int64_t r0, int64_t r1)
-{
-    const ec2t__eop *op = arg, *add = op->fuse ? op + 1 : NULL;
-    int32_t out = add ? add->out : op->out;
-    float *col = r->col[r->cur];
-    int lowered = 0;
-    (void)r0, (void)r1;
-    if (!r->lowered)
-        lowered = ec2t__lower_int8(r->isa, r->e, op, value_ptr(r, op->in[0]),
-                                   stride_of(r, op->in[0]), col);
-    if (!lowered && !r->lowered)
-        lower_channels(r, op, col, 0, r->e->values[op->in[0]].c);
-    ec2t__conv_int8(r->isa, r->e, op, col, !lowered, (int64_t)op->win.oh * op->win.ow,
-                    value_ptr(r, out), stride_of(r, out), add ? value_ptr(r, add->in[1]) : NULL,
-                    add ? add->relu : op->relu);
-}
-
-/* Output channels [r0, r1), then (lower_next) the same channels of the
- * next conv's input, which they are. */
-static void
-conv_rows(const ec2t__run *r, void *arg, int64_t r0, int64_t r1)
+conv_tiles(const ec2t__run *r, void *arg, int64_t k0, int64_t k1, int64_t n)
 {
     const conv_job *j = arg;
+    const ec2t__eop *op = j->op;
+    int32_t y0, y1, v1;
+    tile_rows(op->win.oh, k0, k1, n, &y0, &y1);
+    if (y0 >= y1)
+        return;
+    v1 = y1 + op->vrows - op->win.oh;
+    if (j->int8) {
+        /* the input quantised straight from the activations where int8.c
+         * can, else from the float column variants */
+        int quantised = ec2t__lower_int8(r->isa, r->e, op, value_ptr(r, op->in[0]),
+                                         stride_of(r, op->in[0]), r->col, y0, v1);
+        if (!quantised)
+            lower_variant_rows(r, op, r->col, y0, v1);
+        ec2t__conv_int8(r->isa, r->e, op, r->col, !quantised, y0, v1, (int64_t)y0 * op->win.ow,
+                        (int64_t)y1 * op->win.ow, j->y, j->ldy, j->res, j->relu);
+        return;
+    }
+    lower_variant_rows(r, op, r->col, y0, v1);
     if (j->ternary)
-        tsh_rows(r, j, r0, r1);
+        tsh_pixels(r, j, (int64_t)y0 * op->win.ow, (int64_t)y1 * op->win.ow);
     else
-        dsh_rows(r, j, r0, r1);
-    if (j->next)
-        lower_channels(r, j->next, j->next_col, r0, r1);
+        dsh_pixels(r, j, (int64_t)y0 * op->win.ow, (int64_t)y1 * op->win.ow);
 }
 
-/* The column variants, split by input channel (unless the last conv's
- * parts made them), then the kernel, split by output channel, weighed by
- * their non-zeros (ternary) or in blocks of DSH_ALIGN rows (the dense
- * kernels' register block). Every row's result is the same whichever rows
- * a call computes. */
+/* A convolution in tiles of output rows (run_tiles): one step, in which
+ * every worker reads its own rows of the input and a halo of a row or two
+ * that the workers beside it wrote. */
 static void
 run_conv(ec2t__run *r, const ec2t__eop *op)
 {
@@ -482,31 +490,15 @@ run_conv(ec2t__run *r, const ec2t__eop *op)
     int32_t out = add ? add->out : op->out;
     int64_t terms;
     conv_job j;
-    if (op->q8 && r->e->precision == EC2T_PRECISION_INT8) {
-        /* one chunk: the integer kernel is not split over a team yet */
-        ec2t__run_rows(r, 0, 1, NULL, NULL, 1, int8_conv_rows, (void *)op);
-        r->lowered = 0;
-        return;
-    }
-    if (!r->lowered)
-        ec2t__run_rows(r, op->col_floats, r->e->values[op->in[0]].c, NULL, NULL, 1, lower_rows,
-                       (void *)op);
     j.op = op;
-    j.x = r->col[r->cur];
+    j.int8 = op->q8 && r->e->precision == EC2T_PRECISION_INT8;
     j.y = value_ptr(r, out);
     j.res = add ? value_ptr(r, add->in[1]) : NULL;
     j.ldy = stride_of(r, out);
-    j.ncols = (int64_t)op->win.oh * op->win.ow;
     j.relu = add ? add->relu : op->relu;
     j.ternary = op->ternary && !use_dense(r, op);
-    j.next = op->lower_next ? op + 1 + op->fuse : NULL;
-    j.next_col = r->col[r->cur ^ 1];
     terms = j.ternary ? (int64_t)op->tm.prow[op->m] + op->tm.nrow[op->m] : (int64_t)op->m * op->k;
-    ec2t__run_rows(r, terms * j.ncols + (j.next ? j.next->col_floats : 0), op->m,
-                   j.ternary ? op->tm.prow : NULL, j.ternary ? op->tm.nrow : NULL,
-                   j.ternary ? 1 : DSH_ALIGN, conv_rows, &j);
-    r->lowered = op->lower_next;
-    r->cur ^= op->lower_next;
+    run_tiles(r, terms * op->win.oh * op->win.ow, conv_tiles, &j);
 }
 
 /* ---- dense layers: the input is a vector (one pixel per channel) ---- */
@@ -712,7 +704,6 @@ run_sample(ec2t__run *r, const float *input, float *output)
 {
     const ec2t_engine *e = r->e;
     sample_io io = {input, output};
-    r->lowered = 0;
     ec2t__run_rows(r, 0, 1, NULL, NULL, 1, input_rows, &io);
     for (int32_t i = 0; i < e->n_ops; i++) {
         run_op(r, &e->ops[i]);
@@ -739,8 +730,9 @@ lane_state(const lanes_job *j, int64_t l, ec2t__team *team, int worker, int work
     r.e = j->e;
     r.isa = j->isa;
     r.slots = j->base + l * lane_floats(j->e);
-    r.col[0] = r.slots + j->e->n_slots * j->e->slot_floats;
-    r.col[1] = r.col[0] + j->e->col_floats; /* used only when col_buffers is 2 */
+    /* a team's workers each have a scratch buffer, the lane's and then
+     * those after it, into the next lanes' unused room (team_size) */
+    r.col = r.slots + j->e->n_slots * j->e->slot_floats + worker * j->e->col_floats;
     r.team = team;
     r.worker = worker;
     r.workers = workers;
@@ -777,6 +769,18 @@ team_lane(void *arg, ec2t__team *team, int worker, int workers)
     run_samples(j, &r, 0, j->batch);
 }
 
+/* The most workers a team on lane 0 can have: one scratch buffer each,
+ * in the workspace after lane 0's slots (2 at batch 1, more with more
+ * lanes' room). */
+static int
+team_size(const lanes_job *j)
+{
+    const ec2t_engine *e = j->e;
+    int64_t room = j->lanes * lane_floats(e) - e->n_slots * e->slot_floats;
+    int64_t n = e->col_floats > 0 ? room / e->col_floats : EC2T__TEAM_MAX_CHUNKS;
+    return n < EC2T__TEAM_MAX_CHUNKS ? (int)n : EC2T__TEAM_MAX_CHUNKS;
+}
+
 /* Whether some step of a sample is large enough to split (ec2t__run_rows
  * and its callers' work measures): else a team would only meet at every
  * step for nothing. */
@@ -791,8 +795,7 @@ splits_any(const ec2t_engine *e)
             nnz = op->ternary ? (int64_t)op->tm.prow[op->m] + op->tm.nrow[op->m]
                               : (int64_t)op->m * op->k;
         if (op->kind == EC2T__OP_CONV)
-            work = nnz * op->win.oh * op->win.ow > op->col_floats ? nnz * op->win.oh * op->win.ow
-                                                                   : op->col_floats;
+            work = nnz * op->win.oh * op->win.ow;
         else if (op->kind == EC2T__OP_DENSE)
             work = nnz;
         if (work >= e->split_min_work)
@@ -845,7 +848,7 @@ ec2t_engine_run(const ec2t_engine *e, const float *input, size_t input_count, in
      * no more workspace than several) */
     threads = e->ctx->threads;
     if (threads > 1 && batch < TEAM_BELOW * threads && splits_any(e))
-        ec2t__parallel_team(e->ctx, threads, team_lane, &j);
+        ec2t__parallel_team(e->ctx, team_size(&j), team_lane, &j);
     else if (j.lanes == 1)
         lanes_range(&j, 0, 1, 0);
     else
