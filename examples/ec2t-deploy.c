@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* ec2t-deploy: load a .ec2t file in the inference engine and run it: on a
- * data set (accuracy), on .npy inputs (logits to .npy), or as a benchmark. */
+ * data set (accuracy), on .npy inputs (logits to .npy), or as a benchmark;
+ * in float, or in the experimental int8 precision calibrated on training
+ * images. */
+#define EC2T_ENABLE_EXPERIMENTAL
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +23,8 @@ usage(void)
            "  --batch N           batch size for --data (default 64)\n"
            "  --threads T         threads (default 1)\n"
            "  --isa NAME          force reference, avx2 or avx512 kernels\n"
+           "  --int8 N            8-bit activations (experimental), calibrated on the\n"
+           "                      first N training images of --data (N up to 65536)\n"
            "  -h, --help          this text\n\n"
            "Ends with 'key: value' lines: file_bytes, test_accuracy (with --data),\n"
            "latency_ms_batch1 and images_per_second_batch64 (with --bench).\n");
@@ -27,14 +32,14 @@ usage(void)
 
 typedef struct options {
     const char *model, *data, *npy, *logits, *isa;
-    long long batch, threads;
+    long long batch, threads, int8;
     int bench;
 } options;
 
 static int
 parse(int argc, char **argv, options *o)
 {
-    *o = (options){NULL, NULL, NULL, NULL, NULL, 64, 1, 0};
+    *o = (options){NULL, NULL, NULL, NULL, NULL, 64, 1, 0, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -63,6 +68,9 @@ parse(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--batch")) {
             if (ex_parse_int(v, 1, 65536, &o->batch))
                 return ex_usage_error(PROG, "bad --batch '%s'", v);
+        } else if (!strcmp(a, "--int8")) {
+            if (ex_parse_int(v, 1, 65536, &o->int8))
+                return ex_usage_error(PROG, "bad --int8 '%s'", v);
         } else if (!strcmp(a, "--threads")) {
             if (ex_parse_int(v, 1, 1024, &o->threads))
                 return ex_usage_error(PROG, "bad --threads '%s'", v);
@@ -75,22 +83,32 @@ parse(int argc, char **argv, options *o)
         return ex_usage_error(PROG, "a .ec2t file is needed");
     if (o->logits && !o->npy)
         return ex_usage_error(PROG, "--save-logits goes with --npy");
+    if (o->int8 && !o->data)
+        return ex_usage_error(PROG, "--int8 needs --data for its calibration images");
     return 0;
 }
 
-/* Accuracy of the engine on the test set of a data set spec. */
+/* int8 precision, its scales calibrated on the first n images of train. */
 static int
-classify(ex_runner *r, ec2t_context *ctx, const char *spec, double *accuracy)
+use_int8(ec2t_engine *e, ec2t_context *ctx, ec2t_dataset *train, int64_t n)
 {
-    ec2t_dataset *train = NULL, *test = NULL;
-    char err[1024];
-    ec2t_status st;
-    if (ex_load_data(ctx, spec, 0, &train, &test, err, sizeof err))
-        return ex_fail(PROG, "%s", err);
-    st = ex_runner_accuracy(r, test, accuracy, NULL);
-    ec2t_dataset_free(train);
-    ec2t_dataset_free(test);
-    return st == EC2T_OK ? 0 : ex_fail_status(PROG, ctx, "inference", st);
+    int32_t c, h, w;
+    size_t count;
+    float *x;
+    ec2t_status st = ec2t_dataset_shape(train, &c, &h, &w);
+    n = n < ec2t_dataset_size(train) ? n : ec2t_dataset_size(train);
+    count = (size_t)n * (size_t)c * (size_t)h * (size_t)w;
+    x = malloc(count * sizeof(float));
+    if (!x)
+        return ex_fail(PROG, "out of memory");
+    if (st == EC2T_OK)
+        st = ec2t_dataset_get_batch(train, 0, n, x, count, NULL, 0, 0);
+    if (st == EC2T_OK)
+        st = ec2t_engine_calibrate(e, x, count, n, 0);
+    if (st == EC2T_OK)
+        st = ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_INT8);
+    free(x);
+    return st == EC2T_OK ? 0 : ex_fail_status(PROG, ctx, "int8 calibration", st);
 }
 
 int
@@ -101,6 +119,8 @@ main(int argc, char **argv)
     ec2t_engine *e = NULL;
     ec2t_tensor *in = NULL, *logits = NULL;
     ex_runner r = {0};
+    ec2t_dataset *train = NULL, *test = NULL;
+    char err[1024];
     double acc = -1, lat1 = 0, lat64 = 0;
     int64_t isa;
     ec2t_status st;
@@ -123,6 +143,13 @@ main(int argc, char **argv)
                             !strcmp(o.isa, "avx512") ? EC2T_ISA_AVX512
                             : !strcmp(o.isa, "avx2") ? EC2T_ISA_AVX2
                                                      : EC2T_ISA_REFERENCE);
+    if (o.data && ex_load_data(ctx, o.data, 0, &train, &test, err, sizeof err)) {
+        rc = ex_fail(PROG, "%s", err);
+        goto out;
+    }
+    if (o.int8 && (rc = use_int8(e, ctx, train, o.int8)) != 0)
+        goto out;
+    rc = 1;
     if (o.npy) {
         int64_t n;
         if ((st = ec2t_tensor_load_npy(ctx, o.npy, 0, &in)) != EC2T_OK) {
@@ -156,8 +183,10 @@ main(int argc, char **argv)
             goto out;
         }
     }
-    if (o.data && (rc = classify(&r, ctx, o.data, &acc)) != 0)
+    if (o.data && (st = ex_runner_accuracy(&r, test, &acc, NULL)) != EC2T_OK) {
+        rc = ex_fail_status(PROG, ctx, "inference", st);
         goto out;
+    }
     if (o.bench) {
         float *x = ex_bench_inputs(64 * r.in_size);
         if (!x) {
@@ -169,8 +198,10 @@ main(int argc, char **argv)
         free(x);
     }
     ec2t_engine_get_int(e, EC2T_ENGINE_ACTIVE_ISA, &isa);
-    printf("model: %s\nfile_bytes: %lld\nisa: %s\nthreads: %lld\n", o.model, ex_file_size(o.model),
-           isa == EC2T_ISA_AVX512 ? "avx512" : isa == EC2T_ISA_AVX2 ? "avx2" : "reference", o.threads);
+    printf("model: %s\nfile_bytes: %lld\nisa: %s\nthreads: %lld\nprecision: %s\n", o.model,
+           ex_file_size(o.model),
+           isa == EC2T_ISA_AVX512 ? "avx512" : isa == EC2T_ISA_AVX2 ? "avx2" : "reference", o.threads,
+           o.int8 ? "int8" : "float");
     if (acc >= 0)
         printf("test_accuracy: %.2f\n", 100 * acc);
     if (o.logits)
@@ -180,6 +211,8 @@ main(int argc, char **argv)
     rc = 0;
 out:
     ex_runner_free(&r);
+    ec2t_dataset_free(train);
+    ec2t_dataset_free(test);
     ec2t_tensor_free(in);
     ec2t_tensor_free(logits);
     ec2t_engine_free(e);

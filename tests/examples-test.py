@@ -139,6 +139,14 @@ def main():
             dep = keys(run("ec2t-deploy", os.path.join(out, "model.ec2t"), "--data", spec).stdout)
             check(dep.get("test_accuracy") == first["ternary_accuracy"],
                   f"ec2t-deploy {dep.get('test_accuracy')} != ec2t-demo {first['ternary_accuracy']}")
+            # 8-bit activations calibrated on training images: close to float
+            q = keys(run("ec2t-deploy", os.path.join(out, "model.ec2t"), "--data", spec,
+                         "--int8", "64").stdout)
+            check(q.get("precision") == "int8" and
+                  abs(float(q.get("test_accuracy", -100)) - float(dep["test_accuracy"])) <= 5,
+                  f"ec2t-deploy --int8: {q.get('precision')} {q.get('test_accuracy')} against "
+                  f"float {dep['test_accuracy']}")
+            run("ec2t-deploy", os.path.join(out, "model.ec2t"), "--int8", "64", expect=2)
             # --resume reuses every stage and reproduces the figures
             again = run("ec2t-demo", *small, "--resume")
             check(again.stdout.count("reusing ") == 3, "--resume did not reuse the three stage files")
