@@ -4,15 +4,21 @@
 # and 64, 1 and 2 threads), on two networks so that the figures are not tuned
 # to one:
 #
-# - the authors' spars64 ResNet-20 (3x32x32): libec2t's engine and its own
-#   dense float path (bench-engine, both timed in one process, alternating),
+# - the authors' spars64 ResNet-20 (3x32x32): libec2t's engine in float and
+#   in int8 (experimental, calibrated on 256 inputs) and its own dense float
+#   path (bench-engine, all three timed in one process, alternating),
 #   PyTorch 1.13 in eval mode (engine_peer.py) and ONNX Runtime's CPU build
 #   (onnx_peer.mjs, the network exported by onnx_export.py);
 # - LeNet-5 (1x28x28, seeded ternary weights from make_lenet5.py, 64 % zeros
 #   in conv2, fc1 and fc2): the engine through ec2t-deploy --bench on the
 #   .ec2t file ec2t-convert makes (bench-engine builds only the ResNet, so
 #   there is no dense column; ec2t-deploy times 15 rounds after 3 warm-up
-#   runs, not SECONDS), PyTorch and ONNX Runtime as above.
+#   runs, not SECONDS; its int8 run is calibrated on 256 Fashion-MNIST
+#   training images when dataset-fashion-mnist is installed), PyTorch and
+#   ONNX Runtime as above;
+# - with EC2T_BENCH_DEMO=path/to/model.ec2t, the demo's ternary
+#   super-network the same way through ec2t-deploy (engine columns only:
+#   the peers have no copy of that architecture).
 #
 # The programs of a cell run alternately REPS times, and for ResNet-20 the
 # 1- and 2-thread cells of a batch alternate too; every cell is the median
@@ -31,8 +37,9 @@
 # says "-" and the rest runs. Set EC2T_BENCH_ORT=0 to leave it out.
 #
 # usage: bench/run-engine.sh BUILD_DIR [SECONDS] [REPS] [WEIGHTS]
-# Columns: ms per batch (medians), then speedups: dense/engine, torch/engine
-# and ort/engine (how many times faster the engine is), and the engine's ms
+# Columns: ms per batch (medians) of the float engine, the int8 engine and
+# the peers, then speedups: dense/engine, torch/engine, ort/engine and
+# ort/int8 (how many times faster the engine is), and the float engine's ms
 # per image.
 set -eu
 build=${1:?usage: run-engine.sh BUILD_DIR [SECONDS] [REPS] [WEIGHTS]}
@@ -98,6 +105,14 @@ if [ -x "$build/examples/ec2t-convert" ] && [ -x "$build/examples/ec2t-deploy" ]
 else
   echo "LeNet-5: no engine column (build with -Dexamples=true for ec2t-convert and ec2t-deploy)"
 fi
+# the int8 runs of ec2t-deploy calibrate on Fashion-MNIST training images
+calib=""
+if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] ||
+   [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte ]; then
+  calib="--int8 256 --data fashion-mnist"
+else
+  echo "int8 of ec2t-deploy: skipped, no Fashion-MNIST (apt-get install dataset-fashion-mnist)"
+fi
 resnet_ort=no lenet_ort=no
 if [ "$ort" = yes ]; then
   resnet_ort=$(export_onnx "$weights" "$work/resnet20.onnx")
@@ -107,15 +122,30 @@ if [ "$ort" = yes ]; then
 fi
 
 header() {
-  printf '%5s %7s %6s | %10s %10s %10s %10s | %12s %12s %10s | %9s\n' batch threads isa "engine ms" \
-    "dense ms" "torch ms" "ort ms" "dense/engine" "torch/engine" "ort/engine" "ms/image"
+  printf '%5s %7s %6s | %9s %9s %9s %9s %9s | %12s %12s %10s %8s | %9s\n' batch threads isa \
+    "engine ms" "int8 ms" "dense ms" "torch ms" "ort ms" "dense/engine" "torch/engine" \
+    "ort/engine" "ort/int8" "ms/image"
 }
 
-# row BATCH THREADS ISA ENGINE DENSE TORCH ORT
+# row BATCH THREADS ISA ENGINE INT8 DENSE TORCH ORT
 row() {
-  printf '%5s %7s %6s | %10s %10s %10s %10s | %12s %12s %10s | %9s\n' "$1" "$2" "$3" \
-    "$(ms "$4")" "$(ms "$5")" "$(ms "$6")" "$(ms "$7")" "$(ratio "$5" "$4")" "$(ratio "$6" "$4")" \
-    "$(ratio "$7" "$4")" "$(echo "$4 $1" | awk '$1 == "-" {print "-"; next} {printf "%.4f\n", $1 / $2}')"
+  printf '%5s %7s %6s | %9s %9s %9s %9s %9s | %12s %12s %10s %8s | %9s\n' "$1" "$2" "$3" \
+    "$(ms "$4")" "$(ms "$5")" "$(ms "$6")" "$(ms "$7")" "$(ms "$8")" "$(ratio "$6" "$4")" \
+    "$(ratio "$7" "$4")" "$(ratio "$8" "$4")" "$(ratio "$8" "$5")" \
+    "$(echo "$4 $1" | awk '$1 == "-" {print "-"; next} {printf "%.4f\n", $1 / $2}')"
+}
+
+# deploy_ms FILE BATCH THREADS [--int8 ...]: ms per batch of ec2t-deploy --bench
+deploy_ms() {
+  f=$1 b=$2 th=$3
+  shift 3
+  out=$(OPENBLAS_NUM_THREADS=$th "$build/examples/ec2t-deploy" "$f" --bench --threads "$th" "$@" 2>/dev/null) ||
+    { echo -; return; }
+  if [ "$b" = 1 ]; then
+    echo "$out" | value latency_ms_batch1
+  else
+    echo "$out" | value images_per_second_batch64 | awk '{printf "%.4f", 64000 / $1}'
+  fi
 }
 
 # torch_ort WEIGHTS ONNX_OK ONNX BATCH THREADS: appends to $t and $o
@@ -137,53 +167,64 @@ run_all() {
   for batch in 1 64; do
     # 1 and 2 threads alternate within each repetition, so that their ratio
     # compares runs under the same machine load
-    e1="" d1="" t1="" o1="" e2="" d2="" t2="" o2="" isa=""
+    e1="" q1="" d1="" t1="" o1="" e2="" q2="" d2="" t2="" o2="" isa=""
     i=0
     while [ "$i" -lt "$reps" ]; do
       for threads in 1 2; do
-        e="" d="" t="" o=""
+        e="" q="" d="" t="" o=""
         # libec2t leaves OpenBLAS's own thread count alone outside its workers,
         # so a cell of T threads gives OpenBLAS T threads too, as the peers have
-        out=$(OPENBLAS_NUM_THREADS=$threads "$build/bench/bench-engine" "$weights" "$batch" "$threads" "$secs")
-        e="$(echo "$out" | value engine_ms)"
+        out=$(OPENBLAS_NUM_THREADS=$threads "$build/bench/bench-engine" "$weights" "$batch" "$threads" "$secs" 0 int8)
+        q="$(echo "$out" | value engine_ms)"
+        e="$(echo "$out" | value float_engine_ms)"
         d="$(echo "$out" | value dense_ms)"
         isa=$(echo "$out" | value isa)
         torch_ort "$weights" "$resnet_ort" "$work/resnet20.onnx" "$batch" "$threads"
         if [ "$threads" = 1 ]; then
-          e1="$e1 $e" d1="$d1 $d" t1="$t1 $t" o1="$o1 $o"
+          e1="$e1 $e" q1="$q1 $q" d1="$d1 $d" t1="$t1 $t" o1="$o1 $o"
         else
-          e2="$e2 $e" d2="$d2 $d" t2="$t2 $t" o2="$o2 $o"
+          e2="$e2 $e" q2="$q2 $q" d2="$d2 $d" t2="$t2 $t" o2="$o2 $o"
         fi
       done
       i=$((i + 1))
     done
-    row "$batch" 1 "$isa" "$(mid "$e1")" "$(mid "$d1")" "$(mid "$t1")" "$(mid "$o1")"
-    row "$batch" 2 "$isa" "$(mid "$e2")" "$(mid "$d2")" "$(mid "$t2")" "$(mid "$o2")"
+    row "$batch" 1 "$isa" "$(mid "$e1")" "$(mid "$q1")" "$(mid "$d1")" "$(mid "$t1")" "$(mid "$o1")"
+    row "$batch" 2 "$isa" "$(mid "$e2")" "$(mid "$q2")" "$(mid "$d2")" "$(mid "$t2")" "$(mid "$o2")"
     echo "      batch $batch, 1 thread / 2 threads (2 threads' speedup): engine $(ratio "$(mid "$e1")" "$(mid "$e2")")," \
-      "ONNX Runtime $(ratio "$(mid "$o1")" "$(mid "$o2")")"
+      "int8 $(ratio "$(mid "$q1")" "$(mid "$q2")"), ONNX Runtime $(ratio "$(mid "$o1")" "$(mid "$o2")")"
   done
   echo "LeNet-5 (1x28x28, seeded ternary weights)"
   header
   for batch in 1 64; do
     for threads in 1 2; do
-      e="" t="" o="" isa=-
+      e="" q="" t="" o="" isa=-
       i=0
       while [ "$i" -lt "$reps" ]; do
         if [ "$lenet_engine" = yes ]; then
-          out=$(OPENBLAS_NUM_THREADS=$threads "$build/examples/ec2t-deploy" "$work/lenet5.ec2t" --bench --threads "$threads")
-          isa=$(echo "$out" | value isa)
-          if [ "$batch" = 1 ]; then
-            e="$e $(echo "$out" | value latency_ms_batch1)"
-          else
-            e="$e $(echo "$out" | value images_per_second_batch64 | awk '{printf "%.4f", 64000 / $1}')"
-          fi
+          e="$e $(deploy_ms "$work/lenet5.ec2t" "$batch" "$threads")"
+          [ -z "$calib" ] || q="$q $(deploy_ms "$work/lenet5.ec2t" "$batch" "$threads" $calib)"
+          isa=$("$build/examples/ec2t-deploy" "$work/lenet5.ec2t" | value isa)
         fi
         torch_ort "$lenet" "$lenet_ort" "$work/lenet5.onnx" "$batch" "$threads"
         i=$((i + 1))
       done
-      row "$batch" "$threads" "$isa" "$(mid "$e")" - "$(mid "$t")" "$(mid "$o")"
+      row "$batch" "$threads" "$isa" "$(mid "$e")" "$(mid "$q")" - "$(mid "$t")" "$(mid "$o")"
     done
   done
+  if [ -n "${EC2T_BENCH_DEMO:-}" ]; then
+    echo "the demo's ternary super-network ($EC2T_BENCH_DEMO)"
+    header
+    for batch in 1 64; do
+      e="" q=""
+      i=0
+      while [ "$i" -lt "$reps" ]; do
+        e="$e $(deploy_ms "$EC2T_BENCH_DEMO" "$batch" 1)"
+        [ -z "$calib" ] || q="$q $(deploy_ms "$EC2T_BENCH_DEMO" "$batch" 1 $calib)"
+        i=$((i + 1))
+      done
+      row "$batch" 1 - "$(mid "$e")" "$(mid "$q")" - - -
+    done
+  fi
   echo "(medians of $reps alternating runs of ${secs}s each; LeNet-5's engine: ec2t-deploy --bench)"
 }
 
