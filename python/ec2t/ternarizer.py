@@ -18,7 +18,6 @@ class Ternarizer:
         self._ptr = ffi.gc(out[0], lib.ec2t_ternarizer_free)
         self.net = net
         self._progress = None
-        self._trainers = []
         self.set(**settings)
 
     def _check(self, status):
@@ -45,9 +44,11 @@ class Ternarizer:
         return lo[0], hi[0]
 
     def attach(self, trainer):
-        """Let a Trainer's steps train the ternary layers too."""
+        """Let a Trainer's steps train the ternary layers too. The trainer
+        keeps the ternarizer alive: the C library wants it freed after the
+        trainer (not the other way round, so no reference back)."""
         self._check(lib.ec2t_ternarizer_attach(self._ptr, trainer.ptr, 0))
-        self._trainers.append(trainer)
+        trainer._attached.append(self)
 
     def set_progress(self, fn):
         """fn(ternarizer, phase, epoch, val_accuracy) after every epoch of

@@ -42,6 +42,7 @@ class Trainer:
         self.net = net
         self._progress = None
         self._teacher = None
+        self._attached = []  # ternarizers: freed after this trainer
         self.set(**settings)
 
     @property

@@ -108,3 +108,20 @@ def test_scaler_builds_a_super_network(toy_data):
               ec2t.Net.ec2t_blocks([1, 1], [8, 16], 0.1, (3, 16, 16), 5)]
     assert [n.output_shape for n in others] == [(10, 1, 1), (5, 1, 1), (5, 1, 1)]
     assert others[1].macs > 0
+
+
+def test_an_attached_ternarizer_outlives_its_trainer(toy_data):
+    """Regression: the pipeline example crashed at exit when the interpreter
+    freed the ternarizer before the trainer it was attached to."""
+    import gc
+    data, images, labels = toy_data
+    net = ec2t.Net.build("resnet8", (1, 12, 12), 3).init(2)
+    tr = ec2t.Trainer(net, "adam", lr=1e-4, batch_size=16)
+    tz = ec2t.Ternarizer(net)
+    tz.attach(tr)
+    del tz
+    gc.collect()
+    assert tr.step(images[:16], labels[:16]) > 0
+    del tr
+    gc.collect()
+    assert net.forward(images[:2]).shape == (2, 3)
