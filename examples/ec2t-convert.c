@@ -20,7 +20,8 @@ usage(void)
            "state_dict name (load_state_dict of the same architecture accepts it);\n"
            "any other name gets a model file (for ec2t-train, ec2t-ternarize, ec2t-scale).\n\n"
            "  --arch NAME         lenet5, resnet20 or resnetN (N = 6k+2): the CIFAR ResNet of\n"
-           "                      He et al. with PyTorch names conv1, bn1, layerS.B.*, linear\n"
+           "                      He et al. with PyTorch names conv1, bn1, layerS.B.*, linear;\n"
+           "                      micronet: the EC2T-block baseline (ec2t_net_build_named)\n"
            "  --input C,H,W       with --arch: input shape (default 3,32,32 for ResNets,\n"
            "                      1,28,28 for LeNet-5)\n"
            "  --classes N         with --arch: number of classes (default 10)\n"
@@ -117,9 +118,10 @@ main(int argc, char **argv)
         return ex_fail(PROG, "out of memory");
     ec2t_context_set_log_handler(ctx, ex_log_stderr, (void *)PROG);
     if (arch) {
-        st = ex_build_model(ctx, arch, (int32_t)c, (int32_t)h, (int32_t)w, (int32_t)classes, &net);
+        st = ec2t_net_build_named(ctx, arch, (int32_t)c, (int32_t)h, (int32_t)w, (int32_t)classes, 0,
+                                  &net);
         if (st == EC2T_E_UNSUPPORTED) {
-            rc = ex_usage_error(PROG, "unknown architecture '%s' (lenet5, resnet20, resnetN)", arch);
+            rc = ex_usage_error(PROG, "unknown architecture '%s' (lenet5, resnetN, micronet)", arch);
             goto out;
         }
         if (st == EC2T_OK)

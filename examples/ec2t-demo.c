@@ -173,7 +173,8 @@ train_small(demo *d, ec2t_net **net, const char *checkpoint)
     int32_t c, h, w;
     ec2t_status st;
     ec2t_dataset_shape(d->train, &c, &h, &w);
-    st = ex_build_model(d->ctx, d->o.model, c, h, w, ec2t_dataset_classes(d->train), net);
+    st = ec2t_net_build_named(d->ctx, d->o.model, c, h, w, ec2t_dataset_classes(d->train), 0,
+                              net);
     if (st == EC2T_E_UNSUPPORTED)
         return ex_usage_error(PROG, "unknown --model '%s' (resnet20 or resnetN, N = 6k+2)",
                               d->o.model);

@@ -14,7 +14,7 @@ usage(void)
 {
     printf("usage: ec2t-train [options]\n"
            "Train a float network and save it as a libec2t model file.\n\n"
-           "  --model NAME        lenet5, resnet20 or resnetN with N = 6k+2 (default resnet20)\n"
+           "  --model NAME        lenet5, resnet20, resnetN with N = 6k+2, micronet (default resnet20)\n"
            "  --data SPEC         fashion-mnist[:DIR] (default, DIR %s),\n"
            "                      mnist:DIR or cifar10:DIR (the binary batches)\n"
            "  --epochs N          training epochs (default 30)\n"
@@ -150,10 +150,10 @@ main(int argc, char **argv)
     {
         int32_t c, h, w;
         ec2t_dataset_shape(train, &c, &h, &w);
-        st = ex_build_model(ctx, o.model, c, h, w, ec2t_dataset_classes(train), &net);
+        st = ec2t_net_build_named(ctx, o.model, c, h, w, ec2t_dataset_classes(train), 0, &net);
     }
     if (st == EC2T_E_UNSUPPORTED) {
-        rc = ex_usage_error(PROG, "unknown model '%s' (lenet5, resnet20, resnetN)", o.model);
+        rc = ex_usage_error(PROG, "unknown model '%s' (lenet5, resnetN, micronet)", o.model);
         goto out;
     }
     recipe = (ex_float_recipe){

@@ -244,22 +244,6 @@ ex_load_data(ec2t_context *ctx, const char *spec, int augment, ec2t_dataset **tr
     return rc;
 }
 
-ec2t_status
-ex_build_model(ec2t_context *ctx, const char *name, int32_t c, int32_t h, int32_t w,
-               int32_t classes, ec2t_net **out)
-{
-    long long depth;
-    if (strcmp(name, "lenet5") == 0)
-        return ec2t_net_build_lenet5(ctx, c, h, w, classes, 0, out);
-    if (strncmp(name, "resnet", 6) == 0 && ex_parse_int(name + 6, 8, 6002, &depth) == 0 &&
-        (depth - 2) % 6 == 0) {
-        int32_t k = (int32_t)((depth - 2) / 6);
-        const int32_t blocks[3] = {k, k, k}, widths[3] = {16, 32, 64};
-        return ec2t_net_build_resnet(ctx, 3, blocks, widths, c, h, w, classes, 0, out);
-    }
-    return EC2T_E_UNSUPPORTED;
-}
-
 int
 ex_default_augment(ec2t_net *net)
 {

@@ -31,11 +31,6 @@ int ex_load_data(ec2t_context *ctx, const char *spec, int augment, ec2t_dataset 
 int ex_split_train(ec2t_context *ctx, ec2t_dataset **train, long long val, long long limit,
                    ec2t_dataset **val_set, char *err, size_t err_cap);
 
-/* Build "lenet5", "resnet20", "resnet<6k+2>" for an input shape and classes;
- * EC2T_E_UNSUPPORTED for another name. */
-ec2t_status ex_build_model(ec2t_context *ctx, const char *name, int32_t c, int32_t h, int32_t w,
-                           int32_t classes, ec2t_net **out);
-
 /* Augmentation by default, as ec2t-train does it: on for networks with
  * batchnorm (the ResNets), off for those without (LeNet-5). */
 int ex_default_augment(ec2t_net *net);

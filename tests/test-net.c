@@ -459,12 +459,68 @@ START_TEST(test_net_builders)
 }
 END_TEST
 
+/* The builder by name gives what the builder it names gives, and refuses
+ * every other name with EC2T_E_UNSUPPORTED and a message naming it. */
+static int64_t
+named_count(ec2t_context *ctx, const char *name, int32_t c, int32_t hw, int32_t classes)
+{
+    ec2t_net *net = NULL;
+    int64_t n;
+    ck_assert_ok(ec2t_net_build_named(ctx, name, c, hw, hw, classes, 0, &net));
+    n = ec2t_net_trainable_count(net);
+    ec2t_net_free(net);
+    return n;
+}
+
+START_TEST(test_net_build_named)
+{
+    static const char *const unknown[] = {"resnet21", "resnet2", "resnet", "resnet020", "resnet+20",
+                                          "ResNet20", "resnet20 ", "resnet6008",
+                                          "resnet99999999999999999999", "", "lenet", "micronet2"};
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t seven[3] = {7, 7, 7}, widths[3] = {16, 32, 64};
+    ec2t_net *net = NULL, *ref = NULL;
+    ck_assert_int_eq(named_count(ctx, "lenet5", 1, 28, 10), 61706);
+    ck_assert_int_eq(named_count(ctx, "resnet20", 3, 32, 10), 269722);
+    ck_assert_ok(ec2t_net_build_named(ctx, "resnet20", 3, 32, 32, 10, 0, &net));
+    ck_assert_int_eq(ec2t_net_macs(net), 40551040);
+    ec2t_net_free(net);
+    /* ResNet-56: 9 blocks per stage (853,018 + 90 * 65 for 100 classes); ResNet-8: 1 */
+    ck_assert_int_eq(named_count(ctx, "resnet56", 3, 32, 100), 858868);
+    ck_assert_int_eq(named_count(ctx, "resnet8", 1, 28, 10), 75002);
+    ck_assert_ok(ec2t_net_build_named(ctx, "micronet", 3, 32, 32, 100, 0, &net));
+    ck_assert_ok(ec2t_net_build_ec2t_blocks(ctx, 3, seven, widths, 0.2f, 3, 32, 32, 100, 0, &ref));
+    ck_assert_int_eq(ec2t_net_trainable_count(net), ec2t_net_trainable_count(ref));
+    ck_assert_int_eq(ec2t_net_layer_count(net), ec2t_net_layer_count(ref));
+    ec2t_net_free(ref);
+    ec2t_net_free(net);
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        net = (ec2t_net *)&ta;
+        ck_assert_status(ec2t_net_build_named(ctx, unknown[i], 3, 32, 32, 10, 0, &net),
+                         EC2T_E_UNSUPPORTED);
+        ck_assert_ptr_null(net);
+        ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "unknown architecture"));
+    }
+    /* the named builder's own refusals pass through */
+    ck_assert_status(ec2t_net_build_named(ctx, "lenet5", 1, 8, 8, 10, 0, &net), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_build_named(ctx, "resnet20", 3, 32, 32, 0, 0, &net), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_build_named(ctx, "resnet20", 3, 32, 32, 10, 1, &net), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_build_named(ctx, NULL, 3, 32, 32, 10, 0, &net), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_build_named(ctx, "resnet20", 3, 32, 32, 10, 0, NULL), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_build_named(NULL, "resnet20", 3, 32, 32, 10, 0, &net), EC2T_E_INVAL);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
     Suite *s = suite_create("net");
     TCase *tc = tcase_create("net");
     tcase_add_test(tc, test_net_build_and_query);
+    tcase_add_test(tc, test_net_build_named);
     tcase_add_test(tc, test_net_layer_settings);
     tcase_add_test(tc, test_net_add_rejects);
     tcase_add_test(tc, test_net_null_handles);

@@ -495,6 +495,37 @@ EC2T_API ec2t_status ec2t_net_build_ec2t_blocks(ec2t_context *ctx, int32_t n_sta
                                                 int32_t classes, uint32_t flags, ec2t_net **out)
     EC2T_WARN_UNUSED;
 
+/**
+ * @brief A known architecture by name, for an input shape and a number of
+ *        classes: what a PyTorch checkpoint of it needs before
+ *        ec2t_net_import_safetensors().  CONSTRUCTOR: ec2t_net
+ *
+ * Names (the layer names are the builders'):
+ * - "lenet5": ec2t_net_build_lenet5();
+ * - "resnet<N>", N = 6k + 2 (resnet20, resnet32, resnet44, resnet56,
+ *   resnet110, ...): ec2t_net_build_resnet() with blocks {k, k, k} and
+ *   widths {16, 32, 64}, the CIFAR ResNet of He et al. (akamaster's PyTorch
+ *   names, those of the EC2T authors' ResNet-20 checkpoints);
+ * - "micronet": ec2t_net_build_ec2t_blocks() with blocks {7, 7, 7}, widths
+ *   {16, 32, 64} and dropout 0.2, the thesis' baseline of EC2T blocks
+ *   (MicroNet-0); its scaled versions come from ec2t_scaler_apply().
+ * @param ctx the context.
+ * @param name the architecture, as above.
+ * @param c input channels.
+ * @param h input height.
+ * @param w input width.
+ * @param classes number of classes.
+ * @param flags must be 0.
+ * @param[out] out the network (weights not initialised: call
+ *        ec2t_net_init() or import them); NULL on failure.
+ * @return EC2T_OK; EC2T_E_UNSUPPORTED for a name this library does not
+ *         know; EC2T_E_INVAL (NULL argument, or a shape or a count the
+ *         builder refuses) or EC2T_E_NOMEM.
+ */
+EC2T_API ec2t_status ec2t_net_build_named(ec2t_context *ctx, const char *name, int32_t c,
+                                          int32_t h, int32_t w, int32_t classes, uint32_t flags,
+                                          ec2t_net **out) EC2T_WARN_UNUSED;
+
 /* ---- files ---------------------------------------------------------------- */
 
 /**
