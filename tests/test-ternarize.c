@@ -122,6 +122,81 @@ START_TEST(test_tern_gamma_zero_is_nearest_value)
 }
 END_TEST
 
+/* The per-weight rule as the method states it: argmin of (W - c)^2 +
+ * lambda I_c in float, ties to n, then 0, then p (torch.argmin). */
+static int8_t
+reference_cluster(float w, float wp, float wn, const float lam[3])
+{
+    float cn = (-wn - w) * (-wn - w) + lam[0], c0 = w * w + lam[1], cp = (wp - w) * (wp - w) + lam[2];
+    if (cn <= c0 && cn <= cp)
+        return -1;
+    return c0 <= cp ? 0 : 1;
+}
+
+/* The vectorised assignment, counts, ternary weights and gradients agree
+ * weight for weight with the plain per-weight rule and ordered double
+ * sums, on lengths that leave vector tails and on weights exactly at the
+ * midpoints (ties), so that the branch-free loops are bit for bit the
+ * branching ones they replaced. */
+START_TEST(test_tern_vector_loops_match_reference)
+{
+    enum { N = 4099 };
+    const float wp = 0.5f, wn = 0.25f;
+    const int lengths[4] = {1, 7, 33, N};
+    float *w = malloc(N * sizeof(float)), *g = malloc(N * sizeof(float));
+    float *sg = malloc(N * sizeof(float)), *out = malloc(N * sizeof(float));
+    int8_t *a = malloc(N);
+    ec2t__tern_step st;
+    gaussian(w, N, 11, 0.0f, 0.4f);
+    gaussian(g, N, 12, 0.0f, 0.1f);
+    for (int i = 0; i < N; i += 17)
+        w[i] = i % 34 ? 0.25f : -0.125f; /* the n/0 and 0/p midpoints at lambda 0 */
+    for (int li = 0; li < 4; li++) {
+        int n = lengths[li];
+        for (double gamma = 0; gamma < 1.01; gamma += 0.25) {
+            int64_t want[3] = {0, 0, 0}, got[3];
+            float lam[3], gwp, gwn;
+            double sp = 0, sn = 0;
+            ec2t__tern_assign(w, n, wp, wn, gamma, 1.0, a, &st);
+            ec2t__tern_count_lambda(w, n, wp, wn, st.lambda, st.info, got);
+            for (int k = 0; k < 3; k++)
+                lam[k] = (float)(st.lambda * st.info[k]);
+            for (int i = 0; i < n; i++) {
+                int8_t c = reference_cluster(w[i], wp, wn, lam);
+                ck_assert_int_eq(a[i], c);
+                want[c + 1]++;
+            }
+            for (int k = 0; k < 3; k++) {
+                ck_assert_int_eq(st.count[k], want[k]);
+                ck_assert_int_eq(got[k], want[k]);
+            }
+            ec2t__tern_materialise(w, a, n, wp, wn, 0, out);
+            ec2t__tern_grads(g, a, n, wp, wn, 0, 0, sg, &gwp, &gwn);
+            for (int i = 0; i < n; i++) {
+                ck_assert(out[i] == (a[i] > 0 ? wp : a[i] < 0 ? -wn : 0.0f));
+                ck_assert(sg[i] == (a[i] > 0 ? wp : a[i] < 0 ? wn : 1.0f) * g[i]);
+                if (a[i] > 0)
+                    sp += g[i];
+                else if (a[i] < 0)
+                    sn += g[i];
+            }
+            ck_assert(gwp == (float)sp && gwn == (float)-sn);
+            ec2t__tern_materialise(w, a, n, wp, wn, 1, out);
+            ec2t__tern_grads(g, a, n, wp, wn, 1, 0, sg, &gwp, &gwn);
+            for (int i = 0; i < n; i++) {
+                ck_assert(out[i] == (a[i] != 0 ? w[i] : 0.0f));
+                ck_assert(sg[i] == g[i]);
+            }
+        }
+    }
+    free(w);
+    free(g);
+    free(sg);
+    free(out);
+    free(a);
+}
+END_TEST
+
 START_TEST(test_tern_sparsity_grows_with_gamma)
 {
     enum { N = 20000 };
@@ -865,6 +940,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_tern_worked_example);
     tcase_add_test(tc, test_tern_gamma_zero_is_nearest_value);
     tcase_add_test(tc, test_tern_sparsity_grows_with_gamma);
+    tcase_add_test(tc, test_tern_vector_loops_match_reference);
     tcase_add_test(tc, test_tern_edge_cases_are_finite);
     tcase_add_test(tc, test_tern_pmf_redistribution);
     tcase_add_test(tc, test_tern_kmeans_init);

@@ -70,10 +70,13 @@ struct ec2t_ternarizer {
     ec2t__tz_schedule sched;
 };
 
-/* Recompute every layer's assignment (unless frozen) and ternary weights. */
-void ec2t__tz_requantize(ec2t_ternarizer *tz);
-/* Move gamma towards the target sparsity or size after a step (no-op otherwise). */
-void ec2t__tz_steer(ec2t_ternarizer *tz);
+/* Recompute every layer's assignment (unless frozen) and ternary weights;
+ * prepared: every layer's `last` already holds ec2t__tern_prepare of its
+ * current shadow weights and centroids (ec2t__tz_steer computed it). */
+void ec2t__tz_requantize(ec2t_ternarizer *tz, int prepared);
+/* Move gamma towards the target sparsity or size after a step (no-op
+ * otherwise); returns 1 when it left every layer's `last` prepared. */
+int ec2t__tz_steer(ec2t_ternarizer *tz);
 /* Estimated bytes of a deployed, entropy-coded network: a fixed part (the
  * full-precision tensors and two values per layer) plus, per compressed
  * layer, its zero-order entropy (and the kept values of a pruned layer). */

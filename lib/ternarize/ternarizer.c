@@ -341,13 +341,17 @@ after_backward(void *user, ec2t_trainer *tr)
 }
 
 void
-ec2t__tz_requantize(ec2t_ternarizer *tz)
+ec2t__tz_requantize(ec2t_ternarizer *tz, int prepared)
 {
     for (int32_t i = 0; i < tz->n_layers; i++) {
         ec2t__tlayer *t = &tz->layers[i];
         if (!tz->frozen) {
-            ec2t__tern_assign(t->shadow, t->n, t->cent[0], t->cent[1], tz->cur_gamma, t->delta,
-                              t->assign, &t->last);
+            /* ec2t__tern_assign, with the gamma-free part done once per step */
+            if (!prepared)
+                ec2t__tern_prepare(t->shadow, t->n, t->cent[0], t->cent[1], &t->last);
+            t->last.lambda = tz->cur_gamma * t->delta * t->last.lambda_max;
+            ec2t__tern_assign_lambda(t->shadow, t->n, t->cent[0], t->cent[1], t->last.lambda,
+                                     t->last.info, t->assign, t->last.count);
         }
         ec2t__tern_materialise(t->shadow, t->assign, t->n, t->cent[0], t->cent[1], t->prune,
                                weights_of(tz, t));
@@ -359,6 +363,7 @@ static ec2t_status
 after_update(void *user, ec2t_trainer *tr)
 {
     ec2t_ternarizer *tz = user;
+    int prepared = 0;
     (void)tr;
     tz->trained = 1;
     for (int32_t i = 0; i < tz->n_layers; i++) {
@@ -368,8 +373,8 @@ after_update(void *user, ec2t_trainer *tr)
         t->cent[1] = t->cent[1] < fl ? fl : t->cent[1];
     }
     if (!tz->frozen)
-        ec2t__tz_steer(tz);
-    ec2t__tz_requantize(tz);
+        prepared = ec2t__tz_steer(tz);
+    ec2t__tz_requantize(tz, prepared);
     return EC2T_OK;
 }
 
@@ -450,7 +455,7 @@ ec2t_ternarizer_update(ec2t_ternarizer *tz, uint32_t flags)
         return EC2T_E_INVAL;
     if (flags != 0)
         return ec2t__error(tz->ctx, EC2T_E_INVAL, "ec2t_ternarizer_update: flags must be 0");
-    ec2t__tz_requantize(tz);
+    ec2t__tz_requantize(tz, 0);
     return EC2T_OK;
 }
 

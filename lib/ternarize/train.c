@@ -43,13 +43,13 @@ meets(double value, double target, int bytes)
     return bytes ? value <= target : value >= target;
 }
 
-void
+int
 ec2t__tz_steer(ec2t_ternarizer *tz)
 {
     int bytes = tz->target_sparsity <= 0;
     double final, target, lo = 0, hi = 1;
     if (tz->target_sparsity <= 0 && tz->target_bytes <= 0)
-        return;
+        return 0;
     tz->steer_steps++;
     for (int32_t i = 0; i < tz->n_layers; i++) {
         ec2t__tlayer *t = &tz->layers[i];
@@ -75,6 +75,7 @@ ec2t__tz_steer(ec2t_ternarizer *tz)
     } else {
         tz->cur_gamma = 0;
     }
+    return 1;
 }
 
 int64_t
