@@ -53,6 +53,10 @@
  * input from the other core's cache: 2 threads ran 1.6x slower than 1 on
  * the development VM, where rows gain 1.15x (float) and 1.25x (int8). */
 #define SPLIT_MIN_WORK (INT64_C(64) << 10)
+/* What a float an element-wise step moves weighs, in additions, against
+ * SPLIT_MIN_WORK: such a step splits from 4 k floats (ResNet-20's option-A
+ * shortcuts have 8 k and 16 k). */
+#define MOVE_WORK 16
 /* Chunks per worker of a split step (ec2t__run_rows). */
 #define CHUNKS_PER_WORKER 2
 /* A batch below TEAM_BELOW samples per thread runs as one lane whose
@@ -550,18 +554,21 @@ run_dense(ec2t__run *r, const ec2t__eop *op)
 /* ---- the element-wise and pooling operations, plane by plane, split by
  * channel ---- */
 
+/* Output rows [y0, y1) of every channel of an element-wise operation. */
 static void
-affine_rows(const ec2t__run *r, void *arg, int64_t c0, int64_t c1)
+affine_tiles(const ec2t__run *r, void *arg, int64_t k0, int64_t k1, int64_t n)
 {
     const ec2t__eop *op = arg;
     const ec2t__value *v = &r->e->values[op->out];
     const float *x = value_ptr(r, op->in[0]);
     float *y = value_ptr(r, op->out);
-    int64_t ps = stride_of(r, op->out), hw = (int64_t)v->h * v->w;
+    int64_t ps = stride_of(r, op->out);
     int relu = op->relu || op->kind == EC2T__OP_RELU;
-    for (int64_t c = c0; c < c1; c++) {
+    int32_t y0, y1;
+    tile_rows(v->h, k0, k1, n, &y0, &y1);
+    for (int64_t c = 0; c < v->c; c++) {
         float s = op->scale ? op->scale[c] : 1.0f, b = op->bias ? op->bias[c] : 0.0f;
-        for (int64_t i = 0; i < hw; i++) {
+        for (int64_t i = (int64_t)y0 * v->w; i < (int64_t)y1 * v->w; i++) {
             float t = x[c * ps + i] * s + b;
             y[c * ps + i] = relu ? (t > 0.0f ? t : 0.0f) : t;
         }
@@ -600,44 +607,59 @@ gather_rows(const ec2t__run *r, void *arg, int64_t c0, int64_t c1)
     }
 }
 
-/* Option A: every stride-th pixel of a shortcut plane bc (bw wide) into yc. */
+/* Option A: every stride-th pixel of a shortcut plane bc (bw wide) into
+ * rows [y0, y1) of yc. */
 static void
-option_a(float *yc, const ec2t__value *out, const float *bc, int32_t bw, int32_t stride)
+option_a(float *yc, const ec2t__value *out, int32_t y0, int32_t y1, const float *bc, int32_t bw,
+         int32_t stride)
 {
-    for (int32_t yy = 0; yy < out->h; yy++)
+    for (int32_t yy = y0; yy < y1; yy++)
         for (int32_t xx = 0; xx < out->w; xx++)
             yc[yy * out->w + xx] += bc[(int64_t)yy * stride * bw + (int64_t)xx * stride];
 }
 
-/* Residual sum: out = a + shortcut(b), then the ReLU; option A adds every
- * stride-th pixel of b into the middle channels. */
+/* Residual sum over output rows [y0, y1) of every channel: out = a +
+ * shortcut(b), then the ReLU; option A adds every stride-th pixel of b
+ * into the middle channels. */
 static void
-add_rows(const ec2t__run *r, void *arg, int64_t c0, int64_t c1)
+add_tiles(const ec2t__run *r, void *arg, int64_t k0, int64_t k1, int64_t n)
 {
     const ec2t__eop *op = arg;
     const ec2t__value *out = &r->e->values[op->out], *s = &r->e->values[op->in[1]];
     const float *a = value_ptr(r, op->in[0]), *b = value_ptr(r, op->in[1]);
     float *y = value_ptr(r, op->out);
     int64_t ps = stride_of(r, op->out), bps = stride_of(r, op->in[1]);
-    int64_t hw = (int64_t)out->h * out->w;
-    int32_t front = (out->c - s->c) / 2;
+    int32_t front = (out->c - s->c) / 2, y0, y1;
     int same = s->c == out->c && op->stride == 1;
-    for (int64_t c = c0; c < c1; c++) {
+    int64_t p0, p1;
+    tile_rows(out->h, k0, k1, n, &y0, &y1);
+    p0 = (int64_t)y0 * out->w, p1 = (int64_t)y1 * out->w;
+    for (int64_t c = 0; c < out->c; c++) {
         float *yc = y + c * ps;
         const float *ac = a + c * ps;
         if (same) {
-            for (int64_t i = 0; i < hw; i++)
+            for (int64_t i = p0; i < p1; i++)
                 yc[i] = ac[i] + b[c * bps + i];
         } else {
             if (yc != ac)
-                memcpy(yc, ac, (size_t)hw * sizeof(float));
+                memcpy(yc + p0, ac + p0, (size_t)(p1 - p0) * sizeof(float));
             if (c >= front && c < front + s->c)
-                option_a(yc, out, b + (c - front) * bps, s->w, op->stride);
+                option_a(yc, out, y0, y1, b + (c - front) * bps, s->w, op->stride);
         }
         if (op->relu)
-            for (int64_t i = 0; i < hw; i++)
+            for (int64_t i = p0; i < p1; i++)
                 yc[i] = yc[i] > 0.0f ? yc[i] : 0.0f;
     }
+}
+
+/* An element-wise step over value v, in tiles of rows: splitting it keeps
+ * each worker on the rows its convolutions read and wrote. A float moved
+ * weighs as MOVE_WORK additions against split_min_work. */
+static void
+run_elementwise(ec2t__run *r, int32_t v, tiles_fn fn, const ec2t__eop *op)
+{
+    const ec2t__value *val = &r->e->values[v];
+    run_tiles(r, (int64_t)val->c * val->h * val->w * MOVE_WORK, fn, (void *)op);
 }
 
 /* A step over the planes of value v, split by channel. */
@@ -655,12 +677,12 @@ run_op(ec2t__run *r, const ec2t__eop *op)
     case EC2T__OP_CONV: run_conv(r, op); break;
     case EC2T__OP_DENSE: run_dense(r, op); break;
     case EC2T__OP_AFFINE:
-    case EC2T__OP_RELU: run_planes(r, op->out, affine_rows, op); break;
+    case EC2T__OP_RELU: run_elementwise(r, op->out, affine_tiles, op); break;
     case EC2T__OP_MAXPOOL:
     case EC2T__OP_AVGPOOL: run_planes(r, op->in[0], pool_rows, op); break;
     case EC2T__OP_GAP:
     case EC2T__OP_FLATTEN: run_planes(r, op->in[0], gather_rows, op); break;
-    case EC2T__OP_ADD: run_planes(r, op->out, add_rows, op); break;
+    case EC2T__OP_ADD: run_elementwise(r, op->out, add_tiles, op); break;
     }
 }
 
