@@ -4,6 +4,7 @@ the installed headers at build time (_cdef.py), the library found by the
 path meson recorded at configure time (_config.py), the exception, and the
 helpers every wrapper shares."""
 import os
+import weakref
 
 import numpy as np
 from cffi import FFI
@@ -46,6 +47,49 @@ UNWRAPPED = {
                                     "Context.set_log_handler uses the message variant",
     "ec2t_context_new_with_allocator": "Python code cannot usefully allocate for the library",
 }
+
+
+class Owner:
+    """Frees a C object once its Python wrapper is gone and every handle
+    that depends on it (made from it, or borrowing it) is freed: the order
+    the library needs (a network before its context, a trainer before its
+    ternarizer), whatever order the garbage collector or the interpreter's
+    exit takes. (ffi.gc frees each object on its own, so a cycle collected
+    at exit could free a context before its networks.)"""
+
+    __slots__ = ("ptr", "free", "parents", "users", "dead")
+
+    def __init__(self, ptr, free):
+        self.ptr, self.free, self.parents, self.users, self.dead = ptr, free, [], 0, False
+
+    def depend_on(self, other):
+        """other is freed after this one."""
+        other.users += 1
+        self.parents.append(other)
+
+    def release(self):
+        self.dead = True
+        self._maybe_free()
+
+    def _maybe_free(self):
+        if self.dead and self.users == 0 and self.ptr is not None:
+            ptr, self.ptr = self.ptr, None
+            self.free(ptr)
+            parents, self.parents = self.parents, []
+            for p in parents:
+                p.users -= 1
+                p._maybe_free()
+
+
+def own(wrapper, ptr, free, *parents):
+    """Give wrapper the C object ptr, freed with free after every wrapper
+    of parents is freed; returns ptr."""
+    owner = wrapper._owner_record = Owner(ptr, free)
+    for p in parents:
+        if p is not None:
+            owner.depend_on(p._owner_record)
+    weakref.finalize(wrapper, owner.release)
+    return ptr
 
 
 class Error(Exception):

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Context: the root handle (threads, seed, log level, load limit, log handler)."""
-from ._lib import check, ffi, get_setting, lib, set_setting, text
+from ._lib import check, ffi, get_setting, lib, own, set_setting, text
 
 
 class Context:
@@ -11,7 +11,7 @@ class Context:
     def __init__(self, threads=None, seed=None):
         out = ffi.new("ec2t_context **")
         check(None, lib.ec2t_context_new(out))
-        self._ptr = ffi.gc(out[0], lib.ec2t_context_free)
+        self._ptr = own(self, out[0], lib.ec2t_context_free)
         self._log = None
         if threads is not None:
             self.threads = threads

@@ -2,7 +2,7 @@
 """Dataset: images and labels the trainer and the evaluation read."""
 import numpy as np
 
-from ._lib import check, constant, ffi, floats, lib, path_arg, ptr, set_setting
+from ._lib import check, constant, ffi, floats, lib, own, path_arg, ptr, set_setting
 from .context import context_of
 
 
@@ -11,7 +11,7 @@ class Dataset:
     NumPy arrays (copied in: the library normalises and augments its own)."""
 
     def __init__(self, cptr, ctx):
-        self._ptr = ffi.gc(cptr, lib.ec2t_dataset_free)
+        self._ptr = own(self, cptr, lib.ec2t_dataset_free, ctx)
         self._ctx = ctx
 
     @property

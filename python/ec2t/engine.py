@@ -2,7 +2,7 @@
 """Engine: the ternary inference engine and the deployable .ec2t file."""
 import numpy as np
 
-from ._lib import check, ffi, floats, get_setting, lib, path_arg, ptr, set_setting, text
+from ._lib import check, ffi, floats, get_setting, lib, own, path_arg, ptr, set_setting, text
 from .context import context_of
 
 
@@ -13,7 +13,7 @@ class Engine:
     input_c/h/w, outputs, dead_channels, active_isa, adds, mults."""
 
     def __init__(self, cptr, ctx):
-        self._ptr = ffi.gc(cptr, lib.ec2t_engine_free)
+        self._ptr = own(self, cptr, lib.ec2t_engine_free, ctx)
         self.ctx = ctx
         self._workspace = {}  # batch -> bytes: each batch size allocates once
 

@@ -3,7 +3,8 @@
 model files and PyTorch safetensors; forward passes on NumPy batches."""
 import numpy as np
 
-from ._lib import check, constant, ffi, floats, get_setting, lib, path_arg, ptr, set_setting, text
+from ._lib import (check, constant, ffi, floats, get_setting, lib, own, path_arg, ptr,
+                   set_setting, text)
 from .context import context_of
 from .tensor import Tensor
 
@@ -83,7 +84,7 @@ class Net:
     another builder, Net.new() and the add_* methods, or Net.load()."""
 
     def __init__(self, cptr, ctx):
-        self._ptr = ffi.gc(cptr, lib.ec2t_net_free)
+        self._ptr = own(self, cptr, lib.ec2t_net_free, ctx)
         self.ctx = ctx
 
     @property

@@ -17,8 +17,16 @@ def report(net, tree_adder=False, compressed_formats=False, store_32bit=False, m
         flags |= constant("", name) if on else 0
     out = ffi.new("ec2t_report **")
     check(net.ctx.ptr, lib.ec2t_report_new(net.ptr, flags, out))
-    rep = ffi.gc(out[0], lib.ec2t_report_free)
+    rep = out[0]
     rows, value = [], ffi.new("double *")
+    try:
+        _rows(net, rep, rows, value)
+    finally:
+        lib.ec2t_report_free(rep)
+    return rows
+
+
+def _rows(net, rep, rows, value):
     for i in range(lib.ec2t_report_layer_count(rep)):
         row = {}
         for key in _KEYS:

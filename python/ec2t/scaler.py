@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Scaler: a super-network from a small one (compound scaling)."""
-from ._lib import check, ffi, get_setting, lib, set_setting
+from ._lib import check, ffi, get_setting, lib, own, set_setting
 from .context import context_of
 from .net import Net
 
@@ -13,7 +13,7 @@ class Scaler:
         self.ctx = context_of(ctx)
         out = ffi.new("ec2t_scaler **")
         check(self.ctx.ptr, lib.ec2t_scaler_new(self.ctx.ptr, 0, out))
-        self._ptr = ffi.gc(out[0], lib.ec2t_scaler_free)
+        self._ptr = own(self, out[0], lib.ec2t_scaler_free, self.ctx)
         self.set(**settings)
 
     def set(self, **settings):

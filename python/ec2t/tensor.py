@@ -2,7 +2,7 @@
 """Tensor: an ec2t_tensor, seen from NumPy without copying."""
 import numpy as np
 
-from ._lib import check, ffi, floats, lib, path_arg, ptr, view
+from ._lib import check, ffi, floats, lib, own, path_arg, ptr, view
 from .context import context_of
 
 
@@ -18,7 +18,8 @@ class Tensor:
 
     @classmethod
     def _owned(cls, cptr, ctx):
-        t = cls(ffi.gc(cptr, lib.ec2t_tensor_free), None, ctx)
+        t = cls(None, None, ctx)
+        t._ptr = own(t, cptr, lib.ec2t_tensor_free, ctx)
         t._owner = t
         return t
 

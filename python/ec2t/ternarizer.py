@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Ternarizer: EC2T on a Net, trained through a Trainer."""
-from ._lib import check, constant, ffi, get_setting, lib, path_arg, set_setting
+import weakref
+
+from ._lib import check, constant, ffi, get_setting, lib, own, path_arg, set_setting
 from .trainer import Callback
 
 _STATS = ("layer_id", "mode", "weights", "sparsity", "p_neg", "p_zero", "p_pos", "entropy",
@@ -15,7 +17,7 @@ class Ternarizer:
     def __init__(self, net, **settings):
         out = ffi.new("ec2t_ternarizer **")
         check(net.ctx.ptr, lib.ec2t_ternarizer_new(net.ptr, 0, out))
-        self._ptr = ffi.gc(out[0], lib.ec2t_ternarizer_free)
+        self._ptr = own(self, out[0], lib.ec2t_ternarizer_free, net)
         self.net = net
         self._progress = None
         self.set(**settings)
@@ -44,11 +46,10 @@ class Ternarizer:
         return lo[0], hi[0]
 
     def attach(self, trainer):
-        """Let a Trainer's steps train the ternary layers too. The trainer
-        keeps the ternarizer alive: the C library wants it freed after the
-        trainer (not the other way round, so no reference back)."""
+        """Let a Trainer's steps train the ternary layers too (the
+        ternarizer is then freed after the trainer, as the library wants)."""
         self._check(lib.ec2t_ternarizer_attach(self._ptr, trainer.ptr, 0))
-        trainer._attached.append(self)
+        trainer._owner_record.depend_on(self._owner_record)
 
     def set_progress(self, fn):
         """fn(ternarizer, phase, epoch, val_accuracy) after every epoch of
@@ -57,8 +58,9 @@ class Ternarizer:
             self._check(lib.ec2t_ternarizer_set_progress(self._ptr, ffi.NULL, ffi.NULL))
             self._progress = None
             return
+        me = weakref.ref(self)  # no cycle (see Trainer.set_progress)
         cb = Callback("ec2t_tern_progress_fn", fn,
-                      lambda user, tz, phase, epoch, acc: (self, phase, epoch, acc))
+                      lambda user, tz, phase, epoch, acc: (me(), phase, epoch, acc))
         self._check(lib.ec2t_ternarizer_set_progress(self._ptr, cb.c, ffi.NULL))
         self._progress = cb
 

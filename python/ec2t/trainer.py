@@ -1,29 +1,36 @@
 # SPDX-License-Identifier: MIT
 """Trainer: SGD or Adam over a Net, with a Python progress callback."""
+import weakref
+
 import numpy as np
 
-from ._lib import Error, check, constant, ffi, floats, get_setting, lib, path_arg, ptr, set_setting
+from ._lib import (Error, check, constant, ffi, floats, get_setting, lib, own, path_arg, ptr,
+                   set_setting)
 
 
 class Callback:
     """A C callback around a Python function: an exception it raises stops
-    the C call (non-zero return) and is raised again when the call returns."""
+    the C call (non-zero return) and is raised again when the call returns.
+    Nothing in it refers back to it or to its handle: no reference cycle,
+    so that handles are freed by reference counting, in order, even at exit
+    (the garbage collector frees a cycle's objects in any order)."""
 
     def __init__(self, ctype, fn, convert):
-        self.error = None
+        errors = self.errors = []
 
         def call(*args):
             try:
                 return 1 if fn(*convert(*args)) else 0
             except BaseException as e:  # KeyboardInterrupt too: stop the run
-                self.error = e
+                errors.append(e)
                 return 1
 
         self.c = ffi.callback(ctype, call)
 
     def raise_pending(self):
-        error, self.error = self.error, None
-        if error is not None:
+        if self.errors:
+            error = self.errors.pop()
+            self.errors.clear()
             raise error
 
 
@@ -38,11 +45,9 @@ class Trainer:
     def __init__(self, net, optimizer="sgd", **settings):
         out = ffi.new("ec2t_trainer **")
         check(net.ctx.ptr, lib.ec2t_trainer_new(net.ptr, constant("OPT_", optimizer), 0, out))
-        self._ptr = ffi.gc(out[0], lib.ec2t_trainer_free)
+        self._ptr = own(self, out[0], lib.ec2t_trainer_free, net)
         self.net = net
         self._progress = None
-        self._teacher = None
-        self._attached = []  # ternarizers: freed after this trainer
         self.set(**settings)
 
     @property
@@ -94,7 +99,8 @@ class Trainer:
             self._check(lib.ec2t_trainer_set_progress(self._ptr, ffi.NULL, ffi.NULL))
             self._progress = None
             return
-        cb = Callback("ec2t_train_progress_fn", fn, lambda user, tr: (self,))
+        me = weakref.ref(self)  # no cycle: the trainer is freed by refcount, in order
+        cb = Callback("ec2t_train_progress_fn", fn, lambda user, tr: (me(),))
         self._check(lib.ec2t_trainer_set_progress(self._ptr, cb.c, ffi.NULL))
         self._progress = cb
 
@@ -117,7 +123,8 @@ class Trainer:
         """Distil from a teacher Net (None removes it)."""
         self._check(lib.ec2t_trainer_set_teacher(self._ptr, teacher.ptr if teacher else ffi.NULL,
                                                  temperature, alpha))
-        self._teacher = teacher
+        if teacher is not None:  # borrowed: freed after this trainer
+            self._owner_record.depend_on(teacher._owner_record)
 
     def save_checkpoint(self, path):
         self._check(lib.ec2t_trainer_save_checkpoint(self._ptr, path_arg(path), 0))

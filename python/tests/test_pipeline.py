@@ -125,3 +125,58 @@ def test_an_attached_ternarizer_outlives_its_trainer(toy_data):
     del tr
     gc.collect()
     assert net.forward(images[:2]).shape == (2, 3)
+
+
+def test_the_pipeline_example_runs_on_fashion_mnist(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from conftest import SOURCE_ROOT
+    data = "/usr/share/datasets/fashion-mnist"
+    if not os.path.exists(f"{data}/train-images-idx3-ubyte.gz"):
+        pytest.skip("Fashion-MNIST is not in %s (Debian package dataset-fashion-mnist)" % data)
+    out = tmp_path / "p.ec2t"
+    r = subprocess.run([sys.executable, os.path.join(SOURCE_ROOT, "examples", "python", "pipeline.py"),
+                        data, "500", "1", str(out)], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "ternary engine accuracy" in r.stdout and out.exists()
+    assert ec2t.Engine.load(out).get("ternary_layers") >= 6
+
+
+def test_handles_with_callbacks_are_freed_in_order_at_exit():
+    """Regression: the pipeline example crashed in the garbage collector at
+    exit: a progress callback referring back to its trainer made a cycle
+    that the collector freed in any order, the network before its trainer."""
+    import subprocess
+    import sys
+    script = (
+        "import ec2t, numpy as np\n"
+        "x = np.random.default_rng(1).normal(size=(32, 1, 12, 12)).astype(np.float32)\n"
+        "data = ec2t.Dataset.from_arrays(x, np.arange(32) % 3, 3)\n"
+        "net = ec2t.Net.build('resnet8', (1, 12, 12), 3).init(1)\n"
+        "tr = ec2t.Trainer(net, 'sgd', batch_size=16, augment=0)\n"
+        "tr.set_progress(lambda t: None)\n"
+        "tr.epoch(data)\n"
+        "adam = ec2t.Trainer(net, 'adam', batch_size=16, augment=0)\n"
+        "tz = ec2t.Ternarizer(net)\n"
+        "tz.attach(adam)\n"
+        "tz.set_progress(lambda *a: None)\n"
+        "tz.train(adam, data, data, 1, 1)\n"
+        "del net\n")
+    r = subprocess.run([sys.executable, "-X", "faulthandler", "-c", script], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_cycle_of_handles_is_freed_children_first():
+    """A context and its network in one reference cycle: the collector
+    clears them in any order, the library still frees the network first."""
+    import gc
+    for _ in range(20):
+        ctx = ec2t.Context()
+        net = ec2t.Net.build("lenet5", (1, 28, 28), 10, ctx=ctx)
+        tr = ec2t.Trainer(net, "sgd")
+        tr.set_progress(lambda t: None)
+        ctx.cycle, net.cycle, tr.cycle = tr, ctx, net
+        del ctx, net, tr
+        gc.collect()
