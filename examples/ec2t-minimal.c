@@ -5,6 +5,7 @@
  * back and classify the test set. Every call is checked; nothing else. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <ec2t/ec2t.h>
 
@@ -38,8 +39,13 @@ main(int argc, char **argv)
     double loss, acc, sparsity;
 
     if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
-        printf("usage: ec2t-minimal [FASHION_MNIST_DIR]\n");
-        return argc == 2 && argv[1][1] == 'h' ? 0 : 2;
+        int help = argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
+        printf("usage: ec2t-minimal [FASHION_MNIST_DIR]\n"
+               "Train a small ResNet on Fashion-MNIST, scale it, ternarize it with EC2T,\n"
+               "save the .ec2t file, load it back and classify the test set.\n"
+               "FASHION_MNIST_DIR holds the IDX files (default "
+               "/usr/share/datasets/fashion-mnist).\n");
+        return help ? 0 : 2;
     }
     if (ec2t_context_new(&ctx) != EC2T_OK)
         return 1;

@@ -83,6 +83,8 @@ def main():
     for prog in PROGRAMS:
         if prog == "ec2t-minimal":  # no options: just a data directory
             run(prog, "-h")
+            p = run(prog, "--help")  # help2man needs --help to succeed
+            check(p.stdout.startswith("usage: " + prog), f"{prog} --help: no usage line")
             run(prog, "--bad", expect=2)
             continue
         p = run(prog, "--help")

@@ -4,7 +4,8 @@
 # consumer with `pkg-config --cflags --libs libec2t` against that copy (not the
 # build tree) and runs them; then, with the shared library removed from the
 # copy, a C consumer linked with `pkg-config --static` (libec2t.a and the
-# Libs.private/Requires.private of the .pc) that must run without libec2t.so.
+# Libs.private/Requires.private of the .pc) that must run without libec2t.so,
+# although it defines a name that libec2t.a uses internally.
 # Usage: install-test.sh BUILD_DIR SOURCE_DIR CC [CXX]
 set -eu
 build=$1
@@ -42,20 +43,30 @@ if nm -D --defined-only "$libdir/libec2t.so.0" | awk '$2 != "A" {print $3}' | gr
     exit 1
 fi
 
-# The static library: every global name it defines is ec2t_ (public) or ec2t__
-# (hidden internals), so a consumer's own symbols cannot collide with it.
+# The static library defines exactly the public names as globals, like the
+# shared library (lib/static-archive.sh localizes the internals).
 static_lib="$libdir/libec2t.a"
 [ -f "$static_lib" ] || { echo "FAIL: libec2t.a was not installed next to libec2t.so"; exit 1; }
-if nm -g --defined-only "$static_lib" | awk 'NF == 3 {print $3}' | grep -v '^ec2t_' ; then
-    echo "FAIL: libec2t.a defines global names outside ec2t_"
+sed -n 's/^[[:space:]]*\(ec2t_[A-Za-z0-9_]*\);.*/\1/p' "$src/lib/libec2t.sym" | sort >"$dest/public.txt"
+nm -g --defined-only "$static_lib" | awk 'NF == 3 {print $3}' | sort >"$dest/static-globals.txt"
+if ! cmp -s "$dest/public.txt" "$dest/static-globals.txt"; then
+    diff "$dest/public.txt" "$dest/static-globals.txt" || true
+    echo "FAIL: the global names of libec2t.a are not the public names of libec2t.sym"
     exit 1
 fi
+# A consumer may define a name that libec2t uses internally (here the first
+# internal function of the archive): linking statically must not collide.
+internal=$(nm --defined-only "$static_lib" | awk '$2 == "t" && $3 ~ /^ec2t__/ {print $3; exit}')
+[ -n "$internal" ] || { echo "FAIL: no internal ec2t__ function found in libec2t.a"; exit 1; }
+printf 'void %s(void);\nvoid\n%s(void)\n{\n}\n' "$internal" "$internal" >"$dest/clash.c"
+echo "consumer defining the internal name $internal"
 # A static-only install: the linker can only pick libec2t.a.
 rm -f "$libdir"/libec2t.so*
 static_flags=$(pkg-config --static --cflags --libs libec2t)
 echo "pkg-config --static --cflags --libs libec2t: $static_flags"
 # shellcheck disable=SC2086
-"$cc" -std=c11 -Wall -Wextra -pedantic -Werror -o "$dest/consumer-static" "$src/tests/consumer.c" $static_flags
+"$cc" -std=c11 -Wall -Wextra -pedantic -Werror -o "$dest/consumer-static" "$src/tests/consumer.c" \
+    "$dest/clash.c" $static_flags
 if readelf -d "$dest/consumer-static" | grep -q 'NEEDED.*libec2t'; then
     echo "FAIL: the static consumer still needs libec2t.so"
     exit 1

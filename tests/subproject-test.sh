@@ -5,7 +5,8 @@
 # out of its way: no ec2t-*, test-* or bench-* programs among its targets, only
 # the parent's test in its `meson test`, only the library, headers and .pc in
 # its install, and that the parent's program linking libec2t runs, linked to
-# libec2t.so, and to libec2t.a when the parent sets default_library=static.
+# libec2t.so, and to libec2t.a when the parent sets default_library=static
+# (the same build directory reconfigured, so the library is compiled once).
 # Usage: subproject-test.sh SOURCE_DIR
 # Exits 77 (skipped) when meson, ninja, python3 or readelf is missing.
 set -eu
@@ -89,19 +90,25 @@ for want in '/libec2t\.so\.0$' '/libec2t\.a$' '/libec2t\.pc$' '/include/ec2t/ec2
     echo "$files" | grep -q "$want" || { echo "FAIL: nothing installed matches $want"; fail=1; }
 done
 
-# A parent that builds static libraries gets libec2t.a linked in.
-static=$parent/build-static
-if ! meson setup "$static" "$parent" --wrap-mode=nodownload --force-fallback-for=libec2t \
-        -Ddefault_library=static -Dlibec2t:optimization=0 -Dlibec2t:debug=false >"$tmp/static.log" 2>&1 ||
-    ! meson compile -C "$static" >>"$tmp/static.log" 2>&1; then
+# A parent that builds static libraries gets libec2t.a linked in. The same
+# build directory, reconfigured (a reconfigure does not pass the parent's
+# default_library down, hence libec2t:default_library): libec2t's objects
+# are not compiled again, only parent-app is relinked.
+if ! meson configure "$build" -Ddefault_library=static -Dlibec2t:default_library=static \
+        >"$tmp/static.log" 2>&1 ||
+    ! meson compile -C "$build" >>"$tmp/static.log" 2>&1; then
     tail -n 40 "$tmp/static.log"
     echo "FAIL: the parent with default_library=static"
     exit 1
 fi
-if readelf -d "$static/parent-app" | grep -q 'NEEDED.*libec2t'; then
+if grep -q 'Compiling C object subprojects/' "$tmp/static.log"; then
+    echo "FAIL: default_library=static recompiled libec2t's objects"
+    fail=1
+fi
+if readelf -d "$build/parent-app" | grep -q 'NEEDED.*libec2t'; then
     echo "FAIL: with default_library=static the parent still needs libec2t.so"
     fail=1
 fi
-"$static/parent-app" || { echo "FAIL: the statically linked parent"; fail=1; }
+"$build/parent-app" || { echo "FAIL: the statically linked parent"; fail=1; }
 [ "$fail" = 0 ] || exit 1
 echo "2 passed, 0 failed"
