@@ -170,7 +170,7 @@ START_TEST(test_model_save_load_round_trip)
     ck_assert_ok(ec2t_net_init(net, 4));
     ck_assert_ok(ec2t_net_find_layer(net, "layer2.1.conv1", &l));
     ck_assert_ok(ec2t_layer_set_int(l, EC2T_LAYER_COMPRESSION, EC2T_COMPRESS_KEEP));
-    ck_assert_ok(ec2t_net_find_layer(net, "bn_final", &l));
+    ck_assert_ok(ec2t_net_find_layer(net, "layer3.0.bn3", &l));
     ck_assert_ok(ec2t_layer_set_double(l, EC2T_LAYER_BN_EPS, 1e-3));
     /* running statistics must move so that they are worth checking */
     ck_assert_ok(ec2t_net_set_mode(net, EC2T_MODE_TRAIN));
@@ -186,7 +186,7 @@ START_TEST(test_model_save_load_round_trip)
         double e;
         ck_assert_ok(ec2t_layer_get_int(l, EC2T_LAYER_COMPRESSION, &v));
         ck_assert_int_eq(v, EC2T_COMPRESS_KEEP);
-        ck_assert_ok(ec2t_net_find_layer(back, "bn_final", &l));
+        ck_assert_ok(ec2t_net_find_layer(back, "layer3.0.bn3", &l));
         ck_assert_ok(ec2t_layer_get_double(l, EC2T_LAYER_BN_EPS, &e));
         ck_assert_double_eq(e, 1e-3);
     }

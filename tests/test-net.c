@@ -2,6 +2,7 @@
 /* ec2t_net and ec2t_layer: building, names, tensors, settings, modes,
  * builders, clone, and every bad argument. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -449,7 +450,9 @@ START_TEST(test_net_builders)
     ck_assert_ok(ec2t_net_build_ec2t_blocks(ctx, 3, blocks, widths, 0.2f, 1, 28, 28, 10, 0, &net));
     ck_assert_ok(ec2t_net_find_param(net, "layer2.0.shortcut.0.weight", &t, NULL));
     ck_assert_int_eq(ec2t_tensor_dim(t, 2), 1);
-    ck_assert_ok(ec2t_net_find_param(net, "layer2.0.bn0.weight", &t, NULL));
+    ck_assert_ok(ec2t_net_find_param(net, "layer2.0.bn3.weight", &t, NULL));
+    ck_assert_status(ec2t_net_find_param(net, "layer2.0.bn0.weight", &t, NULL), EC2T_E_INVAL);
+    ck_assert_status(ec2t_net_find_param(net, "bn_final.weight", &t, NULL), EC2T_E_INVAL);
     ck_assert_status(ec2t_net_find_param(net, "layer1.0.shortcut.0.weight", &t, NULL), EC2T_E_INVAL);
     ec2t_net_free(net);
     ck_assert_status(ec2t_net_build_ec2t_blocks(ctx, 3, blocks, widths, 1.0f, 1, 28, 28, 10, 0, &net),
@@ -514,6 +517,78 @@ START_TEST(test_net_build_named)
 }
 END_TEST
 
+/* One line of tests/data/micronet/state-dict.txt: a name and its dimensions. */
+static int
+read_entry(FILE *f, char *name, size_t cap, int64_t *dims, int *rank)
+{
+    char line[512], *p, *end;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        p = line + strcspn(line, " \n");
+        ck_assert_uint_lt((size_t)(p - line), cap);
+        memcpy(name, line, (size_t)(p - line));
+        name[p - line] = '\0';
+        for (*rank = 0; *rank < 8; (*rank)++) {
+            long long d = strtoll(p, &end, 10);
+            if (end == p)
+                break;
+            dims[*rank] = d;
+            p = end;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* The authors' CIFAR-100 MicroNet: every tensor of its PyTorch state_dict
+ * (tests/data/micronet, listed from their model/model.py) is a tensor of
+ * the builder's network, in the same order and of the same shape, and the
+ * network has no other; the activations are theirs too (one ReLU in the
+ * stem, one per block, one before the pooling: none after the sums). */
+START_TEST(test_net_micronet_names)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[3] = {23, 23, 23}, widths[3] = {32, 64, 120};
+    ec2t_net *net = NULL;
+    FILE *f = fopen(test_data_path("micronet/state-dict.txt"), "r");
+    char name[256];
+    int64_t dims[8];
+    int rank, relus = 0, dropouts = 0;
+    int32_t i = 0;
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ok(ec2t_net_build_ec2t_blocks(ctx, 3, blocks, widths, 0.2f, 3, 32, 32, 100, 0, &net));
+    while (read_entry(f, name, sizeof name, dims, &rank)) {
+        const char *ours;
+        ec2t_tensor *t;
+        if (strstr(name, ".num_batches_tracked"))
+            continue; /* ignored by ec2t_net_import_safetensors */
+        ck_assert_int_lt(i, ec2t_net_param_count(net));
+        ck_assert_ok(ec2t_net_param(net, i++, &ours, &t, NULL));
+        ck_assert_str_eq(ours, name);
+        ck_assert_int_eq(ec2t_tensor_rank(t), rank);
+        for (int d = 0; d < rank; d++)
+            ck_assert_int_eq(ec2t_tensor_dim(t, d), dims[d]);
+    }
+    fclose(f);
+    ck_assert_int_eq(i, ec2t_net_param_count(net));
+    ck_assert_int_eq(i, 1193 - 210); /* the list's tensors without its 210 counters */
+    ck_assert_int_eq(ec2t_net_trainable_count(net), 8055124);
+    for (int32_t id = 0; id < ec2t_net_layer_count(net); id++) {
+        ec2t_layer *l;
+        ck_assert_ok(ec2t_net_layer(net, id, &l));
+        relus += ec2t_layer_get_kind(l) == EC2T_LAYER_RELU;
+        dropouts += ec2t_layer_get_kind(l) == EC2T_LAYER_DROPOUT;
+    }
+    ck_assert_int_eq(relus, 1 + 69 + 1);
+    ck_assert_int_eq(dropouts, 69);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
@@ -521,6 +596,7 @@ ec2t_test_suite(void)
     TCase *tc = tcase_create("net");
     tcase_add_test(tc, test_net_build_and_query);
     tcase_add_test(tc, test_net_build_named);
+    tcase_add_test(tc, test_net_micronet_names);
     tcase_add_test(tc, test_net_layer_settings);
     tcase_add_test(tc, test_net_add_rejects);
     tcase_add_test(tc, test_net_null_handles);

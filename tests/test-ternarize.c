@@ -652,6 +652,13 @@ START_TEST(test_tern_train_schedule_and_target)
     ck_assert_int_eq(calls[1], 2);
     ck_assert_ok(ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_SPARSITY, &sparsity));
     ck_assert_double_eq_tol(sparsity, 0.8, 0.01);
+    {
+        double missed, gamma;
+        ck_assert_ok(ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_TARGET_MISSED, &missed));
+        ck_assert_double_eq(missed, 0);
+        ck_assert_ok(ec2t_ternarizer_get_double(tz, EC2T_TERN_CURRENT_GAMMA, &gamma));
+        ck_assert_double_le(gamma, 1);
+    }
     ck_assert_ok(ec2t_net_evaluate(net, val, 64, 0, NULL, &acc));
     ck_assert_double_gt(acc, 0.6); /* still classifies */
     /* every ternarized layer holds at most three values */
@@ -665,6 +672,108 @@ START_TEST(test_tern_train_schedule_and_target)
     ec2t_ternarizer_free(tz);
     ec2t_dataset_free(train);
     ec2t_dataset_free(val);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+typedef struct warn_capture {
+    int warnings;
+    char last[1024];
+} warn_capture;
+
+static void
+capture_warning(void *user, ec2t_log_level level, const char *message)
+{
+    warn_capture *c = user;
+    if (level == EC2T_LOG_WARN) {
+        c->warnings++;
+        snprintf(c->last, sizeof c->last, "%s", message);
+    }
+}
+
+/* A target beyond the method's bound: gamma stops at 1, where lambda reaches
+ * lambda_max in the largest layer, no layer's lambda exceeds its
+ * lambda_max, and the run says that the target was missed (statistic and
+ * warning) instead of ending quietly at another sparsity. */
+START_TEST(test_tern_target_out_of_reach)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    const int32_t blocks[2] = {1, 1}, widths[2] = {8, 16};
+    ec2t_net *net = NULL;
+    ec2t_dataset *ds = toy(ctx, 96, 21);
+    ec2t_ternarizer *tz = NULL;
+    ec2t_trainer *tr;
+    warn_capture cap = {0, ""};
+    double missed, gamma, sparsity;
+    int64_t layers = 0;
+    ck_assert_ok(ec2t_context_set_log_message_handler(ctx, capture_warning, &cap));
+    ck_assert_ok(ec2t_net_build_ec2t_blocks(ctx, 2, blocks, widths, 0, 1, 8, 8, 3, 0, &net));
+    ck_assert_ok(ec2t_net_init(net, 3));
+    ck_assert_ok(ec2t_ternarizer_new(net, 0, &tz));
+    ck_assert_ok(ec2t_ternarizer_set_double(tz, EC2T_TERN_TARGET_SPARSITY, 0.999));
+    tr = tern_trainer(net, tz);
+    ck_assert_ok(ec2t_ternarizer_train(tz, tr, ds, ds, 2, 1, 0));
+    ck_assert_ok(ec2t_ternarizer_get_double(tz, EC2T_TERN_CURRENT_GAMMA, &gamma));
+    ck_assert_double_eq(gamma, 1);
+    ck_assert_ok(ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_SPARSITY, &sparsity));
+    ck_assert_double_lt(sparsity, 0.999);
+    ck_assert_ok(ec2t_ternarizer_stat(tz, -1, EC2T_TSTAT_TARGET_MISSED, &missed));
+    ck_assert_double_eq(missed, 1);
+    ck_assert_int_eq(cap.warnings, 1);
+    ck_assert_ptr_nonnull(strstr(cap.last, "out of reach"));
+    ck_assert_ok(ec2t_ternarizer_get_int(tz, EC2T_TERN_LAYERS, &layers));
+    ck_assert_int_eq(layers, 4);
+    for (int32_t i = 0; i < (int32_t)layers; i++) {
+        double lambda, lambda_max;
+        ck_assert_ok(ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_LAMBDA, &lambda));
+        ck_assert_ok(ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_LAMBDA_MAX, &lambda_max));
+        ck_assert_double_le(lambda, lambda_max);
+    }
+    /* a per-layer query of it is refused like any total-only statistic */
+    ck_assert_status(ec2t_ternarizer_stat(tz, 0, EC2T_TSTAT_TARGET_MISSED, &missed), EC2T_E_UNSUPPORTED);
+    ec2t_trainer_free(tr);
+    ec2t_ternarizer_free(tz);
+    ec2t_dataset_free(ds);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
+/* A sparsity and a size target together: the run is refused with a message
+ * naming both (the sparsity target used to win silently), and so is a
+ * training step driven directly; nothing trains. With one of them unset
+ * the same objects run. */
+START_TEST(test_tern_two_targets_refused)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_layer *mid;
+    ec2t_net *net = small_net(ctx, &mid);
+    ec2t_dataset *ds = toy(ctx, 48, 22);
+    ec2t_ternarizer *tz = NULL;
+    ec2t_trainer *tr;
+    float x[2 * 64] = {0}, loss = 0;
+    int32_t y[2] = {0, 1};
+    int64_t steps = -1;
+    ck_assert_ok(ec2t_ternarizer_new(net, 0, &tz));
+    ck_assert_ok(ec2t_ternarizer_set_int(tz, EC2T_TERN_TARGET_BYTES, 100));
+    ck_assert_ok(ec2t_ternarizer_set_double(tz, EC2T_TERN_TARGET_SPARSITY, 0.7));
+    tr = tern_trainer(net, tz);
+    ck_assert_status(ec2t_ternarizer_train(tz, tr, ds, ds, 1, 0, 0), EC2T_E_INVAL);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "EC2T_TERN_TARGET_SPARSITY"));
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "EC2T_TERN_TARGET_BYTES"));
+    ck_assert_status(ec2t_trainer_step(tr, x, 2 * 64, y, 2, 2, 0, &loss), EC2T_E_INVAL);
+    ck_assert_ok(ec2t_trainer_get_int(tr, EC2T_TRAIN_TOTAL_STEPS, &steps));
+    ck_assert_int_eq(steps, 0);
+    ck_assert_ok(ec2t_ternarizer_set_int(tz, EC2T_TERN_TARGET_BYTES, 0));
+    ck_assert_ok(ec2t_ternarizer_train(tz, tr, ds, ds, 1, 0, 0));
+    ec2t_trainer_free(tr);
+    ec2t_ternarizer_free(tz);
+    ec2t_dataset_free(ds);
     ec2t_net_free(net);
     ec2t_context_free(ctx);
     ck_assert_int_eq(ta.live, 0);
@@ -941,6 +1050,8 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_tern_gamma_zero_is_nearest_value);
     tcase_add_test(tc, test_tern_sparsity_grows_with_gamma);
     tcase_add_test(tc, test_tern_vector_loops_match_reference);
+    tcase_add_test(tc, test_tern_target_out_of_reach);
+    tcase_add_test(tc, test_tern_two_targets_refused);
     tcase_add_test(tc, test_tern_edge_cases_are_finite);
     tcase_add_test(tc, test_tern_pmf_redistribution);
     tcase_add_test(tc, test_tern_kmeans_init);

@@ -468,14 +468,27 @@ EC2T_API ec2t_status ec2t_net_build_resnet(ec2t_context *ctx, int32_t n_stages,
                                            ec2t_net **out) EC2T_WARN_UNUSED;
 
 /**
- * @brief The network of EC2T super-network blocks (Becking's thesis, Fig. 4.1):
- *        a stem conv 3x3 (widths[0]), BN, ReLU, then @p n_stages stages of
- *        blocks BN, conv 3x3, BN, ReLU, dropout, conv 3x3, BN, plus a shortcut
- *        (identity, or a 1x1 conv with BN where the shape changes; stride 2 in
- *        the first block of every stage after the first); global average
+ * @brief The authors' MicroNet, the network of EC2T super-network blocks
+ *        (Becking's thesis, Fig. 4.1; `MicroNet` with `BasicBlock` in
+ *        model/model.py of d-becking/efficientCNNs): a stem conv 3x3
+ *        (widths[0]), BN, ReLU, then @p n_stages stages of blocks BN, conv
+ *        3x3, BN, ReLU, dropout, conv 3x3, BN, plus the shortcut of the
+ *        block's input (identity, or a 1x1 conv and a BN where the shape
+ *        changes; stride 2 in the first block of every stage after the
+ *        first), no activation after the sum; then one ReLU, global average
  *        pooling, linear layer, softmax cross-entropy.  CONSTRUCTOR: ec2t_net
  *
- * Names: conv1, bn1, layerS.B.bn0/conv1/bn1/conv2/bn2/shortcut.conv/shortcut.bn, linear.
+ * Names are the reference's state_dict names, so that its weights load by
+ * name (ec2t_net_import_safetensors()): conv1, bn1,
+ * layerS.B.bn1/conv1/bn2/conv2/bn3, layerS.B.shortcut.0 (the 1x1 conv) and
+ * layerS.B.shortcut.1 (its BN), linear. The thesis' CIFAR-100 MicroNet is
+ * @p blocks = {23, 23, 23}, @p widths = {32, 64, 120}, @p dropout 0.2,
+ * 3x32x32 input, 100 classes (8.06 M parameters).
+ *
+ * Changed in 0.2: 0.1 named the block's batchnorms bn0/bn1/bn2 and added a
+ * batchnorm `bn_final` before the last ReLU, which the reference does not
+ * have. Model files of 0.1's networks still load and run (their layers are
+ * stored), but the scaler no longer takes them for a builder's network.
  * @param ctx the context.
  * @param n_stages 1 to 8.
  * @param blocks blocks per stage (each 1 to 1000).

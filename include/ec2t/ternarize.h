@@ -41,10 +41,12 @@ typedef struct ec2t_ternarizer ec2t_ternarizer;
 typedef enum ec2t_tern_param {
     /** double: gamma, the gain on lambda_max (>= 0; default 0.15). 0 is nearest-value assignment. */
     EC2T_TERN_GAMMA = 100,
-    /** double: steer gamma during phase A so that the ternarized weights end this sparse
-     *  (0 = off, the default; else in (0, 1)). */
+    /** double: steer gamma (within [0, 1], see EC2T_TSTAT_TARGET_MISSED) during phase A so
+     *  that the ternarized weights end this sparse (0 = off, the default; else in (0, 1)).
+     *  Not together with EC2T_TERN_TARGET_BYTES: training refuses both (EC2T_E_INVAL). */
     EC2T_TERN_TARGET_SPARSITY = 101,
-    /** int: steer gamma so that the deployed file ends about this many bytes (0 = off). */
+    /** int: steer gamma (within [0, 1]) so that the deployed file ends about this many bytes
+     *  (0 = off). Not together with EC2T_TERN_TARGET_SPARSITY. */
     EC2T_TERN_TARGET_BYTES = 102,
     /** double: s of the initial centroids w_n = s |min W|, w_p = s |max W| (in (0, 1]; default 0.3). */
     EC2T_TERN_INIT_SCALE = 103,
@@ -82,7 +84,11 @@ typedef enum ec2t_tern_stat {
     EC2T_TSTAT_W_N = 159,        /**< w_n as a magnitude (per layer only) */
     EC2T_TSTAT_LAMBDA = 160,     /**< lambda of the last assignment (per layer only) */
     EC2T_TSTAT_LAMBDA_MAX = 161, /**< lambda_max of the last assignment (per layer only) */
-    EC2T_TSTAT_EST_BYTES = 162   /**< estimated bytes of the entropy-coded layer (or all layers) */
+    EC2T_TSTAT_EST_BYTES = 162,  /**< estimated bytes of the entropy-coded layer (or all layers) */
+    /** all layers only: 1 if a target (EC2T_TERN_TARGET_SPARSITY or _BYTES) is set and the
+     *  assignment falls short of it, else 0. After ec2t_ternarizer_train() 1 means the target
+     *  was out of reach with gamma at its bound 1 (a warning is logged too). Since 0.2. */
+    EC2T_TSTAT_TARGET_MISSED = 163
 } ec2t_tern_stat;
 
 /**
@@ -207,8 +213,10 @@ EC2T_API ec2t_status ec2t_ternarizer_set_progress(ec2t_ternarizer *tz, ec2t_tern
  * @param epochs_a phase-A epochs (>= 0).
  * @param epochs_b phase-B epochs (>= 0).
  * @param flags must be 0.
- * @return EC2T_OK, EC2T_E_ABORTED (a callback asked to stop; the network keeps
- *         the best weights so far), EC2T_E_STATE (not attached), EC2T_E_INVAL or EC2T_E_NOMEM.
+ * @return EC2T_OK (also when a target was out of reach: see
+ *         EC2T_TSTAT_TARGET_MISSED), EC2T_E_ABORTED (a callback asked to stop; the
+ *         network keeps the best weights so far), EC2T_E_STATE (not attached),
+ *         EC2T_E_INVAL (bad argument, or both targets set) or EC2T_E_NOMEM.
  */
 EC2T_API ec2t_status ec2t_ternarizer_train(ec2t_ternarizer *tz, ec2t_trainer *trainer,
                                            ec2t_dataset *train, ec2t_dataset *val,

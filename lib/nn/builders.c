@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Builders of the networks the EC2T work uses, with PyTorch-style names so
- * that weights can be exchanged with the reference code. */
+/* Builders of the networks the EC2T work uses, with PyTorch state_dict
+ * names: the ResNet's are those of akamaster's CIFAR ResNet, the EC2T-block
+ * network's those of the authors' MicroNet (d-becking/efficientCNNs,
+ * model/model.py), whose layers it repeats, so that their weights load by
+ * name (tests/data/micronet holds the list test-net.c checks). */
 #include <stdio.h>
 #include <string.h>
 
@@ -169,24 +172,44 @@ set_name2(ec2t_status st, ec2t_layer *l, const char *prefix, const char *leaf)
     return ec2t_layer_set_name(l, name);
 }
 
-/* BN, conv, BN, ReLU, dropout, conv, BN, plus the shortcut. */
+/* A 3x3 conv without bias, named <prefix>convK. */
+static ec2t_status
+conv3x3(ec2t_net *net, ec2t_layer **x, int32_t width, int32_t stride, const char *prefix, int k)
+{
+    char leaf[16];
+    ec2t_status st = ec2t_net_add_conv2d(net, *x, width, 3, 3, stride, 1, 1, 0, x);
+    snprintf(leaf, sizeof leaf, "conv%d", k);
+    return set_name2(st, *x, prefix, leaf);
+}
+
+static ec2t_status
+batchnorm(ec2t_net *net, ec2t_layer **x, const char *prefix, const char *leaf)
+{
+    ec2t_status st = ec2t_net_add_batchnorm(net, *x, 0, x);
+    return set_name2(st, *x, prefix, leaf);
+}
+
+/* The reference's BasicBlock (model/model.py of d-becking/efficientCNNs):
+ * bn1, conv1, bn2, ReLU, dropout, conv2, bn3, plus the shortcut of the
+ * block's input (nn.Sequential(conv 1x1, BN): shortcut.0, shortcut.1); no
+ * activation after the sum. */
 static ec2t_status
 ec2t_block(ec2t_net *net, ec2t_layer **x, int32_t width, int32_t stride, float dropout,
            const char *prefix)
 {
-    ec2t_layer *in = *x, *shortcut = *x, *y = NULL;
-    ec2t_status st = ec2t_net_add_batchnorm(net, in, 0, &y);
-    st = set_name2(st, y, prefix, "bn0");
-    TRY(conv_bn(net, &y, width, stride, prefix, 1));
+    ec2t_layer *in = *x, *shortcut = *x, *y = *x;
+    ec2t_status st = batchnorm(net, &y, prefix, "bn1");
+    TRY(conv3x3(net, &y, width, stride, prefix, 1));
+    TRY(batchnorm(net, &y, prefix, "bn2"));
     TRY(ec2t_net_add_relu(net, y, 0, &y));
     if (dropout > 0)
         TRY(ec2t_net_add_dropout(net, y, dropout, 0, &y));
-    TRY(conv_bn(net, &y, width, 1, prefix, 2));
+    TRY(conv3x3(net, &y, width, 1, prefix, 2));
+    TRY(batchnorm(net, &y, prefix, "bn3"));
     if (st == EC2T_OK && (stride != 1 || in->c != width)) {
         TRY(ec2t_net_add_conv2d(net, in, width, 1, 1, stride, 0, 1, 0, &shortcut));
         st = set_name2(st, shortcut, prefix, "shortcut.0");
-        TRY(ec2t_net_add_batchnorm(net, shortcut, 0, &shortcut));
-        st = set_name2(st, shortcut, prefix, "shortcut.1");
+        TRY(batchnorm(net, &shortcut, prefix, "shortcut.1"));
     }
     TRY(ec2t_net_add_residual(net, y, shortcut, 0, x));
     return st;
@@ -222,9 +245,7 @@ ec2t_net_build_ec2t_blocks(ec2t_context *ctx, int32_t n_stages, const int32_t *b
             TRY(ec2t_block(net, &x, widths[s], s > 0 && b == 0 ? 2 : 1, dropout, prefix));
         }
     }
-    /* the blocks end without an activation: normalise and rectify once before pooling */
-    TRY(ec2t_net_add_batchnorm(net, x, 0, &x));
-    st = named(st, x, "bn_final");
+    /* the blocks end without an activation: the reference rectifies once before pooling */
     TRY(ec2t_net_add_relu(net, x, 0, &x));
     TRY(ec2t_net_add_global_avgpool(net, x, 0, &x));
     TRY(ec2t_net_add_dense(net, x, classes, EC2T_ADD_BIAS, &x));

@@ -199,7 +199,9 @@ base_arch(const ec2t_scaler *s, const ec2t_net *base, const char *fn, ec2t__arch
         if (builds_base(s, base, a))
             return EC2T_OK;
         return ec2t__error(s->ctx, EC2T_E_UNSUPPORTED,
-                           "%s: the network was changed after its builder made it", fn);
+                           "%s: the network is not what its builder makes now (changed after it was "
+                           "built, or an EC2T-block network of libec2t 0.1, whose layers differ)",
+                           fn);
     }
     if (recognise(s, base, a))
         return EC2T_OK;

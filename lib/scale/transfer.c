@@ -197,7 +197,17 @@ block_name(char *buf, size_t cap, int32_t s, int32_t b, const char *leaf)
     snprintf(buf, cap, "layer%d.%d.%s", (int)s + 1, (int)b, leaf);
 }
 
-/* One residual block of the base, copied into the same block of big. */
+/* The block's last batchnorm (the one before the residual sum). */
+static const char *
+last_bn(int ec2t_blocks)
+{
+    return ec2t_blocks ? "bn3" : "bn2";
+}
+
+/* One residual block of the base, copied into the same block of big. The
+ * ResNet block is conv1 bn1 conv2 bn2; the EC2T block (the reference's
+ * MicroNet block) bn1 conv1 bn2 conv2 bn3, with a projection shortcut
+ * shortcut.0 (conv) and shortcut.1 (BN) where the shape changes. */
 static ec2t_status
 copy_block(xfer *x, int32_t s, int32_t b, const chmap *in, int ec2t_blocks)
 {
@@ -206,19 +216,19 @@ copy_block(xfer *x, int32_t s, int32_t b, const chmap *in, int ec2t_blocks)
     ec2t_status st = map_plain(x, &x->inner, n->widths[s], a->widths[s]);
     int base_proj, big_proj;
     if (st == EC2T_OK && ec2t_blocks) {
-        block_name(name, sizeof name, s, b, "bn0");
+        block_name(name, sizeof name, s, b, "bn1");
         st = copy_bn(x, name, in);
     }
     block_name(name, sizeof name, s, b, "conv1");
     if (st == EC2T_OK)
         st = copy_weight(x, name, &x->inner, in);
-    block_name(name, sizeof name, s, b, "bn1");
+    block_name(name, sizeof name, s, b, ec2t_blocks ? "bn2" : "bn1");
     if (st == EC2T_OK)
         st = copy_bn(x, name, &x->inner);
     block_name(name, sizeof name, s, b, "conv2");
     if (st == EC2T_OK)
         st = copy_weight(x, name, &x->stream[s], &x->inner);
-    block_name(name, sizeof name, s, b, "bn2");
+    block_name(name, sizeof name, s, b, last_bn(ec2t_blocks));
     if (st == EC2T_OK)
         st = copy_bn(x, name, &x->stream[s]);
     if (st != EC2T_OK || !ec2t_blocks)
@@ -256,13 +266,11 @@ transfer(xfer *x)
             if (b < a->blocks[s]) {
                 st = copy_block(x, s, b, in, ec2t_blocks);
             } else {
-                block_name(name, sizeof name, s, b, "bn2");
+                block_name(name, sizeof name, s, b, last_bn(ec2t_blocks));
                 st = zero_bn(x, name);
             }
         }
     }
-    if (st == EC2T_OK && ec2t_blocks)
-        st = copy_bn(x, "bn_final", &x->stream[a->n_stages - 1]);
     if (st == EC2T_OK)
         st = copy_weight(x, "linear", NULL, &x->stream[a->n_stages - 1]);
     return st;

@@ -83,6 +83,11 @@ int ec2t__tz_steer(ec2t_ternarizer *tz);
 double ec2t__tz_estimated_bytes(const ec2t_ternarizer *tz);
 double ec2t__tz_fixed_bytes(const ec2t_ternarizer *tz);
 double ec2t__tz_layer_bytes(const ec2t__tlayer *t, const int64_t count[3]);
+/* 1 if a target is set and the current assignment falls short of it (after
+ * the steering: the target is out of gamma's reach). */
+int ec2t__tz_target_missed(const ec2t_ternarizer *tz);
+/* EC2T_E_INVAL with a message if both targets are set. */
+ec2t_status ec2t__tz_check_targets(const ec2t_ternarizer *tz, const char *fn);
 /* Overall sparsity of the compressed layers. */
 double ec2t__tz_sparsity(const ec2t_ternarizer *tz);
 /* Apply EC2T_TERN_FROZEN to the attached trainer's groups. */

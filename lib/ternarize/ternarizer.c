@@ -330,7 +330,11 @@ static ec2t_status
 after_backward(void *user, ec2t_trainer *tr)
 {
     ec2t_ternarizer *tz = user;
+    /* a trainer driven step by step starts here: refuse before any update */
+    ec2t_status st = ec2t__tz_check_targets(tz, "ec2t_trainer_step");
     (void)tr;
+    if (st != EC2T_OK)
+        return st;
     for (int32_t i = 0; i < tz->n_layers; i++) {
         ec2t__tlayer *t = &tz->layers[i];
         const float *g = tz->net->layers[t->layer]->grad[EC2T_PARAM_WEIGHT]->data;
@@ -544,6 +548,7 @@ total_stat(const ec2t_ternarizer *tz, ec2t_tern_stat stat, double *v)
         break;
     }
     case EC2T_TSTAT_EST_BYTES: *v = ec2t__tz_estimated_bytes(tz); break;
+    case EC2T_TSTAT_TARGET_MISSED: *v = ec2t__tz_target_missed(tz); break;
     default: return EC2T_E_INVAL; /* a per-layer statistic */
     }
     return EC2T_OK;
@@ -558,7 +563,7 @@ ec2t_ternarizer_stat(const ec2t_ternarizer *tz, int32_t index, ec2t_tern_stat st
     if (!value || index < -1 || index >= tz->n_layers)
         return ec2t__error(tz->ctx, EC2T_E_INVAL, "ec2t_ternarizer_stat: bad index %d or NULL value",
                            (int)index);
-    if (stat < EC2T_TSTAT_LAYER_ID || stat > EC2T_TSTAT_EST_BYTES)
+    if (stat < EC2T_TSTAT_LAYER_ID || stat > EC2T_TSTAT_TARGET_MISSED)
         return ec2t__error(tz->ctx, EC2T_E_UNSUPPORTED, "ec2t_ternarizer_stat: unknown statistic %d",
                            (int)stat);
     st = index < 0 ? total_stat(tz, stat, value) : layer_stat(&tz->layers[index], stat, value);

@@ -12,9 +12,16 @@
  * current weights (each probe counts every weight once, about 3 % of a
  * ResNet-20 step in all) after every step. Early in phase A the target ramps
  * from where the network started, so that the weights are not forced sparse
- * before they can adapt. */
+ * before they can adapt.
+ *
+ * gamma stays within the method's bounds: lambda = gamma delta lambda_max,
+ * and lambda_max is the lambda at which the layer's extreme weight on one
+ * side moves to zero, i.e. that whole cluster empties. At gamma 1 the
+ * largest layer (delta 1) reaches it; every smaller layer stays below. A
+ * target that needs more is out of reach: the steering then holds gamma at
+ * 1, and the run says so (ec2t__tz_target_missed). */
 #define STEER_ITERS 18
-#define GAMMA_MAX 64.0
+#define GAMMA_MAX 1.0
 
 /* Sparsity, or estimated bytes, of the network if gamma were `gamma`
  * (t->last must hold the gamma-independent parts, ec2t__tern_prepare). */
@@ -22,7 +29,7 @@ static double
 measure_at(const ec2t_ternarizer *tz, double gamma, int bytes)
 {
     int64_t zeros = 0, total = 0;
-    double size = 0;
+    double size = ec2t__tz_fixed_bytes(tz);
     for (int32_t i = 0; i < tz->n_layers; i++) {
         const ec2t__tlayer *t = &tz->layers[i];
         int64_t c[3];
@@ -34,7 +41,7 @@ measure_at(const ec2t_ternarizer *tz, double gamma, int bytes)
     }
     if (!bytes)
         return total ? (double)zeros / (double)total : 0;
-    return size + ec2t__tz_fixed_bytes(tz);
+    return size;
 }
 
 static int
@@ -47,7 +54,7 @@ int
 ec2t__tz_steer(ec2t_ternarizer *tz)
 {
     int bytes = tz->target_sparsity <= 0;
-    double final, target, lo = 0, hi = 1;
+    double final, target, lo = 0, hi = GAMMA_MAX;
     if (tz->target_sparsity <= 0 && tz->target_bytes <= 0)
         return 0;
     tz->steer_steps++;
@@ -61,21 +68,66 @@ ec2t__tz_steer(ec2t_ternarizer *tz)
                                       (double)tz->ramp_steps;
     else
         target = final;
-    while (!meets(measure_at(tz, hi, bytes), target, bytes) && hi < GAMMA_MAX)
-        hi *= 2;
-    if (!meets(measure_at(tz, lo, bytes), target, bytes)) {
-        for (int it = 0; it < STEER_ITERS; it++) {
-            double mid = 0.5 * (lo + hi);
-            if (meets(measure_at(tz, mid, bytes), target, bytes))
-                hi = mid;
-            else
-                lo = mid;
-        }
-        tz->cur_gamma = hi;
-    } else {
+    if (meets(measure_at(tz, lo, bytes), target, bytes)) {
         tz->cur_gamma = 0;
+        return 1;
     }
+    if (!meets(measure_at(tz, hi, bytes), target, bytes)) {
+        tz->cur_gamma = hi; /* out of reach now: as close as the bound allows */
+        return 1;
+    }
+    for (int it = 0; it < STEER_ITERS; it++) {
+        double mid = 0.5 * (lo + hi);
+        if (meets(measure_at(tz, mid, bytes), target, bytes))
+            hi = mid;
+        else
+            lo = mid;
+    }
+    tz->cur_gamma = hi;
     return 1;
+}
+
+int
+ec2t__tz_target_missed(const ec2t_ternarizer *tz)
+{
+    /* the steering's own measure and the statistics sum in the same order,
+     * so a met target compares exactly; the margin only absorbs rounding */
+    if (tz->target_sparsity > 0)
+        return ec2t__tz_sparsity(tz) < tz->target_sparsity - 1e-12;
+    if (tz->target_bytes > 0)
+        return ec2t__tz_estimated_bytes(tz) > (double)tz->target_bytes * (1 + 1e-12);
+    return 0;
+}
+
+/* Both targets at once have no meaning (which would win?): refused where a
+ * run starts, whatever order they were set in. */
+ec2t_status
+ec2t__tz_check_targets(const ec2t_ternarizer *tz, const char *fn)
+{
+    if (tz->target_sparsity > 0 && tz->target_bytes > 0)
+        return ec2t__error(tz->ctx, EC2T_E_INVAL,
+                           "%s: both EC2T_TERN_TARGET_SPARSITY (%g) and EC2T_TERN_TARGET_BYTES "
+                           "(%lld) are set; set one of them, the other to 0",
+                           fn, tz->target_sparsity, (long long)tz->target_bytes);
+    return EC2T_OK;
+}
+
+/* After phase A: a target the steering could not meet is said, not hidden. */
+static void
+report_target(const ec2t_ternarizer *tz)
+{
+    if (!ec2t__tz_target_missed(tz))
+        return;
+    if (tz->target_sparsity > 0)
+        ec2t__log(tz->ctx, EC2T_LOG_WARN,
+                  "ec2t_ternarizer_train: target sparsity %.4f is out of reach: %.4f with gamma at "
+                  "its bound 1 (lambda = lambda_max in the largest layer); EC2T_TSTAT_TARGET_MISSED is 1",
+                  tz->target_sparsity, ec2t__tz_sparsity(tz));
+    else
+        ec2t__log(tz->ctx, EC2T_LOG_WARN,
+                  "ec2t_ternarizer_train: target size %lld bytes is out of reach: %.0f with gamma at "
+                  "its bound 1 (lambda = lambda_max in the largest layer); EC2T_TSTAT_TARGET_MISSED is 1",
+                  (long long)tz->target_bytes, ec2t__tz_estimated_bytes(tz));
 }
 
 int64_t
@@ -246,6 +298,8 @@ train_run(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_dataset *train, ec2t_datas
     if (tz->trainer != tr)
         return ec2t__error(tz->ctx, EC2T_E_STATE,
                            "ec2t_ternarizer_train: attach the ternarizer to this trainer first");
+    if ((st = ec2t__tz_check_targets(tz, "ec2t_ternarizer_train")) != EC2T_OK)
+        return st;
     if ((st = ec2t__tz_snapshot_alloc(tz, &s->best)) != EC2T_OK)
         return st;
     s->epochs_a = epochs_a;
@@ -262,6 +316,8 @@ train_run(ec2t_ternarizer *tz, ec2t_trainer *tr, ec2t_dataset *train, ec2t_datas
     if (st == EC2T_OK && s->phase == 1) {
         st = run_phase(tz, tr, train, val, checkpoint);
         tz->ramp_steps = 0;
+        if (st == EC2T_OK)
+            report_target(tz);
         if (st == EC2T_OK && epochs_b > 0) {
             /* phase B starts from fresh optimizer states, as the reference does */
             for (int32_t i = 0; i < tr->n_params; i++)
