@@ -2,13 +2,15 @@
 /* ec2t_trainer_set_teacher and the experimental ec2t_trainer_set_teachers:
  * a distillation step, from one teacher or an ensemble, against the gradient
  * of Hinton et al.'s loss written out in double; alpha 0 is the plain step; a
- * teacher equal to the network teaches nothing; bad teachers are refused. */
+ * teacher equal to the network teaches nothing; bad teachers are refused;
+ * the loss's distillation input against finite differences. */
 #define EC2T_ENABLE_EXPERIMENTAL
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "test-common.h"
+#include "net-private.h"
 
 #define IN 4
 #define OUT 3
@@ -360,6 +362,81 @@ START_TEST(test_distill_set_teachers_refuses_bad_lists)
 }
 END_TEST
 
+/* The distillation loss of the network's logits in double: the mean over
+ * samples of (1 - alpha) CE(z, y) + alpha T^2 KL(q || softmax(z / T)), q
+ * class after class like the loss layer's input. */
+static double
+distill_loss(ec2t_net *net, const float *q, double t, double alpha)
+{
+    float out[N * OUT];
+    double total = 0;
+    ck_assert_ok(ec2t_net_forward(net, X, N * IN, N, out, N * OUT, 0));
+    for (int s = 0; s < N; s++) {
+        double z[OUT], pt[OUT], zmax = out[s * OUT], sum = 0, kl = 0;
+        for (int c = 0; c < OUT; c++) {
+            z[c] = out[s * OUT + c];
+            zmax = fmax(zmax, z[c]);
+        }
+        for (int c = 0; c < OUT; c++)
+            sum += exp(z[c] - zmax);
+        softmax(z, t, pt);
+        for (int c = 0; c < OUT; c++)
+            kl += q[c * N + s] * log(q[c * N + s] / pt[c]);
+        total += (1 - alpha) * (log(sum) + zmax - z[Y[s]]) + alpha * t * t * kl;
+    }
+    return total / N;
+}
+
+/* The loss takes the teachers' targets, T and alpha as an explicit input of
+ * its backward pass (ec2t__distill, which the trainer builds): the gradient
+ * it gives the parameters is that of the distillation loss, by central
+ * finite differences; without the input it is the plain loss's. */
+START_TEST(test_distill_loss_input_matches_finite_differences)
+{
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net = linear_net(ctx, 3, 1);
+    ec2t_tensor *w, *b, *gw, *gb, *plain;
+    float q[OUT * N];
+    ec2t__distill d = {q, 2.5f, 0.7f};
+    const float h = 1e-2f;
+    for (int s = 0; s < N; s++) {
+        double z[OUT] = {0.3 * s, -0.5, 1.0 - 0.2 * s}, p[OUT];
+        softmax(z, 1, p);
+        for (int c = 0; c < OUT; c++)
+            q[c * N + s] = (float)p[c];
+    }
+    ck_assert_ok(ec2t_net_find_param(net, "fc.weight", &w, &gw));
+    ck_assert_ok(ec2t_net_find_param(net, "fc.bias", &b, &gb));
+    ck_assert_ok(ec2t_net_forward_loss(net, X, N * IN, Y, N, N, 0, NULL, NULL));
+    ck_assert_ok(ec2t__net_backward(net, &d));
+    for (int i = 0; i < OUT * IN + OUT; i++) {
+        float *v = i < OUT * IN ? ec2t_tensor_data(w) + i : ec2t_tensor_data(b) + i - OUT * IN;
+        double g = i < OUT * IN ? ec2t_tensor_data(gw)[i] : ec2t_tensor_data(gb)[i - OUT * IN];
+        float was = *v;
+        double up, down, fd;
+        *v = was + h;
+        up = distill_loss(net, q, d.temperature, d.alpha);
+        *v = was - h;
+        down = distill_loss(net, q, d.temperature, d.alpha);
+        *v = was;
+        fd = (up - down) / (2.0 * h);
+        ck_assert_msg(fabs(fd - g) <= 2e-4 + 1e-3 * fabs(fd), "param %d: gradient %.7g, finite differences %.7g",
+                      i, g, fd);
+    }
+    /* without the input: the plain cross-entropy's gradient, which differs */
+    ck_assert_ok(ec2t_tensor_new(ctx, 1, (int64_t[]){OUT}, &plain));
+    memcpy(ec2t_tensor_data(plain), ec2t_tensor_data(gb), OUT * sizeof(float));
+    ck_assert_ok(ec2t_net_forward_loss(net, X, N * IN, Y, N, N, 0, NULL, NULL));
+    ck_assert_ok(ec2t__net_backward(net, NULL));
+    ck_assert(memcmp(ec2t_tensor_data(plain), ec2t_tensor_data(gb), OUT * sizeof(float)) != 0);
+    ec2t_tensor_free(plain);
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 Suite *
 ec2t_test_suite(void)
 {
@@ -370,6 +447,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_distill_ensemble_matches_the_loss_gradient);
     tcase_add_test(tc, test_distill_refuses_bad_teachers);
     tcase_add_test(tc, test_distill_set_teachers_refuses_bad_lists);
+    tcase_add_test(tc, test_distill_loss_input_matches_finite_differences);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -116,11 +116,21 @@ struct ec2t_net {
     double loss;
     int64_t correct;
 
-    /* distillation (train/distill.c): the teacher's softened outputs,
-     * (classes, batch) like the logits, or NULL; read by the loss backward */
-    const float *soft_targets;
-    float soft_temperature, soft_alpha;
 };
+
+/* Distillation, an input of the loss that the trainer gives its backward
+ * pass (train/distill.c): the teachers' softened outputs q, (classes, batch)
+ * like the logits, at temperature T, with the weight alpha of their term.
+ * The loss layer holds none of it: without this input it is the plain loss. */
+typedef struct ec2t__distill {
+    const float *soft;
+    float temperature, alpha;
+} ec2t__distill;
+
+/* ec2t_net_backward() with the distillation input of the loss (NULL: none). */
+ec2t_status ec2t__net_backward(ec2t_net *net, const ec2t__distill *distill);
+/* The loss layer's backward pass with that input (layers/loss.c). */
+void ec2t__loss_backward(ec2t_net *net, ec2t_layer *l, const ec2t__distill *distill);
 
 /* softmax(z / t) of k values z[0], z[zs], ..., z[(k-1) zs] into p[0], p[ps],
  * ... (layers/loss.c; the distillation's targets and its tempered output). */

@@ -142,6 +142,12 @@ ec2t_net_backward(ec2t_net *net, uint32_t flags)
         return EC2T_E_INVAL;
     if (flags != 0)
         return ec2t__error(net->ctx, EC2T_E_INVAL, "ec2t_net_backward: flags must be 0");
+    return ec2t__net_backward(net, NULL);
+}
+
+ec2t_status
+ec2t__net_backward(ec2t_net *net, const ec2t__distill *distill)
+{
     /* a thread count changed since the forward pass left scratch too small */
     if (!net->loss_ready || net->plan_threads != net->ctx->threads)
         return ec2t__error(net->ctx, EC2T_E_STATE,
@@ -160,7 +166,10 @@ ec2t_net_backward(ec2t_net *net, uint32_t flags)
         }
         for (int32_t k = 0; k < l->n_inputs; k++)
             acquire_grad(net, net->layers[l->inputs[k]]);
-        ec2t__layer_ops_of(l->kind)->backward(net, l);
+        if (j == net->loss_layer)
+            ec2t__loss_backward(net, l, distill);
+        else
+            ec2t__layer_ops_of(l->kind)->backward(net, l);
     }
     return EC2T_OK;
 }

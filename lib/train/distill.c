@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Distillation: the softened outputs of a teacher network, or the mean of
  * several (an ensemble), as a second target of the loss
- * (ec2t_trainer_set_teacher, and the experimental ec2t_trainer_set_teachers;
- * the gradient is in nn/layers/loss.c). */
+ * (ec2t_trainer_set_teacher, and the experimental ec2t_trainer_set_teachers).
+ * The trainer hands them to the loss's backward pass as an explicit input
+ * (ec2t__distill; the gradient is in nn/layers/loss.c). */
 #include "trainer-private.h"
 
 /* A teacher must take the trained network's input and give its number of
@@ -99,12 +100,12 @@ mirror_batch(ec2t_trainer *tr, const float *images, int64_t batch)
 }
 
 ec2t_status
-ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch)
+ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch, ec2t__distill *out)
 {
     int32_t k, c, h, w;
     int views = tr->teacher_mirror ? 2 : 1;
     ec2t_status st;
-    tr->net->soft_targets = NULL;
+    out->soft = NULL;
     if (tr->n_teachers == 0)
         return EC2T_OK;
     ec2t_net_output_shape(tr->net, &k, NULL, NULL);
@@ -130,8 +131,8 @@ ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch)
     if (tr->n_teachers * views > 1)
         for (int64_t i = 0; i < batch * k; i++)
             tr->soft[i] /= (float)(tr->n_teachers * views);
-    tr->net->soft_targets = tr->soft;
-    tr->net->soft_temperature = (float)tr->temperature;
-    tr->net->soft_alpha = (float)tr->alpha;
+    out->soft = tr->soft;
+    out->temperature = (float)tr->temperature;
+    out->alpha = (float)tr->alpha;
     return EC2T_OK;
 }

@@ -94,9 +94,11 @@ struct ec2t_trainer {
     int64_t staged_cap;
 };
 
-/* With teachers: run them on the batch and point the network's loss at the
- * mean of their softened outputs; without, clear that. */
-ec2t_status ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch);
+/* With teachers: run them on the batch and fill *out with the mean of their
+ * softened outputs, the temperature and alpha (the loss's distillation
+ * input); without, out->soft is NULL. */
+ec2t_status ec2t__trainer_soft_targets(ec2t_trainer *tr, const float *images, int64_t batch,
+                                       ec2t__distill *out);
 
 /* Add a trained tensor that the network does not own (its storage must
  * outlive the trainer or be removed first). */

@@ -383,6 +383,7 @@ step_on(ec2t_trainer *tr, const float *images, size_t images_count, const int32_
 {
     static const char fn[] = "ec2t_trainer_step";
     const ec2t_layer *in = tr->net->layers[0];
+    ec2t__distill distill = {NULL, 0, 0};
     ec2t_status st;
     ec2t_net_mode mode = tr->net->mode;
     if (!images || !labels || batch < 1 || batch > (INT64_C(1) << 24))
@@ -391,13 +392,13 @@ step_on(ec2t_trainer *tr, const float *images, size_t images_count, const int32_
     if ((st = ec2t__check_input_count(tr->ctx, fn, images_count, batch, in->c, in->h, in->w)) != EC2T_OK ||
         (st = ec2t__check_label_count(tr->ctx, fn, labels_count, batch)) != EC2T_OK)
         return st;
-    st = ec2t__trainer_soft_targets(tr, images, batch);
+    st = ec2t__trainer_soft_targets(tr, images, batch, &distill);
     tr->net->mode = EC2T_MODE_TRAIN;
     if (st == EC2T_OK)
         st = ec2t_net_forward_loss(tr->net, images, images_count, labels, labels_count, batch, 0, loss,
                                    correct);
     if (st == EC2T_OK)
-        st = ec2t_net_backward(tr->net, 0);
+        st = ec2t__net_backward(tr->net, distill.soft ? &distill : NULL);
     if (st == EC2T_OK && tr->hooks.after_backward)
         st = tr->hooks.after_backward(tr->hooks.user, tr);
     if (st == EC2T_OK) {
@@ -407,7 +408,6 @@ step_on(ec2t_trainer *tr, const float *images, size_t images_count, const int32_
             st = tr->hooks.after_update(tr->hooks.user, tr);
     }
     tr->net->mode = mode;
-    tr->net->soft_targets = NULL;
     tr->net->loss_ready = 0; /* the weights moved: that loss is stale */
     return st;
 }

@@ -5,8 +5,7 @@
 #include "net-private.h"
 
 /* l->save: the softmax probabilities of the last forward, (classes, N);
- * then, while a teacher's targets are set (distillation), those at its
- * temperature. */
+ * then, in a distilled backward pass, those at the teachers' temperature. */
 static size_t
 xent_save_bytes(const ec2t_layer *l, int64_t batch)
 {
@@ -58,19 +57,22 @@ xent_forward(ec2t_net *net, ec2t_layer *l)
     l->out[0] = (float)(total / (double)n);
     net->loss = total / (double)n;
     net->correct = correct;
-    for (int64_t s = 0; net->soft_targets && s < n; s++)
-        ec2t__softmax_tempered(z + s, n, k, net->soft_temperature, p + k * n + s, n);
 }
 
-/* With a teacher's softened outputs q: (1 - alpha) (p - y) + alpha T (p_T - q),
- * p_T = softmax(z / T) (from the forward pass, after p), per sample,
+/* With the teachers' softened outputs q (the distillation input d):
+ * (1 - alpha) (p - y) + alpha T (p_T - q), p_T = softmax(z / T) (computed
+ * here from the logits z, which the forward pass left), per sample,
  * averaged over the batch. */
 static void
-distill_backward(const ec2t_net *net, int32_t k, const float *p, float *dz)
+distill_backward(const ec2t_net *net, const float *z, int32_t k, float *p, const ec2t__distill *d,
+                 float *dz)
 {
-    const float *pt = p + (int64_t)k * net->batch, *q = net->soft_targets;
-    const double t = net->soft_temperature, a = net->soft_alpha;
+    float *pt = p + (int64_t)k * net->batch;
+    const float *q = d->soft;
+    const double t = d->temperature, a = d->alpha;
     int64_t n = net->batch;
+    for (int64_t s = 0; s < n; s++)
+        ec2t__softmax_tempered(z + s, n, k, d->temperature, pt + s, n);
     for (int64_t s = 0; s < n; s++)
         for (int32_t c = 0; c < k; c++) {
             int64_t i = c * n + s;
@@ -80,23 +82,29 @@ distill_backward(const ec2t_net *net, int32_t k, const float *p, float *dz)
         }
 }
 
-static void
-xent_backward(ec2t_net *net, ec2t_layer *l)
+void
+ec2t__loss_backward(ec2t_net *net, ec2t_layer *l, const ec2t__distill *distill)
 {
     const ec2t_layer *in = ec2t__input(net, l, 0);
     float *dz = ec2t__input_grad(net, l, 0);
-    const float *p = l->save;
+    float *p = l->save;
     int64_t n = net->batch;
     float inv = 1.0f / (float)n;
     if (!dz)
         return;
-    if (net->soft_targets) {
-        distill_backward(net, in->c, p, dz);
+    if (distill) {
+        distill_backward(net, in->out, in->c, p, distill, dz);
         return;
     }
     for (int32_t c = 0; c < in->c; c++)
         for (int64_t s = 0; s < n; s++)
             dz[c * n + s] += (p[c * n + s] - (net->labels[s] == c ? 1.0f : 0.0f)) * inv;
+}
+
+static void
+xent_backward(ec2t_net *net, ec2t_layer *l)
+{
+    ec2t__loss_backward(net, l, NULL);
 }
 
 const ec2t__layer_ops ec2t__ops_softmax_xent = {
