@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cnhw-private.h"
 #include "conv-gemm-private.h"
 #include "net-private.h"
 #include "test-common.h"
@@ -485,6 +486,39 @@ START_TEST(test_layers_conv_forward_matches_naive)
 }
 END_TEST
 
+/* The 2 x 2, stride-2 max pool's branch-free path gives what the generic
+ * window scan gives, values and argmax indices alike: on ties the first
+ * maximum in row-major order, a NaN only where it comes first, and an odd
+ * plane whose last row and column no window reads. */
+START_TEST(test_layers_maxpool2_matches_scan)
+{
+    enum { N = 3, H = 7, W = 7, OH = 3, OW = 3 };
+    test_alloc ta;
+    ec2t_context *ctx = test_context(&ta);
+    ec2t_net *net;
+    ec2t_layer *mp;
+    float x[N * H * W], out[N * OH * OW], want[OH * OW];
+    int32_t arg[OH * OW];
+    const ec2t__window win = {H, W, OH, OW, 2, 2, 2, 0};
+    for (int i = 0; i < N * H * W; i++)
+        x[i] = (float)((i * i) % 3); /* ties at every position of a window */
+    x[0] = NAN;                      /* first in its window: it stays */
+    x[H * W + 1] = NAN;              /* second in its window: never wins */
+    ck_assert_ok(ec2t_net_new(ctx, 1, H, W, &net));
+    ck_assert_ok(ec2t_net_add_maxpool(net, ec2t_net_input(net), 2, 2, 0, 0, &mp));
+    ck_assert_ok(ec2t_net_forward(net, x, N * H * W, N, out, N * OH * OW, 0));
+    for (int s = 0; s < N; s++) {
+        ec2t__maxpool_plane(&win, x + s * H * W, want, arg);
+        ck_assert(memcmp(out + s * OH * OW, want, sizeof want) == 0);
+        ck_assert(memcmp((const int32_t *)mp->save + s * OH * OW, arg, sizeof arg) == 0);
+    }
+    ck_assert(isnan(out[0]) && !isnan(out[OH * OW]));
+    ec2t_net_free(net);
+    ec2t_context_free(ctx);
+    ck_assert_int_eq(ta.live, 0);
+}
+END_TEST
+
 START_TEST(test_layers_pool_and_bn_forward)
 {
     test_alloc ta;
@@ -633,6 +667,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_layers_grad_misc);
     tcase_add_test(tc, test_layers_conv_forward_matches_naive);
     tcase_add_test(tc, test_layers_pool_and_bn_forward);
+    tcase_add_test(tc, test_layers_maxpool2_matches_scan);
     tcase_add_test(tc, test_layers_threads_agree);
     suite_add_tcase(s, tc);
     return s;
