@@ -486,8 +486,9 @@ START_TEST(test_layers_conv_forward_matches_naive)
 }
 END_TEST
 
-/* The 2 x 2, stride-2 max pool's branch-free path gives what the generic
- * window scan gives, values and argmax indices alike: on ties the first
+/* The 2 x 2, stride-2 max pool's branch-free paths (with the indices, for
+ * training, and without, for the engine) give what the generic window
+ * scan gives, values and argmax indices alike: on ties the first
  * maximum in row-major order, a NaN only where it comes first, and an odd
  * plane whose last row and column no window reads. */
 START_TEST(test_layers_maxpool2_matches_scan)
@@ -497,7 +498,7 @@ START_TEST(test_layers_maxpool2_matches_scan)
     ec2t_context *ctx = test_context(&ta);
     ec2t_net *net;
     ec2t_layer *mp;
-    float x[N * H * W], out[N * OH * OW], want[OH * OW];
+    float x[N * H * W], out[N * OH * OW], want[OH * OW], values[OH * OW];
     int32_t arg[OH * OW];
     const ec2t__window win = {H, W, OH, OW, 2, 2, 2, 0};
     for (int i = 0; i < N * H * W; i++)
@@ -508,9 +509,12 @@ START_TEST(test_layers_maxpool2_matches_scan)
     ck_assert_ok(ec2t_net_add_maxpool(net, ec2t_net_input(net), 2, 2, 0, 0, &mp));
     ck_assert_ok(ec2t_net_forward(net, x, N * H * W, N, out, N * OH * OW, 0));
     for (int s = 0; s < N; s++) {
-        ec2t__maxpool_plane(&win, x + s * H * W, want, arg);
+        ec2t__maxpool_scan(&win, x + s * H * W, want, arg);
         ck_assert(memcmp(out + s * OH * OW, want, sizeof want) == 0);
         ck_assert(memcmp((const int32_t *)mp->save + s * OH * OW, arg, sizeof arg) == 0);
+        /* and without the indices (the engine's path) */
+        ec2t__maxpool_plane(&win, x + s * H * W, values, NULL);
+        ck_assert(memcmp(values, want, sizeof want) == 0);
     }
     ck_assert(isnan(out[0]) && !isnan(out[OH * OW]));
     ec2t_net_free(net);

@@ -36,6 +36,9 @@ void ec2t__lower_columns(const ec2t__window *g, const float *x, int32_t j, int32
 /* One plane: the maximum of each window (padding never wins); arg, if not
  * NULL, receives the index in the input plane of each maximum. */
 void ec2t__maxpool_plane(const ec2t__window *g, const float *x, float *y, int32_t *arg);
+/* The same by scanning every window, whatever its geometry: what the 2 x 2
+ * fast path of ec2t__maxpool_plane is tested against. */
+void ec2t__maxpool_scan(const ec2t__window *g, const float *x, float *y, int32_t *arg);
 /* One plane: the mean of each window, padding counting as zeros. */
 void ec2t__avgpool_plane(const ec2t__window *g, const float *x, float *y);
 /* y[p] = mean of plane p (planes planes of `plane` floats each). */

@@ -182,19 +182,22 @@ ec2t__window_range(int32_t o, int32_t stride, int32_t pad, int32_t k, int32_t in
     *b = s + k > in ? in : s + k;
 }
 
-/* 2 x 2 windows at stride 2 without padding (LeNet-5's): the general
- * loop's result (the first maximum in row-major order; a NaN wins only in
- * first place), with selects instead of a branch per element, which were
- * mispredicted about half the time, and nothing the compiler cannot
- * vectorise when arg is NULL. */
+/* 2 x 2 windows at stride 2 without padding (LeNet-5's): the result of
+ * ec2t__maxpool_scan (the first maximum in row-major order; a NaN wins
+ * only in first place), with selects instead of a branch per element,
+ * which were mispredicted about half the time. */
 static void
 maxpool2_plane(const ec2t__window *g, const float *x, float *y, int32_t *arg)
 {
-    for (int32_t oy = 0; oy < g->oh; oy++) {
-        const float *r0 = x + (int64_t)2 * oy * g->w, *r1 = r0 + g->w;
-        float *yo = y + (int64_t)oy * g->ow;
-        int32_t i0 = 2 * oy * g->w, i1 = i0 + g->w;
-        for (int32_t ox = 0; ox < g->ow; ox++) {
+    /* locals: through g, every store would make the bounds unknown and the
+     * compiler would neither vectorise nor keep the selects */
+    const int32_t w = g->w, oh = g->oh, ow = g->ow;
+    for (int32_t oy = 0; oy < oh; oy++) {
+        const float *restrict r0 = x + (int64_t)2 * oy * w, *restrict r1 = r0 + w;
+        float *restrict yo = y + (int64_t)oy * ow;
+        int32_t *restrict ao = arg + (int64_t)oy * ow;
+        const int32_t i0 = 2 * oy * w, i1 = i0 + w;
+        for (int32_t ox = 0; ox < ow; ox++) {
             float best = r0[2 * ox], v = r0[2 * ox + 1];
             int32_t at = i0 + 2 * ox, gt = v > best;
             best = gt ? v : best;
@@ -208,8 +211,26 @@ maxpool2_plane(const ec2t__window *g, const float *x, float *y, int32_t *arg)
             best = gt ? v : best;
             at = gt ? i1 + 2 * ox + 1 : at;
             yo[ox] = best;
-            if (arg)
-                arg[(int64_t)oy * g->ow + ox] = at;
+            ao[ox] = at;
+        }
+    }
+}
+
+/* The same without the indices (the engine's). */
+static void
+maxpool2_values(const ec2t__window *g, const float *x, float *y)
+{
+    const int32_t w = g->w, oh = g->oh, ow = g->ow;
+    for (int32_t oy = 0; oy < oh; oy++) {
+        const float *restrict r0 = x + (int64_t)2 * oy * w, *restrict r1 = r0 + w;
+        float *restrict yo = y + (int64_t)oy * ow;
+        for (int32_t ox = 0; ox < ow; ox++) {
+            float best = r0[2 * ox], v = r0[2 * ox + 1];
+            best = v > best ? v : best;
+            v = r1[2 * ox];
+            best = v > best ? v : best;
+            v = r1[2 * ox + 1];
+            yo[ox] = v > best ? v : best;
         }
     }
 }
@@ -218,9 +239,18 @@ void
 ec2t__maxpool_plane(const ec2t__window *g, const float *x, float *y, int32_t *arg)
 {
     if (g->kh == 2 && g->kw == 2 && g->stride == 2 && g->pad == 0) {
-        maxpool2_plane(g, x, y, arg);
+        if (arg)
+            maxpool2_plane(g, x, y, arg);
+        else
+            maxpool2_values(g, x, y);
         return;
     }
+    ec2t__maxpool_scan(g, x, y, arg);
+}
+
+void
+ec2t__maxpool_scan(const ec2t__window *g, const float *x, float *y, int32_t *arg)
+{
     for (int32_t oy = 0; oy < g->oh; oy++) {
         int32_t y0, y1;
         ec2t__window_range(oy, g->stride, g->pad, g->kh, g->h, &y0, &y1);

@@ -34,40 +34,6 @@ maxpool_save_bytes(const ec2t_layer *l, int64_t batch)
     return (size_t)(l->c * batch * l->h * l->w) * sizeof(int32_t);
 }
 
-/* 2 x 2 windows at stride 2 without padding (LeNet-5's): the result of
- * ec2t__maxpool_plane (the first maximum in row-major order; a NaN wins
- * only in first place), with selects instead of a branch per element,
- * which were mispredicted about half the time. */
-static void
-maxpool2_plane(const pool_geom *g, const float *x, float *y, int32_t *arg)
-{
-    /* locals: through g, every store would make the bounds unknown and the
-     * compiler would neither vectorise nor keep the selects */
-    const int32_t w = g->w, oh = g->oh, ow = g->ow;
-    for (int32_t oy = 0; oy < oh; oy++) {
-        const float *restrict r0 = x + (int64_t)2 * oy * w, *restrict r1 = r0 + w;
-        float *restrict yo = y + (int64_t)oy * ow;
-        int32_t *restrict ao = arg + (int64_t)oy * ow;
-        const int32_t i0 = 2 * oy * w, i1 = i0 + w;
-        for (int32_t ox = 0; ox < ow; ox++) {
-            float best = r0[2 * ox], v = r0[2 * ox + 1];
-            int32_t at = i0 + 2 * ox, gt = v > best;
-            best = gt ? v : best;
-            at = gt ? i0 + 2 * ox + 1 : at;
-            v = r1[2 * ox];
-            gt = v > best;
-            best = gt ? v : best;
-            at = gt ? i1 + 2 * ox : at;
-            v = r1[2 * ox + 1];
-            gt = v > best;
-            best = gt ? v : best;
-            at = gt ? i1 + 2 * ox + 1 : at;
-            yo[ox] = best;
-            ao[ox] = at;
-        }
-    }
-}
-
 /* Planes are independent: split over the workers in parts of this many
  * input floats at least (as the element-wise layers do). */
 #define POOL_GRAIN_FLOATS (16 * 1024)
@@ -86,15 +52,10 @@ maxpool_forward_range(void *arg, int64_t p0, int64_t p1, int worker)
     const pool_geom *g = &j->g;
     ec2t__window win = win_of(g);
     int64_t in_plane = (int64_t)g->h * g->w, out_plane = (int64_t)g->oh * g->ow;
-    int pairs = g->k == 2 && g->stride == 2 && g->pad == 0;
     (void)worker;
-    for (int64_t p = p0; p < p1; p++) {
-        if (pairs)
-            maxpool2_plane(g, j->x + p * in_plane, j->y + p * out_plane, j->arg + p * out_plane);
-        else
-            ec2t__maxpool_plane(&win, j->x + p * in_plane, j->y + p * out_plane,
-                                j->arg + p * out_plane);
-    }
+    for (int64_t p = p0; p < p1; p++)
+        ec2t__maxpool_plane(&win, j->x + p * in_plane, j->y + p * out_plane,
+                            j->arg + p * out_plane);
 }
 
 static int64_t
