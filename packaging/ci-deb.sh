@@ -75,6 +75,10 @@ for prog in $(dpkg -L ec2t-tools | grep '^/usr/bin/'); do
         { echo "no man page for $prog"; tools_ok=FAIL; }
 done
 result tools "$tools_ok"
+# Debian's Python imports the module of python3-ec2t, once control has it.
+if dpkg -s python3-ec2t >/dev/null 2>&1; then
+    if /usr/bin/python3 -c "import ec2t"; then result python-import ok; else result python-import FAIL; fi
+fi
 
 # shellcheck disable=SC2046
 apt-get purge -y -q $(for deb in $debs; do dpkg-deb -f "$deb" Package; done) >/dev/null 2>&1 ||
