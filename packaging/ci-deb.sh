@@ -4,7 +4,8 @@
 # packaging/debian as debian/ (no tests: jobs 1-3 ran them), runs lintian on
 # the .changes (an error fails), installs the .debs, then builds a C consumer
 # against the system install with pkg-config, shared and --static, and runs
-# both and every ec2t-* program's --help. The packages are purged at the end,
+# both and every ec2t-* program's --help, and imports ec2t from Debian's
+# Python. The packages are purged at the end,
 # so that later builds on this machine do not find a system libec2t.
 # Usage: packaging/ci-deb.sh WORK_DIR   (as root; WORK_DIR is emptied)
 # Prints one "deb: NAME ok|FAIL" line per step for .ci/run's summary.
@@ -75,9 +76,15 @@ for prog in $(dpkg -L ec2t-tools | grep '^/usr/bin/'); do
         { echo "no man page for $prog"; tools_ok=FAIL; }
 done
 result tools "$tools_ok"
-# Debian's Python imports the module of python3-ec2t, once control has it.
-if dpkg -s python3-ec2t >/dev/null 2>&1; then
-    if /usr/bin/python3 -c "import ec2t"; then result python-import ok; else result python-import FAIL; fi
+# python3-ec2t from Debian's Python: the system library, a tensor round trip
+if /usr/bin/python3 -c "import ec2t, numpy as np; \
+        t = ec2t.Tensor.from_numpy(np.arange(6, dtype=np.float32).reshape(2, 3)); \
+        assert (t.numpy() == np.arange(6).reshape(2, 3)).all(); \
+        assert ec2t.library_path.startswith('/usr/lib/'), ec2t.library_path; \
+        print(ec2t.version(), ec2t.library_path)"; then
+    result python ok
+else
+    result python FAIL
 fi
 
 # shellcheck disable=SC2046
