@@ -161,6 +161,8 @@ ec2t_net_backward(ec2t_net *net, uint32_t flags)
         for (int32_t k = 0; k < l->n_inputs; k++)
             acquire_grad(net, net->layers[l->inputs[k]]);
         ec2t__layer_ops_of(l->kind)->backward(net, l);
+        if (net->grad_ready)
+            net->grad_ready(net->grad_ready_user, j);
     }
     return EC2T_OK;
 }
