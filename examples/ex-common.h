@@ -59,4 +59,10 @@ void ex_log_stderr(void *user, ec2t_log_level level, const char *fmt, va_list ap
 /* Size of a file in bytes, or -1. */
 long long ex_file_size(const char *path);
 
+#ifdef EX_MPI
+/* The -mpi programs: their main() is compiled under this name and called by
+ * examples/mpi-main.c between MPI_Init and MPI_Finalize. */
+int ex_program_main(int argc, char **argv);
+#endif
+
 #endif /* EC2T_EX_COMMON_H */

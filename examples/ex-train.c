@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "ex-train.h"
+#ifdef EX_MPI
+#include "mpi-hook.h" /* the -mpi programs: every trainer is data-parallel */
+#endif
 
 ec2t_status
 ex_init_like_torch(ec2t_net *net, uint64_t seed)
@@ -61,6 +64,10 @@ ex_float_configure(ec2t_trainer *tr, const ex_float_recipe *r)
         st = ec2t_trainer_set_int(tr, EC2T_TRAIN_STEP_SIZE, r->epochs / 3 > 0 ? r->epochs / 3 : 1);
     if (st == EC2T_OK)
         st = ec2t_trainer_set_int(tr, EC2T_TRAIN_AUGMENT, r->augment);
+#ifdef EX_MPI
+    if (st == EC2T_OK)
+        st = ex_mpi_attach(tr);
+#endif
     return st;
 }
 
@@ -186,6 +193,10 @@ ex_tern_setup(ec2t_net *net, const ex_tern_recipe *r, ec2t_ternarizer **tzp, ec2
         if (st == EC2T_OK && r->teacher_mirror)
             st = ec2t_trainer_set_int(tr, EC2T_TRAIN_TEACHER_MIRROR, 1);
     }
+#ifdef EX_MPI
+    if (st == EC2T_OK)
+        st = ex_mpi_attach(tr);
+#endif
     if (st == EC2T_OK)
         st = ec2t_ternarizer_attach(tz, tr, 0);
     if (st != EC2T_OK) {

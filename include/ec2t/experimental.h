@@ -81,6 +81,100 @@ extern "C" {
 EC2T_API ec2t_status ec2t_trainer_set_teachers(ec2t_trainer *trainer, ec2t_net *const *teachers,
                                                int32_t n, double temperature, double alpha);
 
+/* ---- trainer: data-parallel training through a collective hook ---------- */
+
+/**
+ * @brief The collective operations a data-parallel trainer needs, supplied
+ *        by the caller (for example over MPI: examples/mpi-hook.c), so that
+ *        the library itself never links a communication library.
+ *
+ * Every rank runs the same program on the same network, settings and data,
+ * and calls the same trainer functions in the same order; the trainer then
+ * calls these operations in the same order on every rank. Each returns 0 on
+ * success and non-zero on failure; after a failure, or after abort() on any
+ * rank, the operations on every rank must fail or end the process promptly
+ * instead of waiting (MPI_Abort does this for MPI). Results must be
+ * identical on every rank (MPI_Allreduce's are in practice).
+ *
+ * The struct may grow at its end: set struct_size to sizeof(ec2t_collective)
+ * of the header you compiled with; the trainer reads only what is there.
+ */
+typedef struct ec2t_collective {
+    /** sizeof(ec2t_collective) as the caller compiled it */
+    uint32_t struct_size;
+    /** passed to every function below */
+    void *user;
+    /** this process's rank, 0 .. size() - 1 */
+    int32_t (*rank)(void *user);
+    /** the number of ranks, at least 1 */
+    int32_t (*size)(void *user);
+    /** blocking all-reduce: buf[i] becomes the sum over the ranks of buf[i], n >= 1 */
+    int32_t (*allreduce_sum)(void *user, float *buf, int64_t n);
+    /** blocking broadcast of @p bytes bytes from rank @p root to every rank */
+    int32_t (*broadcast)(void *user, void *buf, int64_t bytes, int32_t root);
+    /** optional (NULL: allreduce_sum is used): start the same all-reduce
+     *  without waiting and set *request; buf is not touched until wait() */
+    int32_t (*allreduce_start)(void *user, float *buf, int64_t n, void **request);
+    /** optional, with allreduce_start: finish a started all-reduce */
+    int32_t (*wait)(void *user, void *request);
+    /** this rank failed (the message says why): make every rank stop with
+     *  an error; may not return (MPI_Abort) */
+    void (*abort)(void *user, const char *message);
+} ec2t_collective;
+
+/** @brief Flag of ec2t_trainer_set_collective(): batch norm normalises with
+ *         the statistics of each rank's slice only (no communication in the
+ *         forward pass; not one process with the global batch any more). */
+#define EC2T_COLLECTIVE_LOCAL_BN (1u << 0)
+
+/**
+ * @brief Train data-parallel: every rank takes its slice of each global
+ *        batch, and the trainer behaves as one process with the global
+ *        batch.  METHOD: ec2t_trainer
+ *
+ * With a hook of size() ranks, ec2t_trainer_epoch() on every rank shuffles
+ * the same data the same way, reads each global batch of EC2T_TRAIN_BATCH_SIZE
+ * samples (augmented the same way) and runs forward and backward on samples
+ * [B r / size, B (r + 1) / size) only; the gradients of the network's
+ * parameters are summed across ranks in buckets (about 256 KB each), each
+ * started as soon as the backward pass has produced it, so that
+ * communication overlaps the rest of the backward pass when the hook has
+ * allreduce_start(); every rank then applies the same update, and the
+ * ternarizer's hooks (EC2T phases A and B: w_p/w_n gradients, the
+ * assignment and the target-sparsity steering) see the summed gradients and
+ * identical weights. ec2t_trainer_step() takes the global batch, identical
+ * on every rank. Loss and accuracy are those of the global batch. A final
+ * batch with fewer samples than ranks is skipped.
+ *
+ * Batch norm is synchronised by default: the mean, variance and the sums of
+ * its backward pass are all-reduced (three all-reduces of C or 2C floats
+ * per layer and step), which makes the result that of one process with the
+ * global batch whatever the number of ranks; without it (flag
+ * EC2T_COLLECTIVE_LOCAL_BN) each rank normalises by its slice, as PyTorch's
+ * DistributedDataParallel does, and the running statistics are averaged
+ * over the ranks at the end of each epoch.
+ *
+ * At the first step and at each epoch the ranks compare a hash of the
+ * network, the settings, the data set's size and the trained state (one
+ * all-reduce of 64 floats); ranks that differ are refused with
+ * EC2T_E_INVAL and a message on every rank. A local failure inside a step
+ * or an epoch calls the hook's abort(). ec2t_trainer_save_checkpoint()
+ * writes on rank 0 only and returns rank 0's status on every rank;
+ * ec2t_trainer_load_checkpoint() reads on every rank (the file must be
+ * visible to all) and fails on all if it fails on one.
+ *
+ * @param trainer the trainer.
+ * @param collective the hook (copied: up to its struct_size bytes), or NULL
+ *        to train alone again.
+ * @param flags 0 or EC2T_COLLECTIVE_LOCAL_BN.
+ * @return EC2T_OK, EC2T_E_INVAL (a bad table: struct_size too small, a
+ *         required function missing, rank outside 0 .. size - 1) or
+ *         EC2T_E_NOMEM.
+ * @threadsafety Not while the trainer runs.
+ */
+EC2T_API ec2t_status ec2t_trainer_set_collective(ec2t_trainer *trainer,
+                                                 const ec2t_collective *collective, uint32_t flags);
+
 /* ---- ternarizer: the reference code's constants and quirks ---------------- */
 
 /** @brief int ternarizer setting: 1 = the reference code's sign for dL/dw_n

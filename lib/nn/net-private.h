@@ -116,6 +116,17 @@ struct ec2t_net {
     double loss;
     int64_t correct;
 
+    /* data-parallel training (train/collective.c), set only inside a step:
+     * this pass is the rank's slice of a global batch of global_batch
+     * samples, the loss gradient is divided by that; sync_sum (when not
+     * NULL) all-reduces train-mode batch-norm sums, and sync_failed records
+     * that it failed; grad_ready is told each layer whose backward is done */
+    int64_t global_batch;
+    int (*sync_sum)(void *user, float *buf, int64_t n);
+    void *sync_user;
+    int sync_failed;
+    void (*grad_ready)(void *user, int32_t layer);
+    void *grad_ready_user;
 };
 
 /* Distillation, an input of the loss that the trainer gives its backward
@@ -153,6 +164,13 @@ typedef struct ec2t__layer_ops {
 } ec2t__layer_ops;
 
 const ec2t__layer_ops *ec2t__layer_ops_of(ec2t_layer_kind kind);
+
+/* Batch norm with statistics summed over every rank's slice (net->sync_sum;
+ * layers/batchnorm-sync.c), and the per-channel output transform both
+ * versions share (layers/batchnorm.c). */
+void ec2t__bn_sync_forward(ec2t_net *net, ec2t_layer *l);
+void ec2t__bn_sync_backward(ec2t_net *net, ec2t_layer *l);
+void ec2t__bn_apply(const ec2t_layer *l, int64_t c, const float *xc, int64_t m, float mu, float is);
 
 extern const ec2t__layer_ops ec2t__ops_input;
 extern const ec2t__layer_ops ec2t__ops_dense;

@@ -170,6 +170,8 @@ ec2t__net_backward(ec2t_net *net, const ec2t__distill *distill)
             ec2t__loss_backward(net, l, distill);
         else
             ec2t__layer_ops_of(l->kind)->backward(net, l);
+        if (net->grad_ready)
+            net->grad_ready(net->grad_ready_user, j);
     }
     return EC2T_OK;
 }

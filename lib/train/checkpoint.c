@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "collective-private.h"
 #include "net-io-private.h"
 #include "trainer-private.h"
 
@@ -73,16 +74,11 @@ write_trainer(const ec2t_trainer *tr, ec2t__cwriter *w)
     return st;
 }
 
-EC2T_API ec2t_status
-ec2t_trainer_save_checkpoint(const ec2t_trainer *tr, const char *path, uint32_t flags)
+static ec2t_status
+save_checkpoint(const ec2t_trainer *tr, const char *path, uint32_t flags)
 {
     ec2t__cwriter *w = NULL;
-    ec2t_status st;
-    if (!tr)
-        return EC2T_E_INVAL;
-    if (!path || flags != 0)
-        return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_save_checkpoint: bad argument");
-    st = ec2t__cw_new(tr->ctx, &w);
+    ec2t_status st = ec2t__cw_new(tr->ctx, &w);
     if (st == EC2T_OK)
         st = ec2t__cw_add_str(w, "ec2t.file_kind", "checkpoint");
     if (st == EC2T_OK)
@@ -94,7 +90,20 @@ ec2t_trainer_save_checkpoint(const ec2t_trainer *tr, const char *path, uint32_t 
     if (st == EC2T_OK)
         st = ec2t__cw_write_file(w, path);
     ec2t__cw_free(w);
+    (void)flags;
     return st;
+}
+
+EC2T_API ec2t_status
+ec2t_trainer_save_checkpoint(const ec2t_trainer *tr, const char *path, uint32_t flags)
+{
+    if (!tr)
+        return EC2T_E_INVAL;
+    if (!path || flags != 0)
+        return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_save_checkpoint: bad argument");
+    if (tr->coll) /* rank 0 writes */
+        return ec2t__coll_save(tr, path, flags, save_checkpoint);
+    return save_checkpoint(tr, path, flags);
 }
 
 /* Everything read and checked before the trainer changes. */
@@ -241,7 +250,7 @@ ec2t_trainer_load_checkpoint(ec2t_trainer *tr, const char *path, uint32_t flags)
     if (!path || flags != 0)
         return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_load_checkpoint: bad argument");
     if ((st = ec2t__cr_open_file(tr->ctx, path, &r)) != EC2T_OK)
-        return st;
+        return tr->coll ? ec2t__coll_loaded(tr, st) : st;
     st = ec2t__cr_get_str(r, "ec2t.file_kind", &kind);
     if (st == EC2T_OK && strcmp(kind, "checkpoint") != 0)
         st = ec2t__error(tr->ctx, EC2T_E_FORMAT, "%s: a '%s' file, not a checkpoint", path, kind);
@@ -273,5 +282,5 @@ ec2t_trainer_load_checkpoint(ec2t_trainer *tr, const char *path, uint32_t flags)
     }
     ec2t_net_free(saved);
     ec2t__cr_free(r);
-    return st;
+    return tr->coll ? ec2t__coll_loaded(tr, st) : st;
 }

@@ -92,6 +92,8 @@ struct ec2t_trainer {
     float *images;      /* staging batch for ec2t_trainer_epoch */
     int32_t *labels;
     int64_t staged_cap;
+
+    struct ec2t__coll *coll; /* data-parallel training (collective.c), or NULL */
 };
 
 /* With teachers: run them on the batch and fill *out with the mean of their

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "collective-private.h"
 #include "count-private.h"
 #include "trainer-private.h"
 
@@ -88,6 +89,7 @@ ec2t_trainer_free(ec2t_trainer *tr)
     ec2t__free(tr->ctx, tr->mirrored);
     ec2t__free(tr->ctx, tr->images);
     ec2t__free(tr->ctx, tr->labels);
+    ec2t__coll_free(tr);
     ec2t__free(tr->ctx, tr);
 }
 
@@ -376,7 +378,8 @@ ec2t_trainer_set_progress(ec2t_trainer *tr, ec2t_train_progress_fn fn, void *use
 /* ---- training ---- */
 
 /* A step on images_count floats and labels_count labels, which must be batch
- * samples: checked before the teachers read the images. */
+ * samples: checked before the teachers read the images. With a collective
+ * hook they are the global batch, and this rank runs its slice. */
 static ec2t_status
 step_on(ec2t_trainer *tr, const float *images, size_t images_count, const int32_t *labels,
         size_t labels_count, int64_t batch, float *loss, int64_t *correct)
@@ -386,12 +389,21 @@ step_on(ec2t_trainer *tr, const float *images, size_t images_count, const int32_
     ec2t__distill distill = {NULL, 0, 0};
     ec2t_status st;
     ec2t_net_mode mode = tr->net->mode;
+    int64_t lo = 0;
     if (!images || !labels || batch < 1 || batch > (INT64_C(1) << 24))
         return ec2t__error(tr->ctx, EC2T_E_INVAL, "%s: NULL images or labels, or batch %lld outside 1..2^24",
                            fn, (long long)batch);
     if ((st = ec2t__check_input_count(tr->ctx, fn, images_count, batch, in->c, in->h, in->w)) != EC2T_OK ||
         (st = ec2t__check_label_count(tr->ctx, fn, labels_count, batch)) != EC2T_OK)
         return st;
+    if (tr->coll) {
+        if ((st = ec2t__coll_step_begin(tr, batch, &lo, &batch)) != EC2T_OK)
+            return st;
+        images += lo * ((int64_t)in->c * in->h * in->w);
+        images_count = (size_t)batch * (size_t)((int64_t)in->c * in->h * in->w);
+        labels += lo;
+        labels_count = (size_t)batch;
+    }
     st = ec2t__trainer_soft_targets(tr, images, batch, &distill);
     tr->net->mode = EC2T_MODE_TRAIN;
     if (st == EC2T_OK)
@@ -399,6 +411,8 @@ step_on(ec2t_trainer *tr, const float *images, size_t images_count, const int32_
                                    correct);
     if (st == EC2T_OK)
         st = ec2t__net_backward(tr->net, distill.soft ? &distill : NULL);
+    if (tr->coll)
+        st = ec2t__coll_step_end(tr, st, loss, correct);
     if (st == EC2T_OK && tr->hooks.after_backward)
         st = tr->hooks.after_backward(tr->hooks.user, tr);
     if (st == EC2T_OK) {
@@ -476,13 +490,15 @@ ec2t_trainer_epoch(ec2t_trainer *tr, ec2t_dataset *data, uint32_t flags, double 
                            (int)c, (int)h, (int)w, (int)tr->net->layers[0]->c,
                            (int)tr->net->layers[0]->h, (int)tr->net->layers[0]->w);
     n = ec2t_dataset_size(data);
+    if (tr->coll && (st = ec2t__coll_epoch_begin(tr, n)) != EC2T_OK)
+        return st;
     bs = tr->batch_size < n ? tr->batch_size : n;
     sample = (int64_t)c * h * w;
     if ((st = stage(tr, bs * sample)) != EC2T_OK)
-        return st;
+        return ec2t__coll_fail(tr, st);
     if ((st = ec2t_dataset_shuffle(data, epoch_seed(tr, 1))) != EC2T_OK ||
         (st = ec2t_dataset_set_int(data, EC2T_DATA_SEED, (int64_t)epoch_seed(tr, 2))) != EC2T_OK)
-        return st;
+        return ec2t__coll_fail(tr, st);
     ec2t__rng_seed(&tr->net->rng, epoch_seed(tr, 3));
 
     tr->step = 0;
@@ -495,6 +511,8 @@ ec2t_trainer_epoch(ec2t_trainer *tr, ec2t_dataset *data, uint32_t flags, double 
     for (int64_t start = 0; start < n; start += bs) {
         int64_t count = n - start < bs ? n - start : bs, correct = 0;
         float batch_loss = 0;
+        if (count < ec2t__coll_min_batch(tr))
+            break; /* fewer samples than ranks */
         st = ec2t_dataset_get_batch(data, start, count, tr->images, (size_t)(bs * sample),
                                     tr->labels, (size_t)bs, tr->augment ? EC2T_BATCH_AUGMENT : 0);
         if (st == EC2T_OK)
@@ -513,6 +531,8 @@ ec2t_trainer_epoch(ec2t_trainer *tr, ec2t_dataset *data, uint32_t flags, double 
         }
     }
     tr->in_epoch = 0;
+    if (tr->coll)
+        st = ec2t__coll_epoch_end(tr, st);
     if (st != EC2T_OK)
         return st;
     tr->epoch++;

@@ -9,12 +9,32 @@
 #include "thread-pool-private.h"
 #include "vec-private.h"
 
-/* l->save: mean[C] then invstd[C] of the last forward. */
+/* l->save: mean[C] then invstd[C] of the last forward, then 2C floats the
+ * synchronised version sums in. */
 static size_t
 bn_save_bytes(const ec2t_layer *l, int64_t batch)
 {
     (void)batch;
-    return 2 * (size_t)l->c * sizeof(float);
+    return 4 * (size_t)l->c * sizeof(float);
+}
+
+void
+ec2t__bn_apply(const ec2t_layer *l, int64_t c, const float *xc, int64_t m, float mu, float is)
+{
+    const float *gamma = l->param[EC2T_PARAM_WEIGHT] ? l->param[EC2T_PARAM_WEIGHT]->data : NULL;
+    const float *beta = l->param[EC2T_PARAM_BIAS] ? l->param[EC2T_PARAM_BIAS]->data : NULL;
+    float *yc = l->out + c * m;
+    float scale = is * (gamma ? gamma[c] : 1.0f);
+    float shift = (beta ? beta[c] : 0.0f) - mu * scale;
+    if (l->fused_relu) {
+        for (int64_t i = 0; i < m; i++) {
+            float y = xc[i] * scale + shift;
+            yc[i] = y > 0.0f ? y : 0.0f;
+        }
+    } else {
+        for (int64_t i = 0; i < m; i++)
+            yc[i] = xc[i] * scale + shift;
+    }
 }
 
 static void
@@ -23,8 +43,6 @@ bn_forward_range(void *arg, int64_t c0, int64_t c1, int worker)
     ec2t_layer *l = arg;
     ec2t_net *net = l->net;
     const float *x = ec2t__input(net, l, 0)->out;
-    const float *gamma = l->param[EC2T_PARAM_WEIGHT] ? l->param[EC2T_PARAM_WEIGHT]->data : NULL;
-    const float *beta = l->param[EC2T_PARAM_BIAS] ? l->param[EC2T_PARAM_BIAS]->data : NULL;
     float *rmean = l->param[EC2T_PARAM_RUNNING_MEAN]->data;
     float *rvar = l->param[EC2T_PARAM_RUNNING_VAR]->data;
     float *mean = l->save, *invstd = (float *)l->save + l->c;
@@ -34,8 +52,7 @@ bn_forward_range(void *arg, int64_t c0, int64_t c1, int worker)
     (void)worker;
     for (int64_t c = c0; c < c1; c++) {
         const float *xc = x + c * m;
-        float *yc = l->out + c * m;
-        float mu, is, scale, shift;
+        float mu, is;
         if (train) {
             double s2, var;
             mu = (float)(ec2t__vsum(xc, m) / (double)m);
@@ -51,17 +68,7 @@ bn_forward_range(void *arg, int64_t c0, int64_t c1, int worker)
         }
         mean[c] = mu;
         invstd[c] = is;
-        scale = is * (gamma ? gamma[c] : 1.0f);
-        shift = (beta ? beta[c] : 0.0f) - mu * scale;
-        if (l->fused_relu) {
-            for (int64_t i = 0; i < m; i++) {
-                float y = xc[i] * scale + shift;
-                yc[i] = y > 0.0f ? y : 0.0f;
-            }
-        } else {
-            for (int64_t i = 0; i < m; i++)
-                yc[i] = xc[i] * scale + shift;
-        }
+        ec2t__bn_apply(l, c, xc, m, mu, is);
     }
 }
 
@@ -69,6 +76,10 @@ static void
 bn_forward(ec2t_net *net, ec2t_layer *l)
 {
     l->fwd_mode = net->mode;
+    if (net->sync_sum && net->mode == EC2T_MODE_TRAIN) {
+        ec2t__bn_sync_forward(net, l);
+        return;
+    }
     ec2t__parallel_for(net->ctx, l->c, 1, bn_forward_range, l);
 }
 
@@ -117,6 +128,10 @@ bn_backward_range(void *arg, int64_t c0, int64_t c1, int worker)
 static void
 bn_backward(ec2t_net *net, ec2t_layer *l)
 {
+    if (net->sync_sum && l->fwd_mode == EC2T_MODE_TRAIN) {
+        ec2t__bn_sync_backward(net, l);
+        return;
+    }
     ec2t__parallel_for(net->ctx, l->c, 1, bn_backward_range, l);
 }
 

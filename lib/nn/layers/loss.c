@@ -70,15 +70,15 @@ distill_backward(const ec2t_net *net, const float *z, int32_t k, float *p, const
     float *pt = p + (int64_t)k * net->batch;
     const float *q = d->soft;
     const double t = d->temperature, a = d->alpha;
-    int64_t n = net->batch;
+    int64_t n = net->batch, div = net->global_batch > 0 ? net->global_batch : n;
     for (int64_t s = 0; s < n; s++)
         ec2t__softmax_tempered(z + s, n, k, d->temperature, pt + s, n);
     for (int64_t s = 0; s < n; s++)
         for (int32_t c = 0; c < k; c++) {
             int64_t i = c * n + s;
             /* the hard term as the plain loss computes it: alpha 0 is that loss exactly */
-            float hard = (p[i] - (net->labels[s] == c ? 1.0f : 0.0f)) * (1.0f / (float)n);
-            dz[i] += (float)(1 - a) * hard + (float)(a * t * (pt[i] - q[i]) / (double)n);
+            float hard = (p[i] - (net->labels[s] == c ? 1.0f : 0.0f)) * (1.0f / (float)div);
+            dz[i] += (float)(1 - a) * hard + (float)(a * t * (pt[i] - q[i]) / (double)div);
         }
 }
 
@@ -89,7 +89,8 @@ ec2t__loss_backward(ec2t_net *net, ec2t_layer *l, const ec2t__distill *distill)
     float *dz = ec2t__input_grad(net, l, 0);
     float *p = l->save;
     int64_t n = net->batch;
-    float inv = 1.0f / (float)n;
+    /* a rank's slice: its share of the global batch's mean */
+    float inv = 1.0f / (float)(net->global_batch > 0 ? net->global_batch : n);
     if (!dz)
         return;
     if (distill) {
