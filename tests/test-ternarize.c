@@ -732,8 +732,9 @@ START_TEST(test_tern_target_out_of_reach)
         ck_assert_ok(ec2t_ternarizer_stat(tz, i, EC2T_TSTAT_LAMBDA_MAX, &lambda_max));
         ck_assert_double_le(lambda, lambda_max);
     }
-    /* a per-layer query of it is refused like any total-only statistic */
+    /* asked of one layer it is refused, with a message saying why */
     ck_assert_status(ec2t_ternarizer_stat(tz, 0, EC2T_TSTAT_TARGET_MISSED, &missed), EC2T_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(ec2t_context_errmsg(ctx), "for all layers"));
     ec2t_trainer_free(tr);
     ec2t_ternarizer_free(tz);
     ec2t_dataset_free(ds);

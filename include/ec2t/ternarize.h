@@ -269,7 +269,7 @@ EC2T_API ec2t_status ec2t_ternarizer_update(ec2t_ternarizer *tz, uint32_t flags)
  * @param stat the statistic.
  * @param[out] value its value.
  * @return EC2T_OK, EC2T_E_INVAL (bad index, or a per-layer statistic with -1)
- *         or EC2T_E_UNSUPPORTED.
+ *         or EC2T_E_UNSUPPORTED (unknown, or an all-layers statistic with an index).
  */
 EC2T_API ec2t_status ec2t_ternarizer_stat(const ec2t_ternarizer *tz, int32_t index,
                                           ec2t_tern_stat stat, double *value);

@@ -568,6 +568,7 @@ ec2t_ternarizer_stat(const ec2t_ternarizer *tz, int32_t index, ec2t_tern_stat st
                            (int)stat);
     st = index < 0 ? total_stat(tz, stat, value) : layer_stat(&tz->layers[index], stat, value);
     if (st != EC2T_OK)
-        return ec2t__error(tz->ctx, st, "ec2t_ternarizer_stat: statistic %d is per layer", (int)stat);
+        return ec2t__error(tz->ctx, st, "ec2t_ternarizer_stat: statistic %d is %s only", (int)stat,
+                           index < 0 ? "per layer" : "for all layers (index -1)");
     return EC2T_OK;
 }
