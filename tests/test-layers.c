@@ -491,6 +491,46 @@ END_TEST
  * scan gives, values and argmax indices alike: on ties the first
  * maximum in row-major order, a NaN only where it comes first, and an odd
  * plane whose last row and column no window reads. */
+/* im2col and col2im against their definitions (cnhw-private.h) on a
+ * window where every tap lies inside the plane (stride 1, no padding, the
+ * block-copy path) and on a padded one (the general path): a chunk of
+ * samples and a group of channels inside larger tensors. Integer values
+ * make the sums exact in any order. */
+START_TEST(test_layers_im2col_matches_definition)
+{
+    enum { N = 3, C = 3, H = 7, W = 6, KH = 3, KW = 2, CG = 2, C0 = 1, N0 = 1, CN = 2 };
+    for (int pad = 0; pad <= 1; pad++) {
+        const int32_t oh = H + 2 * pad - KH + 1, ow = W + 2 * pad - KW + 1;
+        const ec2t__window g = {H, W, oh, ow, KH, KW, 1, pad};
+        const int64_t ld = (int64_t)CN * oh * ow;
+        float x[N * C * H * W], dx[N * C * H * W], want_dx[N * C * H * W];
+        float *col = malloc((size_t)(CG * KH * KW * ld) * sizeof(float));
+        for (int i = 0; i < N * C * H * W; i++)
+            x[i] = (float)(i % 13) - 6.0f;
+        ec2t__im2col(&g, x, N, C0, CG, N0, CN, col);
+        memcpy(dx, x, sizeof dx);
+        memcpy(want_dx, x, sizeof dx);
+        ec2t__col2im(&g, col, N, C0, CG, N0, CN, dx);
+        for (int c = 0; c < CG; c++)
+            for (int i = 0; i < KH; i++)
+                for (int j = 0; j < KW; j++)
+                    for (int s = 0; s < CN; s++)
+                        for (int oy = 0; oy < oh; oy++)
+                            for (int ox = 0; ox < ow; ox++) {
+                                int iy = oy - pad + i, ix = ox - pad + j;
+                                int inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+                                int64_t at = (((int64_t)(C0 + c) * N + N0 + s) * H + iy) * W + ix;
+                                float v = col[((c * KH + i) * KW + j) * ld + (s * oh + oy) * ow + ox];
+                                ck_assert(v == (inside ? x[at] : 0.0f));
+                                if (inside)
+                                    want_dx[at] += v;
+                            }
+        ck_assert(memcmp(dx, want_dx, sizeof dx) == 0);
+        free(col);
+    }
+}
+END_TEST
+
 START_TEST(test_layers_maxpool2_matches_scan)
 {
     enum { N = 3, H = 7, W = 7, OH = 3, OW = 3 };
@@ -672,6 +712,7 @@ ec2t_test_suite(void)
     tcase_add_test(tc, test_layers_conv_forward_matches_naive);
     tcase_add_test(tc, test_layers_pool_and_bn_forward);
     tcase_add_test(tc, test_layers_maxpool2_matches_scan);
+    tcase_add_test(tc, test_layers_im2col_matches_definition);
     tcase_add_test(tc, test_layers_threads_agree);
     suite_add_tcase(s, tc);
     return s;
