@@ -421,8 +421,8 @@ START_TEST(test_distill_loss_input_matches_finite_differences)
         down = distill_loss(net, q, d.temperature, d.alpha);
         *v = was;
         fd = (up - down) / (2.0 * h);
-        ck_assert_msg(fabs(fd - g) <= 2e-4 + 1e-3 * fabs(fd), "param %d: gradient %.7g, finite differences %.7g",
-                      i, g, fd);
+        ck_assert_msg(fabs(fd - g) <= 2e-4 + 1e-3 * fabs(fd),
+                      "param %d: gradient %.7g, finite differences %.7g", i, g, fd);
     }
     /* without the input: the plain cross-entropy's gradient, which differs */
     ck_assert_ok(ec2t_tensor_new(ctx, 1, (int64_t[]){OUT}, &plain));

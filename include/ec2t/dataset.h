@@ -169,10 +169,31 @@ EC2T_API ec2t_status ec2t_dataset_shape(const ec2t_dataset *ds, int32_t *c, int3
  * @param ds the dataset.
  * @param param the option.
  * @param value its value.
- * @return EC2T_OK, EC2T_E_INVAL (out of range) or EC2T_E_UNSUPPORTED (unknown option).
+ * @return EC2T_OK, EC2T_E_INVAL (out of ec2t_dataset_param_bounds(), with a
+ *         message naming the option) or EC2T_E_UNSUPPORTED (unknown option).
  */
 EC2T_API ec2t_status ec2t_dataset_set_int(ec2t_dataset *ds, ec2t_dataset_param param,
                                           int64_t value);
+
+/**
+ * @brief Read an option.  METHOD: ec2t_dataset  Since 0.2.
+ * @param ds the dataset.
+ * @param param the option.
+ * @param[out] value receives its value.
+ * @return EC2T_OK, EC2T_E_INVAL (NULL argument) or EC2T_E_UNSUPPORTED (unknown option).
+ */
+EC2T_API ec2t_status ec2t_dataset_get_int(const ec2t_dataset *ds, ec2t_dataset_param param,
+                                          int64_t *value);
+
+/**
+ * @brief The accepted range of a dataset option, inclusive.  Since 0.2.
+ * @param param the option.
+ * @param[out] lo receives the smallest accepted value.
+ * @param[out] hi receives the largest accepted value.
+ * @return EC2T_OK, EC2T_E_INVAL (NULL pointer) or EC2T_E_UNSUPPORTED (unknown option).
+ * @threadsafety Safe from any thread.
+ */
+EC2T_API ec2t_status ec2t_dataset_param_bounds(ec2t_dataset_param param, int64_t *lo, int64_t *hi);
 
 /**
  * @brief Set per-channel normalisation: x' = (x - mean[c]) / std[c].  METHOD: ec2t_dataset

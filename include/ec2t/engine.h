@@ -113,6 +113,18 @@ EC2T_API ec2t_status ec2t_engine_get_int(const ec2t_engine *engine, ec2t_engine_
                                          int64_t *value);
 
 /**
+ * @brief The range of an engine setting, inclusive: the values ec2t_engine_set_int()
+ *        may accept (EC2T_ENGINE_FLOAT_BITS takes only its two ends), or those a
+ *        read-only one can take.  Since 0.2.
+ * @param param the setting.
+ * @param[out] lo receives the smallest value.
+ * @param[out] hi receives the largest value.
+ * @return EC2T_OK, EC2T_E_INVAL (NULL pointer) or EC2T_E_UNSUPPORTED (unknown setting).
+ * @threadsafety Safe from any thread.
+ */
+EC2T_API ec2t_status ec2t_engine_param_bounds(ec2t_engine_param param, int64_t *lo, int64_t *hi);
+
+/**
  * @brief Bytes of workspace ec2t_engine_run() needs for a batch.  METHOD: ec2t_engine
  * @param engine the engine.
  * @param batch number of samples, at least 1.

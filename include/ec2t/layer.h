@@ -152,8 +152,11 @@ EC2T_API ec2t_status ec2t_layer_grad(ec2t_layer *layer, ec2t_param_role role, ec
  * @param layer the layer.
  * @param param the setting (only EC2T_LAYER_COMPRESSION is writable).
  * @param value its value.
- * @return EC2T_OK, EC2T_E_INVAL (bad value, or a setting this kind lacks),
- *         EC2T_E_STATE (read-only setting) or EC2T_E_UNSUPPORTED (unknown setting).
+ * @return EC2T_OK, EC2T_E_INVAL (a value outside ec2t_layer_param_bounds_int()
+ *         or, for TERNARIZE and PRUNE, a layer without weights; or a setting
+ *         this kind lacks), EC2T_E_STATE (read-only setting) or
+ *         EC2T_E_UNSUPPORTED (unknown setting, or a real-valued one; 0.1
+ *         answered EC2T_E_INVAL for those).
  */
 EC2T_API ec2t_status ec2t_layer_set_int(ec2t_layer *layer, ec2t_layer_setting param, int64_t value);
 
@@ -172,7 +175,10 @@ EC2T_API ec2t_status ec2t_layer_get_int(const ec2t_layer *layer, ec2t_layer_sett
  * @param layer the layer.
  * @param param the setting.
  * @param value its value.
- * @return EC2T_OK, EC2T_E_INVAL (bad value, or a setting this kind lacks) or EC2T_E_UNSUPPORTED.
+ * @return EC2T_OK, EC2T_E_INVAL (a value outside ec2t_layer_param_bounds_double(),
+ *         or a setting this kind lacks), EC2T_E_STATE (a read-only setting;
+ *         0.1 answered EC2T_E_UNSUPPORTED) or EC2T_E_UNSUPPORTED (unknown
+ *         setting, or an integer one).
  */
 EC2T_API ec2t_status ec2t_layer_set_double(ec2t_layer *layer, ec2t_layer_setting param,
                                            double value);
@@ -186,6 +192,29 @@ EC2T_API ec2t_status ec2t_layer_set_double(ec2t_layer *layer, ec2t_layer_setting
  */
 EC2T_API ec2t_status ec2t_layer_get_double(const ec2t_layer *layer, ec2t_layer_setting param,
                                            double *value);
+
+/**
+ * @brief The range of an integer setting, inclusive: the values
+ *        ec2t_layer_set_int() may accept, or those a read-only one can take.  Since 0.2.
+ * @param param the setting.
+ * @param[out] lo smallest value.
+ * @param[out] hi largest value.
+ * @return EC2T_OK, EC2T_E_INVAL (NULL pointer or a real-valued setting) or EC2T_E_UNSUPPORTED.
+ * @threadsafety Safe from any thread.
+ */
+EC2T_API ec2t_status ec2t_layer_param_bounds_int(ec2t_layer_setting param, int64_t *lo, int64_t *hi);
+
+/**
+ * @brief The accepted range of a real-valued setting, inclusive (an open end,
+ *        such as eps > 0, is the nearest double inside it).  Since 0.2.
+ * @param param the setting.
+ * @param[out] lo smallest value.
+ * @param[out] hi largest value.
+ * @return EC2T_OK, EC2T_E_INVAL (NULL pointer or an integer setting) or EC2T_E_UNSUPPORTED.
+ * @threadsafety Safe from any thread.
+ */
+EC2T_API ec2t_status ec2t_layer_param_bounds_double(ec2t_layer_setting param, double *lo,
+                                                    double *hi);
 
 #ifdef __cplusplus
 }

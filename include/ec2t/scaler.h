@@ -104,6 +104,39 @@ EC2T_API ec2t_status ec2t_scaler_get(const ec2t_scaler *scaler, ec2t_scale_param
                                      double *value);
 
 /**
+ * @brief Read an integer setting (EC2T_SCALE_TRANSFER, EC2T_SCALE_SEED) as an
+ *        integer.  METHOD: ec2t_scaler  Since 0.2.
+ * @param scaler the scaler.
+ * @param param the setting.
+ * @param[out] value its value.
+ * @return EC2T_OK, EC2T_E_INVAL (NULL argument or a real-valued setting) or
+ *         EC2T_E_UNSUPPORTED.
+ */
+EC2T_API ec2t_status ec2t_scaler_get_int(const ec2t_scaler *scaler, ec2t_scale_param param,
+                                         int64_t *value);
+
+/**
+ * @brief The accepted range of an integer setting, inclusive.  Since 0.2.
+ * @param param the setting.
+ * @param[out] lo smallest value.
+ * @param[out] hi largest value.
+ * @return EC2T_OK, EC2T_E_INVAL (NULL pointer or a real-valued setting) or EC2T_E_UNSUPPORTED.
+ * @threadsafety Safe from any thread.
+ */
+EC2T_API ec2t_status ec2t_scaler_param_bounds_int(ec2t_scale_param param, int64_t *lo, int64_t *hi);
+
+/**
+ * @brief The accepted range of a real-valued setting, inclusive.  Since 0.2.
+ * @param param the setting.
+ * @param[out] lo smallest value.
+ * @param[out] hi largest value.
+ * @return EC2T_OK, EC2T_E_INVAL (NULL pointer or an integer setting) or EC2T_E_UNSUPPORTED.
+ * @threadsafety Safe from any thread.
+ */
+EC2T_API ec2t_status ec2t_scaler_param_bounds_double(ec2t_scale_param param, double *lo,
+                                                     double *hi);
+
+/**
  * @brief The blocks and widths a base network's stages get.  METHOD: ec2t_scaler
  * @param scaler the scaler.
  * @param base the base network (from a builder).

@@ -197,6 +197,31 @@ EC2T_API ec2t_status ec2t_trainer_get_double(const ec2t_trainer *trainer,
                                              ec2t_trainer_param param, double *value);
 
 /**
+ * @brief The range of an integer setting, inclusive: the values
+ *        ec2t_trainer_set_int() accepts, or those a read-only one can take.  Since 0.2.
+ * @param param the setting.
+ * @param[out] lo smallest value.
+ * @param[out] hi largest value.
+ * @return EC2T_OK, EC2T_E_INVAL (NULL pointer or a real-valued setting) or EC2T_E_UNSUPPORTED.
+ * @threadsafety Safe from any thread.
+ */
+EC2T_API ec2t_status ec2t_trainer_param_bounds_int(ec2t_trainer_param param, int64_t *lo,
+                                                   int64_t *hi);
+
+/**
+ * @brief The range of a real-valued setting of the trainer or of a group,
+ *        inclusive (an open end, such as lr > 0, is the nearest double inside
+ *        it; EC2T_TRAIN_NESTEROV takes only its two ends).  Since 0.2.
+ * @param param the setting.
+ * @param[out] lo smallest value.
+ * @param[out] hi largest value.
+ * @return EC2T_OK, EC2T_E_INVAL (NULL pointer or an integer setting) or EC2T_E_UNSUPPORTED.
+ * @threadsafety Safe from any thread.
+ */
+EC2T_API ec2t_status ec2t_trainer_param_bounds_double(ec2t_trainer_param param, double *lo,
+                                                      double *hi);
+
+/**
  * @brief Install a progress callback (NULL removes it).  METHOD: ec2t_trainer
  * @param trainer the trainer.
  * @param fn the callback.

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* ec2t_context: allocator, log handler, last error and defaults. */
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "context-private.h"
+#include "settings-private.h"
 #include "thread-pool-private.h"
 
 #define EC2T__MIN_ALIGN 16
@@ -238,24 +240,6 @@ ec2t_context_set_log_message_handler(ec2t_context *ctx, ec2t_log_msg_fn fn, void
     return EC2T_OK;
 }
 
-EC2T_API ec2t_status
-ec2t_context_param_bounds(ec2t_context_param param, int64_t *lo, int64_t *hi)
-{
-    int64_t l, h;
-    if (!lo || !hi)
-        return EC2T_E_INVAL;
-    switch (param) {
-    case EC2T_CTX_THREADS: l = 1; h = 1024; break;
-    case EC2T_CTX_SEED: l = INT64_MIN; h = INT64_MAX; break;
-    case EC2T_CTX_LOG_LEVEL: l = 0; h = EC2T_LOG_DEBUG; break;
-    case EC2T_CTX_LOAD_LIMIT: l = 0; h = INT64_MAX; break;
-    default: return EC2T_E_UNSUPPORTED;
-    }
-    *lo = l;
-    *hi = h;
-    return EC2T_OK;
-}
-
 /* Start the new count's workers before anything changes, so that a failure
  * keeps the old count and its pool; the old pool is freed after its last job. */
 static ec2t_status
@@ -277,38 +261,56 @@ set_threads(ec2t_context *ctx, int threads)
     return EC2T_OK;
 }
 
+/* ---- settings (core/settings.c) ---- */
+
+static ec2t_context *
+context_itself(const void *obj)
+{
+    return (ec2t_context *)(uintptr_t)obj;
+}
+
+static ec2t_status
+apply_context(void *obj, const ec2t__setting *s, int64_t i, double d)
+{
+    (void)d;
+    return s->id == EC2T_CTX_THREADS ? set_threads(obj, (int)i) : EC2T_OK;
+}
+
+static void
+compute_context(const void *obj, const ec2t__setting *s, int64_t *i, double *d)
+{
+    (void)s, (void)d;
+    *i = ((const ec2t_context *)obj)->threads; /* the only computed row */
+}
+
+static const ec2t__setting context_rows[] = {
+    EC2T__INT_HOOKED(EC2T_CTX_THREADS, 0, 1, 1024),
+    EC2T__INT_AT(EC2T_CTX_SEED, ec2t_context, seed, EC2T__AT_I64, INT64_MIN, INT64_MAX),
+    EC2T__INT_AT(EC2T_CTX_LOG_LEVEL, ec2t_context, log_level, EC2T__AT_INT, 0, EC2T_LOG_DEBUG),
+    EC2T__INT_AT(EC2T_CTX_LOAD_LIMIT, ec2t_context, load_limit, EC2T__AT_I64, 0, INT64_MAX),
+};
+
+const ec2t__settings ec2t__context_settings = {
+    EC2T__SETTINGS_ROWS("context", context_rows, EC2T_E_INVAL),
+    .ctx_of = context_itself,
+    .apply = apply_context,
+    .compute = compute_context,
+};
+
+EC2T_API ec2t_status
+ec2t_context_param_bounds(ec2t_context_param param, int64_t *lo, int64_t *hi)
+{
+    return ec2t__settings_bounds_int(&ec2t__context_settings, param, lo, hi);
+}
+
 EC2T_API ec2t_status
 ec2t_context_set_int(ec2t_context *ctx, ec2t_context_param param, int64_t value)
 {
-    int64_t lo, hi;
-    ec2t_status st;
-    if (!ctx)
-        return EC2T_E_INVAL;
-    st = ec2t_context_param_bounds(param, &lo, &hi);
-    if (st != EC2T_OK)
-        return ec2t__error(ctx, st, "unknown context option %d", (int)param);
-    if (value < lo || value > hi)
-        return ec2t__error(ctx, EC2T_E_INVAL, "context option %d: %lld is outside [%lld, %lld]",
-                           (int)param, (long long)value, (long long)lo, (long long)hi);
-    switch (param) {
-    case EC2T_CTX_THREADS: return set_threads(ctx, (int)value);
-    case EC2T_CTX_SEED: ctx->seed = value; break;
-    case EC2T_CTX_LOG_LEVEL: ctx->log_level = (int)value; break;
-    case EC2T_CTX_LOAD_LIMIT: ctx->load_limit = value; break;
-    }
-    return EC2T_OK;
+    return ec2t__settings_set_int(&ec2t__context_settings, ctx, param, value, "ec2t_context_set_int");
 }
 
 EC2T_API ec2t_status
 ec2t_context_get_int(const ec2t_context *ctx, ec2t_context_param param, int64_t *value)
 {
-    if (!ctx || !value)
-        return EC2T_E_INVAL;
-    switch (param) {
-    case EC2T_CTX_THREADS: *value = ctx->threads; return EC2T_OK;
-    case EC2T_CTX_SEED: *value = ctx->seed; return EC2T_OK;
-    case EC2T_CTX_LOG_LEVEL: *value = ctx->log_level; return EC2T_OK;
-    case EC2T_CTX_LOAD_LIMIT: *value = ctx->load_limit; return EC2T_OK;
-    }
-    return EC2T_E_UNSUPPORTED;
+    return ec2t__settings_get_int(&ec2t__context_settings, ctx, param, value, "ec2t_context_get_int");
 }

@@ -8,6 +8,7 @@
 
 #include "context-private.h"
 #include "rng-private.h"
+#include "settings-private.h"
 
 /* Pixel storage of one dataset, in bytes (64 GiB). Far above any real image
  * set, low enough that no size computed from it overflows; files announcing
@@ -42,5 +43,8 @@ struct ec2t_dataset {
  * pixels first, so that nothing is allocated for data that is not there). */
 ec2t_status ec2t__dataset_new(ec2t_context *ctx, int64_t count, int32_t c, int32_t h, int32_t w,
                               int u8, uint8_t *pixels, ec2t_dataset **out);
+
+/* The dataset's settings (dataset.c). */
+extern const ec2t__settings ec2t__dataset_settings;
 
 #endif /* EC2T_DATASET_PRIVATE_H */

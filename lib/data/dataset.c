@@ -241,37 +241,54 @@ ec2t_dataset_shape(const ec2t_dataset *ds, int32_t *c, int32_t *h, int32_t *w)
     return EC2T_OK;
 }
 
+/* ---- settings (core/settings.c) ---- */
+
+static ec2t_context *
+dataset_ctx(const void *obj)
+{
+    return ((const ec2t_dataset *)obj)->ctx;
+}
+
+/* A new seed restarts the augmentation generator. */
+static ec2t_status
+apply_dataset(void *obj, const ec2t__setting *s, int64_t i, double d)
+{
+    ec2t_dataset *ds = obj;
+    (void)d;
+    if (s->id == EC2T_DATA_SEED)
+        ec2t__rng_seed(&ds->rng, (uint64_t)i);
+    return EC2T_OK;
+}
+
+static const ec2t__setting dataset_rows[] = {
+    EC2T__INT_AT(EC2T_DATA_SEED, ec2t_dataset, seed, EC2T__AT_I64, INT64_MIN, INT64_MAX),
+    EC2T__INT_AT(EC2T_DATA_CROP_PAD, ec2t_dataset, crop_pad, EC2T__AT_I32, 0, MAX_CROP_PAD),
+    EC2T__INT_AT(EC2T_DATA_HFLIP, ec2t_dataset, hflip, EC2T__AT_I32, 0, 1),
+    EC2T__INT_AT(EC2T_DATA_CUTOUT, ec2t_dataset, cutout, EC2T__AT_I32, 0, MAX_CUTOUT),
+};
+
+const ec2t__settings ec2t__dataset_settings = {
+    EC2T__SETTINGS_ROWS("dataset", dataset_rows, EC2T_E_INVAL),
+    .ctx_of = dataset_ctx,
+    .apply = apply_dataset,
+};
+
 EC2T_API ec2t_status
 ec2t_dataset_set_int(ec2t_dataset *ds, ec2t_dataset_param param, int64_t value)
 {
-    if (!ds)
-        return EC2T_E_INVAL;
-    switch (param) {
-    case EC2T_DATA_SEED:
-        ds->seed = value;
-        ec2t__rng_seed(&ds->rng, (uint64_t)value);
-        return EC2T_OK;
-    case EC2T_DATA_CROP_PAD:
-        if (value < 0 || value > MAX_CROP_PAD)
-            return ec2t__error(ds->ctx, EC2T_E_INVAL,
-                               "EC2T_DATA_CROP_PAD: %lld is outside [0, %d]", (long long)value,
-                               MAX_CROP_PAD);
-        ds->crop_pad = (int32_t)value;
-        return EC2T_OK;
-    case EC2T_DATA_HFLIP:
-        if (value != 0 && value != 1)
-            return ec2t__error(ds->ctx, EC2T_E_INVAL, "EC2T_DATA_HFLIP: %lld is neither 0 nor 1",
-                               (long long)value);
-        ds->hflip = (int32_t)value;
-        return EC2T_OK;
-    case EC2T_DATA_CUTOUT:
-        if (value < 0 || value > MAX_CUTOUT)
-            return ec2t__error(ds->ctx, EC2T_E_INVAL, "EC2T_DATA_CUTOUT: %lld is outside [0, %d]",
-                               (long long)value, MAX_CUTOUT);
-        ds->cutout = (int32_t)value;
-        return EC2T_OK;
-    }
-    return ec2t__error(ds->ctx, EC2T_E_UNSUPPORTED, "unknown dataset option %d", (int)param);
+    return ec2t__settings_set_int(&ec2t__dataset_settings, ds, param, value, "ec2t_dataset_set_int");
+}
+
+EC2T_API ec2t_status
+ec2t_dataset_get_int(const ec2t_dataset *ds, ec2t_dataset_param param, int64_t *value)
+{
+    return ec2t__settings_get_int(&ec2t__dataset_settings, ds, param, value, "ec2t_dataset_get_int");
+}
+
+EC2T_API ec2t_status
+ec2t_dataset_param_bounds(ec2t_dataset_param param, int64_t *lo, int64_t *hi)
+{
+    return ec2t__settings_bounds_int(&ec2t__dataset_settings, param, lo, hi);
 }
 
 EC2T_API ec2t_status

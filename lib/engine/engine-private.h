@@ -9,6 +9,7 @@
 #include <ec2t/engine.h>
 
 #include "context-private.h"
+#include "settings-private.h"
 #include "cnhw-private.h"
 #include "thread-pool-private.h"
 #include "tkernel-private.h"
@@ -145,5 +146,8 @@ const char *ec2t__opkind_name(int kind);
 ec2t__isa ec2t__engine_isa(const ec2t_engine *e);
 /* Operation counts of one sample (engine-run.c). */
 void ec2t__engine_count_ops(const ec2t_engine *e, int64_t *adds, int64_t *mults);
+
+/* The engine's settings (engine.c). */
+extern const ec2t__settings ec2t__engine_settings;
 
 #endif /* EC2T_ENGINE_PRIVATE_H */

@@ -284,45 +284,7 @@ ec2t__engine_finish(ec2t_engine *e)
     return st;
 }
 
-/* ---- settings ---- */
-
-EC2T_API ec2t_status
-ec2t_engine_set_int(ec2t_engine *e, ec2t_engine_param param, int64_t value)
-{
-    if (!e)
-        return EC2T_E_INVAL;
-    switch (param) {
-    case EC2T_ENGINE_ISA:
-        if (value < EC2T_ISA_AUTO || value > EC2T_ISA_AVX512)
-            break;
-        e->isa = value;
-        return EC2T_OK;
-    case EC2T_ENGINE_ENCODING:
-        if (value != EC2T_ENCODING_RAW && value != EC2T_ENCODING_ENTROPY)
-            break;
-        e->encoding = value;
-        return EC2T_OK;
-    case EC2T_ENGINE_DENSE_FALLBACK:
-        if (value != 0 && value != 1)
-            break;
-        e->dense_fallback = value;
-        return EC2T_OK;
-    case EC2T_ENGINE_FLOAT_BITS:
-        if (value != 32 && value != 16)
-            break;
-        e->float_bits = value;
-        return EC2T_OK;
-    default:
-        if (param == EC2T_ENGINE_PRECISION)
-            return ec2t__engine_set_precision(e, value);
-        if (param >= EC2T_ENGINE_OPS && param <= EC2T_ENGINE_MULTS)
-            return ec2t__error(e->ctx, EC2T_E_STATE, "ec2t_engine_set_int: %d is read-only", (int)param);
-        return ec2t__error(e->ctx, EC2T_E_UNSUPPORTED, "ec2t_engine_set_int: unknown setting %d",
-                           (int)param);
-    }
-    return ec2t__error(e->ctx, EC2T_E_INVAL, "ec2t_engine_set_int: %lld is out of range for %d",
-                       (long long)value, (int)param);
-}
+/* ---- settings (core/settings.c) ---- */
 
 ec2t__isa
 ec2t__engine_isa(const ec2t_engine *e)
@@ -335,19 +297,38 @@ ec2t__engine_isa(const ec2t_engine *e)
     return ec2t__isa_usable(want);
 }
 
-EC2T_API ec2t_status
-ec2t_engine_get_int(const ec2t_engine *e, ec2t_engine_param param, int64_t *value)
+static ec2t_context *
+engine_ctx(const void *obj)
 {
+    return ((const ec2t_engine *)obj)->ctx;
+}
+
+static ec2t_status
+check_engine(void *obj, const ec2t__setting *s, int64_t i, double d)
+{
+    (void)d;
+    if (s->id == EC2T_ENGINE_FLOAT_BITS && i != 16 && i != 32)
+        return ec2t__error(engine_ctx(obj), EC2T_E_INVAL,
+                           "ec2t_engine_set_int: %s = %lld is neither 16 nor 32",
+                           s->name, (long long)i);
+    return EC2T_OK;
+}
+
+static ec2t_status
+apply_engine(void *obj, const ec2t__setting *s, int64_t i, double d)
+{
+    (void)d;
+    return s->id == EC2T_ENGINE_PRECISION ? ec2t__engine_set_precision(obj, i) : EC2T_OK;
+}
+
+/* The read-only figures of the compiled program, and the precision. */
+static void
+compute_engine(const void *obj, const ec2t__setting *s, int64_t *value, double *d)
+{
+    const ec2t_engine *e = obj;
     int64_t v = 0, adds, mults;
-    if (!e)
-        return EC2T_E_INVAL;
-    if (!value)
-        return ec2t__error(e->ctx, EC2T_E_INVAL, "ec2t_engine_get_int: value is NULL");
-    switch (param) {
-    case EC2T_ENGINE_ISA: v = e->isa; break;
-    case EC2T_ENGINE_ENCODING: v = e->encoding; break;
-    case EC2T_ENGINE_DENSE_FALLBACK: v = e->dense_fallback; break;
-    case EC2T_ENGINE_FLOAT_BITS: v = e->float_bits; break;
+    (void)d;
+    switch ((int)s->id) { /* int: the precision's key is outside the enum */
     case EC2T_ENGINE_OPS: v = e->n_ops; break;
     case EC2T_ENGINE_TERNARY_LAYERS:
         for (int32_t i = 0; i < e->n_ops; i++)
@@ -362,24 +343,65 @@ ec2t_engine_get_int(const ec2t_engine *e, ec2t_engine_param param, int64_t *valu
     case EC2T_ENGINE_DEAD_CHANNELS: v = e->dead_channels; break;
     case EC2T_ENGINE_ACTIVE_ISA: {
         ec2t__isa isa = ec2t__engine_isa(e);
-        v = isa == EC2T__ISA_AVX512 ? EC2T_ISA_AVX512 : isa == EC2T__ISA_AVX2 ? EC2T_ISA_AVX2 : EC2T_ISA_REFERENCE;
+        v = isa == EC2T__ISA_AVX512 ? EC2T_ISA_AVX512
+            : isa == EC2T__ISA_AVX2 ? EC2T_ISA_AVX2
+                                    : EC2T_ISA_REFERENCE;
         break;
     }
     case EC2T_ENGINE_ADDS:
     case EC2T_ENGINE_MULTS:
         ec2t__engine_count_ops(e, &adds, &mults);
-        v = param == EC2T_ENGINE_ADDS ? adds : mults;
+        v = s->id == EC2T_ENGINE_ADDS ? adds : mults;
         break;
-    default:
-        if (param == EC2T_ENGINE_PRECISION) {
-            v = e->precision;
-            break;
-        }
-        return ec2t__error(e->ctx, EC2T_E_UNSUPPORTED, "ec2t_engine_get_int: unknown setting %d",
-                           (int)param);
+    case (int)EC2T_ENGINE_PRECISION: v = e->precision; break;
+    default: break;
     }
     *value = v;
-    return EC2T_OK;
+}
+
+static const ec2t__setting engine_rows[] = {
+    EC2T__INT_AT(EC2T_ENGINE_ISA, ec2t_engine, isa, EC2T__AT_I64, EC2T_ISA_AUTO, EC2T_ISA_AVX512),
+    EC2T__INT_AT(EC2T_ENGINE_ENCODING, ec2t_engine, encoding, EC2T__AT_I64, EC2T_ENCODING_RAW,
+                 EC2T_ENCODING_ENTROPY),
+    EC2T__INT_AT(EC2T_ENGINE_DENSE_FALLBACK, ec2t_engine, dense_fallback, EC2T__AT_I64, 0, 1),
+    EC2T__INT_AT(EC2T_ENGINE_FLOAT_BITS, ec2t_engine, float_bits, EC2T__AT_I64, 16, 32),
+    EC2T__INT_HOOKED(EC2T_ENGINE_OPS, 1, 0, INT32_MAX),
+    EC2T__INT_HOOKED(EC2T_ENGINE_TERNARY_LAYERS, 1, 0, INT32_MAX),
+    EC2T__INT_HOOKED(EC2T_ENGINE_INPUT_C, 1, 1, INT32_MAX),
+    EC2T__INT_HOOKED(EC2T_ENGINE_INPUT_H, 1, 1, INT32_MAX),
+    EC2T__INT_HOOKED(EC2T_ENGINE_INPUT_W, 1, 1, INT32_MAX),
+    EC2T__INT_HOOKED(EC2T_ENGINE_OUTPUTS, 1, 1, INT64_MAX),
+    EC2T__INT_HOOKED(EC2T_ENGINE_DEAD_CHANNELS, 1, 0, INT64_MAX),
+    EC2T__INT_HOOKED(EC2T_ENGINE_ACTIVE_ISA, 1, EC2T_ISA_REFERENCE, EC2T_ISA_AVX512),
+    EC2T__INT_HOOKED(EC2T_ENGINE_ADDS, 1, 0, INT64_MAX),
+    EC2T__INT_HOOKED(EC2T_ENGINE_MULTS, 1, 0, INT64_MAX),
+    EC2T__INT_HOOKED(EC2T_ENGINE_PRECISION, 0, EC2T_PRECISION_FLOAT, EC2T_PRECISION_INT8),
+};
+
+const ec2t__settings ec2t__engine_settings = {
+    EC2T__SETTINGS_ROWS("engine", engine_rows, EC2T_E_INVAL),
+    .ctx_of = engine_ctx,
+    .check = check_engine,
+    .apply = apply_engine,
+    .compute = compute_engine,
+};
+
+EC2T_API ec2t_status
+ec2t_engine_set_int(ec2t_engine *e, ec2t_engine_param param, int64_t value)
+{
+    return ec2t__settings_set_int(&ec2t__engine_settings, e, param, value, "ec2t_engine_set_int");
+}
+
+EC2T_API ec2t_status
+ec2t_engine_get_int(const ec2t_engine *e, ec2t_engine_param param, int64_t *value)
+{
+    return ec2t__settings_get_int(&ec2t__engine_settings, e, param, value, "ec2t_engine_get_int");
+}
+
+EC2T_API ec2t_status
+ec2t_engine_param_bounds(ec2t_engine_param param, int64_t *lo, int64_t *hi)
+{
+    return ec2t__settings_bounds_int(&ec2t__engine_settings, param, lo, hi);
 }
 
 /* ---- metadata ---- */

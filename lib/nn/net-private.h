@@ -19,6 +19,7 @@
 #include "blas-private.h"
 #include "context-private.h"
 #include "rng-private.h"
+#include "settings-private.h"
 #include "tensor-private.h"
 
 #define EC2T__NAME_MAX 64
@@ -230,5 +231,8 @@ int ec2t__net_name_taken(const ec2t_net *net, const char *name, const ec2t_layer
 int ec2t__net_same_architecture(const ec2t_net *a, const ec2t_net *b);
 /* Remove the last layer (used to undo a failed add). */
 void ec2t__net_drop_last(ec2t_net *net);
+
+/* The layers' settings (layers/layer.c). */
+extern const ec2t__settings ec2t__layer_settings;
 
 #endif /* EC2T_NET_PRIVATE_H */

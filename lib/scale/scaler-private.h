@@ -5,6 +5,7 @@
 #include <ec2t/scaler.h>
 
 #include "net-private.h"
+#include "settings-private.h"
 
 /* EC2T_SCALE_NOISE's default (scaler.h). */
 #define EC2T__SCALE_NOISE_DEFAULT 0.01
@@ -14,6 +15,9 @@ struct ec2t_scaler {
     double phi, depth, width, noise;
     int64_t transfer, seed;
 };
+
+/* The scaler's settings (scaler.c). */
+extern const ec2t__settings ec2t__scaler_settings;
 
 /* A network of the base's family with the given stages (fresh weights). */
 ec2t_status ec2t__scaler_build(ec2t_context *ctx, const ec2t_net *base, const ec2t__arch *arch,

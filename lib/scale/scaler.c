@@ -45,74 +45,72 @@ ec2t_scaler_free(ec2t_scaler *s)
         ec2t__free(s->ctx, s);
 }
 
+/* ---- settings (core/settings.c) ---- */
+
+static ec2t_context *
+scaler_ctx(const void *obj)
+{
+    return ((const ec2t_scaler *)obj)->ctx;
+}
+
+static const ec2t__setting scaler_rows[] = {
+    EC2T__REAL_AT(EC2T_SCALE_PHI, ec2t_scaler, phi, EC2T__AT_DOUBLE, 0, 8),
+    EC2T__REAL_AT(EC2T_SCALE_DEPTH, ec2t_scaler, depth, EC2T__AT_DOUBLE, 1, 8),
+    EC2T__REAL_AT(EC2T_SCALE_WIDTH, ec2t_scaler, width, EC2T__AT_DOUBLE, 1, 8),
+    EC2T__INT_AT(EC2T_SCALE_TRANSFER, ec2t_scaler, transfer, EC2T__AT_I64, EC2T_TRANSFER_SCRATCH,
+                 EC2T_TRANSFER_PRESERVE),
+    EC2T__REAL_AT(EC2T_SCALE_NOISE, ec2t_scaler, noise, EC2T__AT_DOUBLE, 0, 1),
+    EC2T__INT_AT(EC2T_SCALE_SEED, ec2t_scaler, seed, EC2T__AT_I64, INT64_MIN, INT64_MAX),
+};
+
+const ec2t__settings ec2t__scaler_settings = {
+    EC2T__SETTINGS_ROWS("scaler", scaler_rows, EC2T_E_INVAL),
+    .ctx_of = scaler_ctx,
+};
+
 EC2T_API ec2t_status
 ec2t_scaler_set_double(ec2t_scaler *s, ec2t_scale_param param, double v)
 {
-    double *field;
-    double lo, hi;
-    if (!s)
-        return EC2T_E_INVAL;
-    switch (param) {
-    case EC2T_SCALE_PHI: field = &s->phi, lo = 0, hi = 8; break;
-    case EC2T_SCALE_DEPTH: field = &s->depth, lo = 1, hi = 8; break;
-    case EC2T_SCALE_WIDTH: field = &s->width, lo = 1, hi = 8; break;
-    case EC2T_SCALE_NOISE: field = &s->noise, lo = 0, hi = 1; break;
-    case EC2T_SCALE_TRANSFER:
-    case EC2T_SCALE_SEED:
-        return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_set_double: setting %d is an integer",
-                           (int)param);
-    default:
-        return ec2t__error(s->ctx, EC2T_E_UNSUPPORTED, "ec2t_scaler_set_double: unknown setting %d",
-                           (int)param);
-    }
-    if (!(v >= lo && v <= hi))
-        return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_set_double: %g is outside [%g, %g]", v,
-                           lo, hi);
-    *field = v;
-    return EC2T_OK;
+    return ec2t__settings_set_double(&ec2t__scaler_settings, s, param, v, "ec2t_scaler_set_double");
 }
 
 EC2T_API ec2t_status
 ec2t_scaler_set_int(ec2t_scaler *s, ec2t_scale_param param, int64_t v)
 {
-    if (!s)
-        return EC2T_E_INVAL;
-    switch (param) {
-    case EC2T_SCALE_TRANSFER:
-        if (v != EC2T_TRANSFER_SCRATCH && v != EC2T_TRANSFER_PRESERVE)
-            return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_set_int: transfer %lld", (long long)v);
-        s->transfer = v;
-        return EC2T_OK;
-    case EC2T_SCALE_SEED: s->seed = v; return EC2T_OK;
-    case EC2T_SCALE_PHI:
-    case EC2T_SCALE_DEPTH:
-    case EC2T_SCALE_WIDTH:
-    case EC2T_SCALE_NOISE:
-        return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_set_int: setting %d is real-valued",
-                           (int)param);
-    default:
-        return ec2t__error(s->ctx, EC2T_E_UNSUPPORTED, "ec2t_scaler_set_int: unknown setting %d",
-                           (int)param);
-    }
+    return ec2t__settings_set_int(&ec2t__scaler_settings, s, param, v, "ec2t_scaler_set_int");
 }
 
 EC2T_API ec2t_status
+ec2t_scaler_get_int(const ec2t_scaler *s, ec2t_scale_param param, int64_t *v)
+{
+    return ec2t__settings_get_int(&ec2t__scaler_settings, s, param, v, "ec2t_scaler_get_int");
+}
+
+/* 0.1's reader: every setting as a double, integers converted */
+EC2T_API ec2t_status
 ec2t_scaler_get(const ec2t_scaler *s, ec2t_scale_param param, double *v)
 {
-    if (!s)
-        return EC2T_E_INVAL;
-    if (!v)
-        return ec2t__error(s->ctx, EC2T_E_INVAL, "ec2t_scaler_get: value is NULL");
-    switch (param) {
-    case EC2T_SCALE_PHI: *v = s->phi; return EC2T_OK;
-    case EC2T_SCALE_DEPTH: *v = s->depth; return EC2T_OK;
-    case EC2T_SCALE_WIDTH: *v = s->width; return EC2T_OK;
-    case EC2T_SCALE_NOISE: *v = s->noise; return EC2T_OK;
-    case EC2T_SCALE_TRANSFER: *v = (double)s->transfer; return EC2T_OK;
-    case EC2T_SCALE_SEED: *v = (double)s->seed; return EC2T_OK;
-    default:
-        return ec2t__error(s->ctx, EC2T_E_UNSUPPORTED, "ec2t_scaler_get: unknown setting %d", (int)param);
-    }
+    const ec2t__setting *row = ec2t__setting_find(&ec2t__scaler_settings, param);
+    int64_t i = 0;
+    ec2t_status st;
+    if (!row || row->type == EC2T__SETTING_DOUBLE)
+        return ec2t__settings_get_double(&ec2t__scaler_settings, s, param, v, "ec2t_scaler_get");
+    st = ec2t__settings_get_int(&ec2t__scaler_settings, s, param, v ? &i : NULL, "ec2t_scaler_get");
+    if (st == EC2T_OK)
+        *v = (double)i;
+    return st;
+}
+
+EC2T_API ec2t_status
+ec2t_scaler_param_bounds_int(ec2t_scale_param param, int64_t *lo, int64_t *hi)
+{
+    return ec2t__settings_bounds_int(&ec2t__scaler_settings, param, lo, hi);
+}
+
+EC2T_API ec2t_status
+ec2t_scaler_param_bounds_double(ec2t_scale_param param, double *lo, double *hi)
+{
+    return ec2t__settings_bounds_double(&ec2t__scaler_settings, param, lo, hi);
 }
 
 /* The thesis' rounding (model_compound_scaling): to a multiple of 8, at

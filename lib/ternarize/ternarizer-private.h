@@ -105,4 +105,7 @@ void ec2t__tz_recount(ec2t_ternarizer *tz);
 ec2t_status ec2t__tz_save_state(void *user, ec2t__cwriter *w);
 ec2t_status ec2t__tz_load_state(void *user, const ec2t__creader *r, int commit);
 
+/* The ternarizer's settings (ternarizer.c). */
+extern const ec2t__settings ec2t__ternarizer_settings;
+
 #endif /* EC2T_TERNARIZER_PRIVATE_H */

@@ -166,162 +166,121 @@ ec2t_ternarizer_new(ec2t_net *net, uint32_t flags, ec2t_ternarizer **out)
     return EC2T_OK;
 }
 
-/* ---- settings ---- */
+/* ---- settings (core/settings.c) ---- */
 
-typedef struct param_info {
-    ec2t_tern_param param;
-    double lo, hi;
-    int is_int;
-} param_info;
-
-static const param_info params[] = {
-    {EC2T_TERN_GAMMA, 0, 1e3, 0},
-    {EC2T_TERN_TARGET_SPARSITY, 0, 0.999, 0},
-    {EC2T_TERN_TARGET_BYTES, 0, 9.007199254740992e15, 1},
-    {EC2T_TERN_INIT_SCALE, 1e-6, 1, 0},
-    {EC2T_TERN_INIT, EC2T_TERN_INIT_MINMAX, EC2T_TERN_INIT_KMEANS, 1},
-    {EC2T_TERN_SUSTAIN, 0, 1e6, 0},
-    {EC2T_TERN_FLOOR, 0, 100, 0},
-    {EC2T_TERN_COMPAT_TTQ_SIGN, 0, 1, 1},
-    {EC2T_TERN_FROZEN, 0, 1, 1},
-    {EC2T_TERN_LR_SHADOW, 1e-12, 10, 0},
-    {EC2T_TERN_LR_CENTROIDS, 1e-12, 10, 0},
-    {EC2T_TERN_CURRENT_GAMMA, 0, 1e3, 0},
-    {EC2T_TERN_LAYERS, 0, 2147483647.0, 1},
-};
-
-static const param_info *
-info_of(ec2t_tern_param param)
+static ec2t_context *
+tz_ctx(const void *obj)
 {
-    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
-        if (params[i].param == param)
-            return &params[i];
-    return NULL;
+    return ((const ec2t_ternarizer *)obj)->ctx;
 }
 
-EC2T_API ec2t_status
-ec2t_ternarizer_param_bounds(ec2t_tern_param param, double *lo, double *hi)
+/* The initialisation settings hold until a step trained the centroids. */
+static ec2t_status
+check_tz(void *obj, const ec2t__setting *s, int64_t i, double d)
 {
-    const param_info *p = info_of(param);
-    if (!lo || !hi)
-        return EC2T_E_INVAL;
-    if (!p)
-        return EC2T_E_UNSUPPORTED;
-    *lo = p->lo;
-    *hi = p->hi;
+    const ec2t_ternarizer *tz = obj;
+    (void)i, (void)d;
+    if ((s->id == EC2T_TERN_INIT || s->id == EC2T_TERN_INIT_SCALE) && tz->trained)
+        return ec2t__error(tz->ctx, EC2T_E_STATE, "%s: the centroids were trained already", s->name);
     return EC2T_OK;
 }
 
-/* Every setting through one path: `value` as a double, checked, stored. */
+/* What a new value changes beyond its field. */
 static ec2t_status
-set_value(ec2t_ternarizer *tz, ec2t_tern_param param, double value, int as_int, const char *fn)
+apply_tz(void *obj, const ec2t__setting *s, int64_t i, double d)
 {
-    const param_info *p;
-    if (!tz)
-        return EC2T_E_INVAL;
-    p = info_of(param);
-    if (!p)
-        return ec2t__error(tz->ctx, EC2T_E_UNSUPPORTED, "%s: unknown setting %d", fn, (int)param);
-    if (param == EC2T_TERN_CURRENT_GAMMA || param == EC2T_TERN_LAYERS)
-        return ec2t__error(tz->ctx, EC2T_E_STATE, "%s: setting %d is read-only", fn, (int)param);
-    if (p->is_int != as_int)
-        return ec2t__error(tz->ctx, EC2T_E_INVAL, "%s: setting %d is %s", fn, (int)param,
-                           p->is_int ? "an integer" : "real-valued");
-    if (!(value >= p->lo && value <= p->hi))
-        return ec2t__error(tz->ctx, EC2T_E_INVAL, "%s: %g is outside [%g, %g] for setting %d", fn,
-                           value, p->lo, p->hi, (int)param);
-    if ((param == EC2T_TERN_INIT || param == EC2T_TERN_INIT_SCALE) && tz->trained)
-        return ec2t__error(tz->ctx, EC2T_E_STATE, "%s: the centroids were trained already", fn);
-    switch ((int)param) { /* int: experimental keys are outside the enum */
-    case EC2T_TERN_GAMMA: tz->gamma = tz->cur_gamma = value; break;
-    case EC2T_TERN_TARGET_SPARSITY: tz->target_sparsity = value; break;
-    case EC2T_TERN_TARGET_BYTES: tz->target_bytes = (int64_t)value; break;
-    case EC2T_TERN_INIT_SCALE: tz->init_scale = value; break;
-    case EC2T_TERN_INIT: tz->init = (int64_t)value; break;
-    case (int)EC2T_TERN_SUSTAIN: tz->sustain = value; break;
-    case (int)EC2T_TERN_FLOOR: tz->floor = value; break;
-    case (int)EC2T_TERN_COMPAT_TTQ_SIGN: tz->compat_sign = (int64_t)value; break;
-    case EC2T_TERN_FROZEN: tz->frozen = (int64_t)value; break;
-    case EC2T_TERN_LR_SHADOW: tz->lr_shadow = value; break;
-    case EC2T_TERN_LR_CENTROIDS: tz->lr_cent = value; break;
+    ec2t_ternarizer *tz = obj;
+    (void)i;
+    switch ((int)s->id) { /* int: experimental keys are outside the enum */
+    case EC2T_TERN_GAMMA: tz->cur_gamma = d; break;
+    case (int)EC2T_TERN_SUSTAIN: {
+        int64_t n_max = 0;
+        for (int32_t k = 0; k < tz->n_layers; k++)
+            n_max = tz->layers[k].n > n_max ? tz->layers[k].n : n_max;
+        for (int32_t k = 0; k < tz->n_layers; k++)
+            tz->layers[k].delta = ((double)tz->layers[k].n / (double)n_max + d) / (1 + d);
+        break;
+    }
+    case EC2T_TERN_INIT:
+    case EC2T_TERN_INIT_SCALE: initialise(tz); break;
+    case EC2T_TERN_LR_SHADOW:
+    case EC2T_TERN_LR_CENTROIDS:
+        if (tz->trainer)
+            ec2t_trainer_group_set_double(tz->trainer,
+                                          s->id == EC2T_TERN_LR_SHADOW ? tz->g_shadow : tz->g_cent,
+                                          EC2T_TRAIN_LR, d);
+        break;
+    case EC2T_TERN_FROZEN: ec2t__tz_apply_frozen(tz); break;
     default: break;
     }
-    if (param == EC2T_TERN_SUSTAIN) {
-        int64_t n_max = 0;
-        for (int32_t i = 0; i < tz->n_layers; i++)
-            n_max = tz->layers[i].n > n_max ? tz->layers[i].n : n_max;
-        for (int32_t i = 0; i < tz->n_layers; i++)
-            tz->layers[i].delta = ((double)tz->layers[i].n / (double)n_max + value) / (1 + value);
-    }
-    if (param == EC2T_TERN_INIT || param == EC2T_TERN_INIT_SCALE)
-        initialise(tz);
-    if (tz->trainer && (param == EC2T_TERN_LR_SHADOW || param == EC2T_TERN_LR_CENTROIDS))
-        ec2t_trainer_group_set_double(tz->trainer, param == EC2T_TERN_LR_SHADOW ? tz->g_shadow : tz->g_cent,
-                                      EC2T_TRAIN_LR, value);
-    if (param == EC2T_TERN_FROZEN)
-        ec2t__tz_apply_frozen(tz);
+    return EC2T_OK;
+}
+
+/* Rows written out: a wrapper macro would expand the experimental ids'
+ * names before the row maker names them. */
+static const ec2t__setting tz_rows[] = {
+    EC2T__REAL_AT(EC2T_TERN_GAMMA, ec2t_ternarizer, gamma, EC2T__AT_DOUBLE, 0, 1e3),
+    EC2T__REAL_AT(EC2T_TERN_TARGET_SPARSITY, ec2t_ternarizer, target_sparsity, EC2T__AT_DOUBLE, 0, 0.999),
+    EC2T__INT_AT(EC2T_TERN_TARGET_BYTES, ec2t_ternarizer, target_bytes, EC2T__AT_I64, 0,
+                 INT64_C(9007199254740992)),
+    EC2T__REAL_AT(EC2T_TERN_INIT_SCALE, ec2t_ternarizer, init_scale, EC2T__AT_DOUBLE, 1e-6, 1),
+    EC2T__INT_AT(EC2T_TERN_INIT, ec2t_ternarizer, init, EC2T__AT_I64, EC2T_TERN_INIT_MINMAX,
+                 EC2T_TERN_INIT_KMEANS),
+    EC2T__REAL_AT(EC2T_TERN_SUSTAIN, ec2t_ternarizer, sustain, EC2T__AT_DOUBLE, 0, 1e6),
+    EC2T__REAL_AT(EC2T_TERN_FLOOR, ec2t_ternarizer, floor, EC2T__AT_DOUBLE, 0, 100),
+    EC2T__INT_AT(EC2T_TERN_COMPAT_TTQ_SIGN, ec2t_ternarizer, compat_sign, EC2T__AT_I64, 0, 1),
+    EC2T__INT_AT(EC2T_TERN_FROZEN, ec2t_ternarizer, frozen, EC2T__AT_I64, 0, 1),
+    EC2T__REAL_AT(EC2T_TERN_LR_SHADOW, ec2t_ternarizer, lr_shadow, EC2T__AT_DOUBLE, 1e-12, 10),
+    EC2T__REAL_AT(EC2T_TERN_LR_CENTROIDS, ec2t_ternarizer, lr_cent, EC2T__AT_DOUBLE, 1e-12, 10),
+    EC2T__REAL_RO_AT(EC2T_TERN_CURRENT_GAMMA, ec2t_ternarizer, cur_gamma, EC2T__AT_DOUBLE, 0, 1e3),
+    EC2T__INT_RO_AT(EC2T_TERN_LAYERS, ec2t_ternarizer, n_layers, EC2T__AT_I32, 0, INT32_MAX),
+};
+
+const ec2t__settings ec2t__ternarizer_settings = {
+    EC2T__SETTINGS_ROWS("ternarizer", tz_rows, EC2T_E_INVAL),
+    .ctx_of = tz_ctx,
+    .check = check_tz,
+    .apply = apply_tz,
+};
+
+/* 0.1's bounds: every setting's as doubles, integers converted (exact: below 2^53) */
+EC2T_API ec2t_status
+ec2t_ternarizer_param_bounds(ec2t_tern_param param, double *lo, double *hi)
+{
+    const ec2t__setting *s = ec2t__setting_find(&ec2t__ternarizer_settings, param);
+    if (!lo || !hi)
+        return EC2T_E_INVAL;
+    if (!s)
+        return EC2T_E_UNSUPPORTED;
+    *lo = s->type == EC2T__SETTING_INT ? (double)s->ilo : s->lo;
+    *hi = s->type == EC2T__SETTING_INT ? (double)s->ihi : s->hi;
     return EC2T_OK;
 }
 
 EC2T_API ec2t_status
 ec2t_ternarizer_set_double(ec2t_ternarizer *tz, ec2t_tern_param param, double value)
 {
-    return set_value(tz, param, value, 0, "ec2t_ternarizer_set_double");
+    return ec2t__settings_set_double(&ec2t__ternarizer_settings, tz, param, value,
+                                     "ec2t_ternarizer_set_double");
 }
 
 EC2T_API ec2t_status
 ec2t_ternarizer_set_int(ec2t_ternarizer *tz, ec2t_tern_param param, int64_t value)
 {
-    return set_value(tz, param, (double)value, 1, "ec2t_ternarizer_set_int");
-}
-
-static ec2t_status
-get_value(const ec2t_ternarizer *tz, ec2t_tern_param param, double *value, int as_int,
-          const char *fn)
-{
-    const param_info *p;
-    if (!tz)
-        return EC2T_E_INVAL;
-    if (!value)
-        return ec2t__error(tz->ctx, EC2T_E_INVAL, "%s: value is NULL", fn);
-    p = info_of(param);
-    if (!p)
-        return ec2t__error(tz->ctx, EC2T_E_UNSUPPORTED, "%s: unknown setting %d", fn, (int)param);
-    if (p->is_int != as_int)
-        return ec2t__error(tz->ctx, EC2T_E_INVAL, "%s: setting %d is %s", fn, (int)param,
-                           p->is_int ? "an integer" : "real-valued");
-    switch ((int)param) {
-    case EC2T_TERN_GAMMA: *value = tz->gamma; break;
-    case EC2T_TERN_TARGET_SPARSITY: *value = tz->target_sparsity; break;
-    case EC2T_TERN_TARGET_BYTES: *value = (double)tz->target_bytes; break;
-    case EC2T_TERN_INIT_SCALE: *value = tz->init_scale; break;
-    case EC2T_TERN_INIT: *value = (double)tz->init; break;
-    case (int)EC2T_TERN_SUSTAIN: *value = tz->sustain; break;
-    case (int)EC2T_TERN_FLOOR: *value = tz->floor; break;
-    case (int)EC2T_TERN_COMPAT_TTQ_SIGN: *value = (double)tz->compat_sign; break;
-    case EC2T_TERN_FROZEN: *value = (double)tz->frozen; break;
-    case EC2T_TERN_LR_SHADOW: *value = tz->lr_shadow; break;
-    case EC2T_TERN_LR_CENTROIDS: *value = tz->lr_cent; break;
-    case EC2T_TERN_CURRENT_GAMMA: *value = tz->cur_gamma; break;
-    case EC2T_TERN_LAYERS: *value = tz->n_layers; break;
-    }
-    return EC2T_OK;
+    return ec2t__settings_set_int(&ec2t__ternarizer_settings, tz, param, value, "ec2t_ternarizer_set_int");
 }
 
 EC2T_API ec2t_status
 ec2t_ternarizer_get_double(const ec2t_ternarizer *tz, ec2t_tern_param param, double *value)
 {
-    return get_value(tz, param, value, 0, "ec2t_ternarizer_get_double");
+    return ec2t__settings_get_double(&ec2t__ternarizer_settings, tz, param, value,
+                                     "ec2t_ternarizer_get_double");
 }
 
 EC2T_API ec2t_status
 ec2t_ternarizer_get_int(const ec2t_ternarizer *tz, ec2t_tern_param param, int64_t *value)
 {
-    double v = 0;
-    ec2t_status st = get_value(tz, param, value ? &v : NULL, 1, "ec2t_ternarizer_get_int");
-    if (st == EC2T_OK)
-        *value = (int64_t)v;
-    return st;
+    return ec2t__settings_get_int(&ec2t__ternarizer_settings, tz, param, value, "ec2t_ternarizer_get_int");
 }
 
 /* ---- the training step ---- */

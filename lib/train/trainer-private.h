@@ -118,4 +118,8 @@ void ec2t__group_defaults(ec2t__group *g, ec2t_optimizer opt);
 /* Whether a group setting (EC2T_TRAIN_LR .. EC2T_TRAIN_EPS) accepts v. */
 int ec2t__group_value_ok(ec2t_trainer_param param, double v);
 
+/* The settings of the trainer and of its groups (trainer.c). */
+extern const ec2t__settings ec2t__trainer_settings;
+extern const ec2t__settings ec2t__group_settings;
+
 #endif /* EC2T_TRAINER_PRIVATE_H */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ec2t_trainer: groups, settings, steps and epochs. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -178,191 +179,188 @@ ec2t_trainer_assign(ec2t_trainer *tr, const char *param_name, int32_t group)
     return EC2T_OK;
 }
 
-/* ---- settings ---- */
+/* ---- settings (core/settings.c) ---- */
 
-static double *
-group_field(ec2t__group *g, ec2t_trainer_param param)
+/* Just below 10^6: the open upper end of the learning rate and weight decay. */
+#define BELOW_1E6 0x1.e847fffffffffp+19
+
+/* A group's settings are set through this view: the trainer for messages,
+ * the group for the fields. */
+typedef struct group_view {
+    ec2t_trainer *tr;
+    int32_t g;
+} group_view;
+
+static ec2t_context *
+group_ctx(const void *obj)
 {
-    switch (param) {
-    case EC2T_TRAIN_LR: return &g->lr;
-    case EC2T_TRAIN_MOMENTUM: return &g->momentum;
-    case EC2T_TRAIN_NESTEROV: return &g->nesterov;
-    case EC2T_TRAIN_WEIGHT_DECAY: return &g->weight_decay;
-    case EC2T_TRAIN_BETA1: return &g->beta1;
-    case EC2T_TRAIN_BETA2: return &g->beta2;
-    case EC2T_TRAIN_EPS: return &g->eps;
-    default: return NULL;
-    }
+    return ((const group_view *)obj)->tr->ctx;
 }
+
+static void *
+group_base(const void *obj)
+{
+    const group_view *v = obj;
+    return &v->tr->groups[v->g];
+}
+
+/* Nesterov is a real setting that is either 0 or 1. */
+static int
+whole_ok(int32_t id, double v)
+{
+    return id != EC2T_TRAIN_NESTEROV || v == 0 || v == 1;
+}
+
+static ec2t_status
+check_group(void *obj, const ec2t__setting *s, int64_t i, double d)
+{
+    (void)i;
+    if (!whole_ok(s->id, d))
+        return ec2t__error(group_ctx(obj), EC2T_E_INVAL, "ec2t_trainer_group_set_double: %s = %g is "
+                           "neither 0 nor 1", s->name, d);
+    return EC2T_OK;
+}
+
+static const ec2t__setting group_rows[] = {
+    EC2T__REAL_AT(EC2T_TRAIN_LR, ec2t__group, lr, EC2T__AT_DOUBLE, EC2T__ABOVE_ZERO, BELOW_1E6),
+    EC2T__REAL_AT(EC2T_TRAIN_MOMENTUM, ec2t__group, momentum, EC2T__AT_DOUBLE, 0, EC2T__BELOW_ONE),
+    EC2T__REAL_AT(EC2T_TRAIN_NESTEROV, ec2t__group, nesterov, EC2T__AT_DOUBLE, 0, 1),
+    EC2T__REAL_AT(EC2T_TRAIN_WEIGHT_DECAY, ec2t__group, weight_decay, EC2T__AT_DOUBLE, 0, BELOW_1E6),
+    EC2T__REAL_AT(EC2T_TRAIN_BETA1, ec2t__group, beta1, EC2T__AT_DOUBLE, 0, EC2T__BELOW_ONE),
+    EC2T__REAL_AT(EC2T_TRAIN_BETA2, ec2t__group, beta2, EC2T__AT_DOUBLE, 0, EC2T__BELOW_ONE),
+    EC2T__REAL_AT(EC2T_TRAIN_EPS, ec2t__group, eps, EC2T__AT_DOUBLE, EC2T__ABOVE_ZERO, EC2T__BELOW_ONE),
+};
+
+const ec2t__settings ec2t__group_settings = {
+    EC2T__SETTINGS_ROWS("group", group_rows, EC2T_E_UNSUPPORTED),
+    .ctx_of = group_ctx,
+    .base_of = group_base,
+    .check = check_group,
+};
 
 int
 ec2t__group_value_ok(ec2t_trainer_param param, double v)
 {
-    switch (param) {
-    case EC2T_TRAIN_LR: return v > 0 && v < 1e6;
-    case EC2T_TRAIN_MOMENTUM: return v >= 0 && v < 1;
-    case EC2T_TRAIN_NESTEROV: return v == 0 || v == 1;
-    case EC2T_TRAIN_WEIGHT_DECAY: return v >= 0 && v < 1e6;
-    case EC2T_TRAIN_BETA1:
-    case EC2T_TRAIN_BETA2: return v >= 0 && v < 1;
-    case EC2T_TRAIN_EPS: return v > 0 && v < 1;
-    default: return 0;
-    }
+    const ec2t__setting *s = ec2t__setting_find(&ec2t__group_settings, param);
+    return s && v >= s->lo && v <= s->hi && whole_ok(s->id, v);
 }
 
 EC2T_API ec2t_status
 ec2t_trainer_group_set_double(ec2t_trainer *tr, int32_t group, ec2t_trainer_param param,
                               double value)
 {
-    double *field;
+    group_view v = {tr, group};
     if (!tr)
         return EC2T_E_INVAL;
     if (group < 0 || group >= tr->n_groups)
         return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_group_set_double: no group %d",
                            (int)group);
-    field = group_field(&tr->groups[group], param);
-    if (!field)
-        return ec2t__error(tr->ctx, EC2T_E_UNSUPPORTED,
-                           "ec2t_trainer_group_set_double: %d is not a group setting", (int)param);
-    if (!ec2t__group_value_ok(param, value))
-        return ec2t__error(tr->ctx, EC2T_E_INVAL,
-                           "ec2t_trainer_group_set_double: %g is out of range for setting %d", value,
-                           (int)param);
-    *field = value;
-    return EC2T_OK;
+    return ec2t__settings_set_double(&ec2t__group_settings, &v, param, value,
+                                     "ec2t_trainer_group_set_double");
 }
 
 EC2T_API ec2t_status
 ec2t_trainer_group_get_double(const ec2t_trainer *tr, int32_t group, ec2t_trainer_param param,
                               double *value)
 {
-    double *field;
+    group_view v = {(ec2t_trainer *)(uintptr_t)tr, group};
     if (!tr)
         return EC2T_E_INVAL;
     if (!value || group < 0 || group >= tr->n_groups)
         return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_group_get_double: bad argument");
-    field = group_field((ec2t__group *)&tr->groups[group], param);
-    if (!field)
-        return ec2t__error(tr->ctx, EC2T_E_UNSUPPORTED,
-                           "ec2t_trainer_group_get_double: %d is not a group setting", (int)param);
-    *value = *field;
-    return EC2T_OK;
+    return ec2t__settings_get_double(&ec2t__group_settings, &v, param, value,
+                                     "ec2t_trainer_group_get_double");
 }
 
-static int
-is_state(ec2t_trainer_param param)
+static ec2t_context *
+trainer_ctx(const void *obj)
 {
-    return param >= EC2T_TRAIN_EPOCH && param <= EC2T_TRAIN_CURRENT_LR;
+    return ((const ec2t_trainer *)obj)->ctx;
 }
+
+/* The running figures of the epoch. */
+static void
+compute_trainer(const void *obj, const ec2t__setting *s, int64_t *i, double *d)
+{
+    const ec2t_trainer *tr = obj;
+    (void)i;
+    switch (s->id) {
+    case EC2T_TRAIN_LOSS: *d = tr->seen ? tr->loss_sum / (double)tr->seen : 0; break;
+    case EC2T_TRAIN_ACCURACY: *d = tr->seen ? (double)tr->correct / (double)tr->seen : 0; break;
+    case EC2T_TRAIN_IMAGES_PER_SEC: *d = tr->ips; break;
+    case EC2T_TRAIN_CURRENT_LR: *d = ec2t__trainer_lr_factor(tr); break;
+    default: break;
+    }
+}
+
+static const ec2t__setting trainer_rows[] = {
+    EC2T__INT_AT(EC2T_TRAIN_BATCH_SIZE, ec2t_trainer, batch_size, EC2T__AT_I64, 1, 65536),
+    EC2T__INT_AT(EC2T_TRAIN_SEED, ec2t_trainer, seed, EC2T__AT_I64, INT64_MIN, INT64_MAX),
+    EC2T__INT_AT(EC2T_TRAIN_SCHEDULE, ec2t_trainer, schedule, EC2T__AT_I64, EC2T_SCHED_CONSTANT,
+                 EC2T_SCHED_ONE_CYCLE),
+    EC2T__INT_AT(EC2T_TRAIN_EPOCHS, ec2t_trainer, sched_epochs, EC2T__AT_I64, 1, 1000000),
+    EC2T__INT_AT(EC2T_TRAIN_STEP_SIZE, ec2t_trainer, step_size, EC2T__AT_I64, 1, 1000000),
+    EC2T__REAL_AT(EC2T_TRAIN_STEP_GAMMA, ec2t_trainer, step_gamma, EC2T__AT_DOUBLE, EC2T__ABOVE_ZERO, 1),
+    EC2T__REAL_AT(EC2T_TRAIN_MIN_LR_FACTOR, ec2t_trainer, min_lr_factor, EC2T__AT_DOUBLE, 0, 1),
+    EC2T__INT_AT(EC2T_TRAIN_AUGMENT, ec2t_trainer, augment, EC2T__AT_I64, 0, 1),
+    EC2T__REAL_AT(EC2T_TRAIN_WARMUP, ec2t_trainer, warmup, EC2T__AT_DOUBLE, 0, EC2T__BELOW_ONE),
+    EC2T__INT_RO_AT(EC2T_TRAIN_EPOCH, ec2t_trainer, epoch, EC2T__AT_I64, 0, INT64_MAX),
+    EC2T__INT_RO_AT(EC2T_TRAIN_STEP, ec2t_trainer, step, EC2T__AT_I64, 0, INT64_MAX),
+    EC2T__INT_RO_AT(EC2T_TRAIN_STEPS_PER_EPOCH, ec2t_trainer, steps_per_epoch, EC2T__AT_I64, 0, INT64_MAX),
+    EC2T__INT_RO_AT(EC2T_TRAIN_TOTAL_STEPS, ec2t_trainer, total_steps, EC2T__AT_I64, 0, INT64_MAX),
+    EC2T__REAL_HOOKED(EC2T_TRAIN_LOSS, 1, 0, HUGE_VAL),
+    EC2T__REAL_HOOKED(EC2T_TRAIN_ACCURACY, 1, 0, 1),
+    EC2T__REAL_HOOKED(EC2T_TRAIN_IMAGES_PER_SEC, 1, 0, HUGE_VAL),
+    EC2T__REAL_HOOKED(EC2T_TRAIN_CURRENT_LR, 1, 0, 1),
+    EC2T__INT_AT(EC2T_TRAIN_TEACHER_MIRROR, ec2t_trainer, teacher_mirror, EC2T__AT_I64, 0, 1),
+};
+
+const ec2t__settings ec2t__trainer_settings = {
+    EC2T__SETTINGS_ROWS("trainer", trainer_rows, EC2T_E_UNSUPPORTED),
+    .ctx_of = trainer_ctx,
+    .compute = compute_trainer,
+};
 
 EC2T_API ec2t_status
 ec2t_trainer_set_int(ec2t_trainer *tr, ec2t_trainer_param param, int64_t value)
 {
-    int ok;
-    int64_t *field;
-    if (!tr)
-        return EC2T_E_INVAL;
-    if (is_state(param))
-        return ec2t__error(tr->ctx, EC2T_E_STATE, "ec2t_trainer_set_int: %d is read-only", (int)param);
-    switch ((int)param) { /* int: experimental keys are outside the enum */
-    case EC2T_TRAIN_BATCH_SIZE: field = &tr->batch_size, ok = value >= 1 && value <= 65536; break;
-    case EC2T_TRAIN_SEED: field = &tr->seed, ok = 1; break;
-    case EC2T_TRAIN_SCHEDULE:
-        field = &tr->schedule, ok = value >= EC2T_SCHED_CONSTANT && value <= EC2T_SCHED_ONE_CYCLE;
-        break;
-    case EC2T_TRAIN_EPOCHS: field = &tr->sched_epochs, ok = value >= 1 && value <= 1000000; break;
-    case EC2T_TRAIN_STEP_SIZE: field = &tr->step_size, ok = value >= 1 && value <= 1000000; break;
-    case EC2T_TRAIN_AUGMENT: field = &tr->augment, ok = value == 0 || value == 1; break;
-    case (int)EC2T_TRAIN_TEACHER_MIRROR: field = &tr->teacher_mirror, ok = value == 0 || value == 1; break;
-    default:
-        return ec2t__error(tr->ctx, EC2T_E_UNSUPPORTED, "ec2t_trainer_set_int: %d is not an integer setting",
-                           (int)param);
-    }
-    if (!ok)
-        return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_set_int: %lld is out of range for %d",
-                           (long long)value, (int)param);
-    *field = value;
-    return EC2T_OK;
+    return ec2t__settings_set_int(&ec2t__trainer_settings, tr, param, value, "ec2t_trainer_set_int");
 }
 
 EC2T_API ec2t_status
 ec2t_trainer_set_double(ec2t_trainer *tr, ec2t_trainer_param param, double value)
 {
-    if (!tr)
-        return EC2T_E_INVAL;
-    if (is_state(param))
-        return ec2t__error(tr->ctx, EC2T_E_STATE, "ec2t_trainer_set_double: %d is read-only",
-                           (int)param);
-    switch (param) {
-    case EC2T_TRAIN_STEP_GAMMA:
-        if (!(value > 0 && value <= 1))
-            break;
-        tr->step_gamma = value;
-        return EC2T_OK;
-    case EC2T_TRAIN_MIN_LR_FACTOR:
-        if (!(value >= 0 && value <= 1))
-            break;
-        tr->min_lr_factor = value;
-        return EC2T_OK;
-    case EC2T_TRAIN_WARMUP:
-        if (!(value >= 0 && value < 1))
-            break;
-        tr->warmup = value;
-        return EC2T_OK;
-    default:
-        return ec2t__error(tr->ctx, EC2T_E_UNSUPPORTED, "ec2t_trainer_set_double: %d is not a real setting",
-                           (int)param);
-    }
-    return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_set_double: %g is out of range for %d",
-                       value, (int)param);
+    return ec2t__settings_set_double(&ec2t__trainer_settings, tr, param, value, "ec2t_trainer_set_double");
 }
 
 EC2T_API ec2t_status
 ec2t_trainer_get_int(const ec2t_trainer *tr, ec2t_trainer_param param, int64_t *value)
 {
-    if (!tr)
-        return EC2T_E_INVAL;
-    if (!value)
-        return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_get_int: value is NULL");
-    switch ((int)param) {
-    case EC2T_TRAIN_BATCH_SIZE: *value = tr->batch_size; return EC2T_OK;
-    case EC2T_TRAIN_SEED: *value = tr->seed; return EC2T_OK;
-    case EC2T_TRAIN_SCHEDULE: *value = tr->schedule; return EC2T_OK;
-    case EC2T_TRAIN_EPOCHS: *value = tr->sched_epochs; return EC2T_OK;
-    case EC2T_TRAIN_STEP_SIZE: *value = tr->step_size; return EC2T_OK;
-    case EC2T_TRAIN_AUGMENT: *value = tr->augment; return EC2T_OK;
-    case (int)EC2T_TRAIN_TEACHER_MIRROR: *value = tr->teacher_mirror; return EC2T_OK;
-    case EC2T_TRAIN_EPOCH: *value = tr->epoch; return EC2T_OK;
-    case EC2T_TRAIN_STEP: *value = tr->step; return EC2T_OK;
-    case EC2T_TRAIN_STEPS_PER_EPOCH: *value = tr->steps_per_epoch; return EC2T_OK;
-    case EC2T_TRAIN_TOTAL_STEPS: *value = tr->total_steps; return EC2T_OK;
-    default:
-        return ec2t__error(tr->ctx, EC2T_E_UNSUPPORTED, "ec2t_trainer_get_int: %d is not an integer setting",
-                           (int)param);
-    }
+    return ec2t__settings_get_int(&ec2t__trainer_settings, tr, param, value, "ec2t_trainer_get_int");
 }
 
 EC2T_API ec2t_status
 ec2t_trainer_get_double(const ec2t_trainer *tr, ec2t_trainer_param param, double *value)
 {
-    if (!tr)
-        return EC2T_E_INVAL;
-    if (!value)
-        return ec2t__error(tr->ctx, EC2T_E_INVAL, "ec2t_trainer_get_double: value is NULL");
-    switch (param) {
-    case EC2T_TRAIN_STEP_GAMMA: *value = tr->step_gamma; return EC2T_OK;
-    case EC2T_TRAIN_MIN_LR_FACTOR: *value = tr->min_lr_factor; return EC2T_OK;
-    case EC2T_TRAIN_WARMUP: *value = tr->warmup; return EC2T_OK;
-    case EC2T_TRAIN_LOSS: *value = tr->seen ? tr->loss_sum / (double)tr->seen : 0; return EC2T_OK;
-    case EC2T_TRAIN_ACCURACY:
-        *value = tr->seen ? (double)tr->correct / (double)tr->seen : 0;
-        return EC2T_OK;
-    case EC2T_TRAIN_IMAGES_PER_SEC: *value = tr->ips; return EC2T_OK;
-    case EC2T_TRAIN_CURRENT_LR: *value = ec2t__trainer_lr_factor(tr); return EC2T_OK;
-    default:
-        return ec2t__error(tr->ctx, EC2T_E_UNSUPPORTED, "ec2t_trainer_get_double: %d is not a real setting",
-                           (int)param);
-    }
+    return ec2t__settings_get_double(&ec2t__trainer_settings, tr, param, value, "ec2t_trainer_get_double");
+}
+
+/* the trainer's settings and its groups' (real-valued: EC2T_E_INVAL) */
+EC2T_API ec2t_status
+ec2t_trainer_param_bounds_int(ec2t_trainer_param param, int64_t *lo, int64_t *hi)
+{
+    if (ec2t__setting_find(&ec2t__group_settings, param))
+        return ec2t__settings_bounds_int(&ec2t__group_settings, param, lo, hi);
+    return ec2t__settings_bounds_int(&ec2t__trainer_settings, param, lo, hi);
+}
+
+/* the trainer's real settings and its groups' */
+EC2T_API ec2t_status
+ec2t_trainer_param_bounds_double(ec2t_trainer_param param, double *lo, double *hi)
+{
+    if (ec2t__setting_find(&ec2t__group_settings, param))
+        return ec2t__settings_bounds_double(&ec2t__group_settings, param, lo, hi);
+    return ec2t__settings_bounds_double(&ec2t__trainer_settings, param, lo, hi);
 }
 
 EC2T_API ec2t_status

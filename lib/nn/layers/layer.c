@@ -116,143 +116,123 @@ ec2t_layer_grad(ec2t_layer *layer, ec2t_param_role role, ec2t_tensor **grad)
     return EC2T_OK;
 }
 
-/* Read-only integer settings; returns 0 when the kind lacks the setting. */
-static int
-geometry(const ec2t_layer *l, ec2t_layer_setting param, int64_t *v)
+/* ---- settings (core/settings.c) ---- */
+
+static ec2t_context *
+layer_ctx(const void *obj)
 {
+    return ((const ec2t_layer *)obj)->net->ctx;
+}
+
+/* Which kinds have which setting; every layer has a compression (AUTO or
+ * KEEP for the kinds that hold no weights). */
+static int
+layer_has(const void *obj, const ec2t__setting *s)
+{
+    const ec2t_layer *l = obj;
     int conv = l->kind == EC2T_LAYER_CONV2D;
     int pool = l->kind == EC2T_LAYER_MAXPOOL || l->kind == EC2T_LAYER_AVGPOOL;
-    int weighted = conv || l->kind == EC2T_LAYER_DENSE;
-    switch (param) {
-    case EC2T_LAYER_OUT_CHANNELS: *v = l->c; return 1;
-    case EC2T_LAYER_IN_CHANNELS:
-        *v = l->n_inputs ? l->net->layers[l->inputs[0]]->c : l->c;
-        return 1;
-    case EC2T_LAYER_KERNEL_H: *v = l->kh; return conv || pool;
-    case EC2T_LAYER_KERNEL_W: *v = l->kw; return conv || pool;
-    case EC2T_LAYER_STRIDE: *v = l->stride; return conv || pool || l->kind == EC2T_LAYER_RESIDUAL;
-    case EC2T_LAYER_PAD: *v = l->pad; return conv || pool;
-    case EC2T_LAYER_GROUPS: *v = l->groups; return conv;
-    case EC2T_LAYER_HAS_BIAS: *v = l->param[EC2T_PARAM_BIAS] != NULL; return weighted;
-    default: return 0;
+    switch (s->id) {
+    case EC2T_LAYER_BN_EPS:
+    case EC2T_LAYER_BN_MOMENTUM: return l->kind == EC2T_LAYER_BATCHNORM;
+    case EC2T_LAYER_DROPOUT_P: return l->kind == EC2T_LAYER_DROPOUT;
+    case EC2T_LAYER_KERNEL_H:
+    case EC2T_LAYER_KERNEL_W:
+    case EC2T_LAYER_PAD: return conv || pool;
+    case EC2T_LAYER_STRIDE: return conv || pool || l->kind == EC2T_LAYER_RESIDUAL;
+    case EC2T_LAYER_GROUPS: return conv;
+    case EC2T_LAYER_HAS_BIAS: return conv || l->kind == EC2T_LAYER_DENSE;
+    default: return 1;
     }
 }
 
-static int
-is_geometry(ec2t_layer_setting param)
+static ec2t_status
+check_layer(void *obj, const ec2t__setting *s, int64_t i, double d)
 {
-    return param >= EC2T_LAYER_OUT_CHANNELS && param <= EC2T_LAYER_HAS_BIAS;
+    const ec2t_layer *l = obj;
+    (void)d;
+    if (s->id == EC2T_LAYER_COMPRESSION && i != EC2T_COMPRESS_AUTO && i != EC2T_COMPRESS_KEEP &&
+        l->kind != EC2T_LAYER_CONV2D && l->kind != EC2T_LAYER_DENSE)
+        return ec2t__error(layer_ctx(obj), EC2T_E_INVAL,
+                           "ec2t_layer_set_int: %s: only conv and dense layers can be compressed", s->name);
+    return EC2T_OK;
 }
+
+/* The read-only geometry. */
+static void
+compute_layer(const void *obj, const ec2t__setting *s, int64_t *v, double *d)
+{
+    const ec2t_layer *l = obj;
+    (void)d;
+    switch (s->id) {
+    case EC2T_LAYER_OUT_CHANNELS: *v = l->c; break;
+    case EC2T_LAYER_IN_CHANNELS: *v = l->n_inputs ? l->net->layers[l->inputs[0]]->c : l->c; break;
+    case EC2T_LAYER_KERNEL_H: *v = l->kh; break;
+    case EC2T_LAYER_KERNEL_W: *v = l->kw; break;
+    case EC2T_LAYER_STRIDE: *v = l->stride; break;
+    case EC2T_LAYER_PAD: *v = l->pad; break;
+    case EC2T_LAYER_GROUPS: *v = l->groups; break;
+    case EC2T_LAYER_HAS_BIAS: *v = l->param[EC2T_PARAM_BIAS] != NULL; break;
+    default: break;
+    }
+}
+
+static const ec2t__setting layer_rows[] = {
+    EC2T__REAL_AT(EC2T_LAYER_BN_EPS, ec2t_layer, bn_eps, EC2T__AT_DOUBLE, EC2T__ABOVE_ZERO, EC2T__BELOW_ONE),
+    EC2T__REAL_AT(EC2T_LAYER_BN_MOMENTUM, ec2t_layer, bn_momentum, EC2T__AT_DOUBLE, 0, 1),
+    EC2T__REAL_AT(EC2T_LAYER_DROPOUT_P, ec2t_layer, dropout_p, EC2T__AT_FLOAT, 0, EC2T__BELOW_ONE),
+    EC2T__INT_AT(EC2T_LAYER_COMPRESSION, ec2t_layer, compression, EC2T__AT_I32, EC2T_COMPRESS_AUTO,
+                 EC2T_COMPRESS_KEEP),
+    EC2T__INT_HOOKED(EC2T_LAYER_OUT_CHANNELS, 1, 1, INT32_MAX),
+    EC2T__INT_HOOKED(EC2T_LAYER_IN_CHANNELS, 1, 1, INT32_MAX),
+    EC2T__INT_HOOKED(EC2T_LAYER_KERNEL_H, 1, 1, INT32_MAX),
+    EC2T__INT_HOOKED(EC2T_LAYER_KERNEL_W, 1, 1, INT32_MAX),
+    EC2T__INT_HOOKED(EC2T_LAYER_STRIDE, 1, 1, INT32_MAX),
+    EC2T__INT_HOOKED(EC2T_LAYER_PAD, 1, 0, INT32_MAX),
+    EC2T__INT_HOOKED(EC2T_LAYER_GROUPS, 1, 1, INT32_MAX),
+    EC2T__INT_HOOKED(EC2T_LAYER_HAS_BIAS, 1, 0, 1),
+};
+
+const ec2t__settings ec2t__layer_settings = {
+    EC2T__SETTINGS_ROWS("layer", layer_rows, EC2T_E_UNSUPPORTED),
+    .ctx_of = layer_ctx,
+    .has = layer_has,
+    .check = check_layer,
+    .compute = compute_layer,
+};
 
 EC2T_API ec2t_status
 ec2t_layer_set_int(ec2t_layer *layer, ec2t_layer_setting param, int64_t value)
 {
-    if (!layer)
-        return EC2T_E_INVAL;
-    if (is_geometry(param))
-        return ec2t__error(layer->net->ctx, EC2T_E_STATE, "ec2t_layer_set_int: setting %d is read-only",
-                           (int)param);
-    if (param != EC2T_LAYER_COMPRESSION)
-        return ec2t__error(layer->net->ctx,
-                           param == EC2T_LAYER_BN_EPS || param == EC2T_LAYER_BN_MOMENTUM ||
-                                   param == EC2T_LAYER_DROPOUT_P
-                               ? EC2T_E_INVAL
-                               : EC2T_E_UNSUPPORTED,
-                           "ec2t_layer_set_int: %d is not an integer setting", (int)param);
-    if (value < EC2T_COMPRESS_AUTO || value > EC2T_COMPRESS_KEEP)
-        return ec2t__error(layer->net->ctx, EC2T_E_INVAL, "ec2t_layer_set_int: compression %lld is unknown",
-                           (long long)value);
-    if (value != EC2T_COMPRESS_AUTO && value != EC2T_COMPRESS_KEEP &&
-        layer->kind != EC2T_LAYER_CONV2D && layer->kind != EC2T_LAYER_DENSE)
-        return ec2t__error(layer->net->ctx, EC2T_E_INVAL,
-                           "ec2t_layer_set_int: only conv and dense layers can be compressed");
-    layer->compression = (int32_t)value;
-    return EC2T_OK;
+    return ec2t__settings_set_int(&ec2t__layer_settings, layer, param, value, "ec2t_layer_set_int");
 }
 
 EC2T_API ec2t_status
 ec2t_layer_get_int(const ec2t_layer *layer, ec2t_layer_setting param, int64_t *value)
 {
-    if (!layer)
-        return EC2T_E_INVAL;
-    if (!value)
-        return ec2t__error(layer->net->ctx, EC2T_E_INVAL, "ec2t_layer_get_int: value is NULL");
-    if (param == EC2T_LAYER_COMPRESSION) {
-        *value = layer->compression;
-        return EC2T_OK;
-    }
-    if (!is_geometry(param))
-        return ec2t__error(layer->net->ctx, EC2T_E_UNSUPPORTED,
-                           "ec2t_layer_get_int: %d is not an integer setting", (int)param);
-    if (!geometry(layer, param, value))
-        return ec2t__error(layer->net->ctx, EC2T_E_INVAL,
-                           "ec2t_layer_get_int: layer '%s' has no setting %d", layer->name,
-                           (int)param);
-    return EC2T_OK;
+    return ec2t__settings_get_int(&ec2t__layer_settings, layer, param, value, "ec2t_layer_get_int");
 }
 
 EC2T_API ec2t_status
 ec2t_layer_set_double(ec2t_layer *layer, ec2t_layer_setting param, double value)
 {
-    ec2t_context *ctx;
-    if (!layer)
-        return EC2T_E_INVAL;
-    ctx = layer->net->ctx;
-    switch (param) {
-    case EC2T_LAYER_BN_EPS:
-    case EC2T_LAYER_BN_MOMENTUM:
-        if (layer->kind != EC2T_LAYER_BATCHNORM)
-            return ec2t__error(ctx, EC2T_E_INVAL, "ec2t_layer_set_double: '%s' is not batchnorm",
-                               layer->name);
-        if (param == EC2T_LAYER_BN_EPS) {
-            if (!(value > 0 && value < 1))
-                return ec2t__error(ctx, EC2T_E_INVAL, "ec2t_layer_set_double: eps %g", value);
-            layer->bn_eps = value;
-        } else {
-            if (!(value >= 0 && value <= 1))
-                return ec2t__error(ctx, EC2T_E_INVAL, "ec2t_layer_set_double: momentum %g", value);
-            layer->bn_momentum = value;
-        }
-        return EC2T_OK;
-    case EC2T_LAYER_DROPOUT_P:
-        if (layer->kind != EC2T_LAYER_DROPOUT)
-            return ec2t__error(ctx, EC2T_E_INVAL, "ec2t_layer_set_double: '%s' is not dropout",
-                               layer->name);
-        if (!(value >= 0 && value < 1))
-            return ec2t__error(ctx, EC2T_E_INVAL, "ec2t_layer_set_double: p = %g", value);
-        layer->dropout_p = (float)value;
-        return EC2T_OK;
-    default:
-        return ec2t__error(ctx, EC2T_E_UNSUPPORTED, "ec2t_layer_set_double: %d is not a real setting",
-                           (int)param);
-    }
+    return ec2t__settings_set_double(&ec2t__layer_settings, layer, param, value, "ec2t_layer_set_double");
 }
 
 EC2T_API ec2t_status
 ec2t_layer_get_double(const ec2t_layer *layer, ec2t_layer_setting param, double *value)
 {
-    ec2t_context *ctx;
-    if (!layer)
-        return EC2T_E_INVAL;
-    ctx = layer->net->ctx;
-    if (!value)
-        return ec2t__error(ctx, EC2T_E_INVAL, "ec2t_layer_get_double: value is NULL");
-    switch (param) {
-    case EC2T_LAYER_BN_EPS:
-    case EC2T_LAYER_BN_MOMENTUM:
-        if (layer->kind != EC2T_LAYER_BATCHNORM)
-            return ec2t__error(ctx, EC2T_E_INVAL, "ec2t_layer_get_double: '%s' is not batchnorm",
-                               layer->name);
-        *value = param == EC2T_LAYER_BN_EPS ? layer->bn_eps : layer->bn_momentum;
-        return EC2T_OK;
-    case EC2T_LAYER_DROPOUT_P:
-        if (layer->kind != EC2T_LAYER_DROPOUT)
-            return ec2t__error(ctx, EC2T_E_INVAL, "ec2t_layer_get_double: '%s' is not dropout",
-                               layer->name);
-        *value = layer->dropout_p;
-        return EC2T_OK;
-    default:
-        return ec2t__error(ctx, EC2T_E_UNSUPPORTED, "ec2t_layer_get_double: %d is not a real setting",
-                           (int)param);
-    }
+    return ec2t__settings_get_double(&ec2t__layer_settings, layer, param, value, "ec2t_layer_get_double");
+}
+
+EC2T_API ec2t_status
+ec2t_layer_param_bounds_int(ec2t_layer_setting param, int64_t *lo, int64_t *hi)
+{
+    return ec2t__settings_bounds_int(&ec2t__layer_settings, param, lo, hi);
+}
+
+EC2T_API ec2t_status
+ec2t_layer_param_bounds_double(ec2t_layer_setting param, double *lo, double *hi)
+{
+    return ec2t__settings_bounds_double(&ec2t__layer_settings, param, lo, hi);
 }
