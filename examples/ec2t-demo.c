@@ -178,11 +178,8 @@ train_small(demo *d, ec2t_net **net, const char *checkpoint)
     if (st == EC2T_E_UNSUPPORTED)
         return ex_usage_error(PROG, "unknown --model '%s' (resnet20 or resnetN, N = 6k+2)",
                               d->o.model);
-    if (st == EC2T_OK)
-        st = ec2t_net_init(*net, (uint64_t)d->o.seed);
-    if (st == EC2T_OK)
-        st = ec2t_trainer_new(*net, EC2T_OPT_SGD, 0, &tr);
-    if (st == EC2T_OK)
+    if (st == EC2T_OK && (st = ec2t_net_init(*net, (uint64_t)d->o.seed)) == EC2T_OK &&
+        (st = ec2t_trainer_new(*net, EC2T_OPT_SGD, 0, &tr)) == EC2T_OK)
         st = ex_float_configure(tr, &recipe);
     if (st == EC2T_OK && access(checkpoint, R_OK) == 0)
         st = ec2t_trainer_load_checkpoint(tr, checkpoint, 0);
@@ -198,18 +195,14 @@ static int
 scale(demo *d, ec2t_net **net, const char *checkpoint)
 {
     ec2t_scaler *sc = NULL;
-    ec2t_status st = ec2t_scaler_new(d->ctx, 0, &sc);
+    ec2t_status st;
     (void)checkpoint; /* scaling takes no time */
-    if (st == EC2T_OK)
-        st = ec2t_scaler_set_double(sc, EC2T_SCALE_PHI, d->o.phi);
-    if (st == EC2T_OK)
-        st = ec2t_scaler_set_double(sc, EC2T_SCALE_DEPTH, d->o.depth);
-    if (st == EC2T_OK)
-        st = ec2t_scaler_set_double(sc, EC2T_SCALE_WIDTH, d->o.width);
     /* the default EC2T_SCALE_NOISE breaks the replicated channels' symmetry */
-    if (st == EC2T_OK)
-        st = ec2t_scaler_set_int(sc, EC2T_SCALE_SEED, d->o.seed);
-    if (st == EC2T_OK)
+    if ((st = ec2t_scaler_new(d->ctx, 0, &sc)) == EC2T_OK &&
+        (st = ec2t_scaler_set_double(sc, EC2T_SCALE_PHI, d->o.phi)) == EC2T_OK &&
+        (st = ec2t_scaler_set_double(sc, EC2T_SCALE_DEPTH, d->o.depth)) == EC2T_OK &&
+        (st = ec2t_scaler_set_double(sc, EC2T_SCALE_WIDTH, d->o.width)) == EC2T_OK &&
+        (st = ec2t_scaler_set_int(sc, EC2T_SCALE_SEED, d->o.seed)) == EC2T_OK)
         st = ec2t_scaler_apply(sc, d->small, 0, net);
     ec2t_scaler_free(sc);
     if (st != EC2T_OK)
@@ -227,16 +220,15 @@ ternarize(demo *d, ec2t_net **net, const char *checkpoint)
     ex_tern_recipe recipe;
     ec2t_ternarizer *tz = NULL;
     ec2t_trainer *tr = NULL;
-    ec2t_status st = ec2t_net_clone(d->super, net);
+    ec2t_status st;
     ex_tern_defaults(&recipe);
     recipe.target_sparsity = d->o.target;
     recipe.seed = d->o.seed;
     recipe.augment = d->o.tern_augment;
     recipe.teachers[0] = d->super;
     recipe.distill = d->o.distill;
-    if (st == EC2T_OK)
-        st = ex_tern_setup(*net, &recipe, &tz, &tr);
-    if (st == EC2T_OK)
+    if ((st = ec2t_net_clone(d->super, net)) == EC2T_OK &&
+        (st = ex_tern_setup(*net, &recipe, &tz, &tr)) == EC2T_OK)
         st = ex_tern_run(tz, tr, *net, d->train, d->val, d->o.epochs_a, d->o.epochs_b, 1,
                          checkpoint);
     if (st == EC2T_OK) {
@@ -257,15 +249,11 @@ deploy(demo *d)
     ec2t_status st;
     printf("\n[4/5 %5.0fs] compiling, saving and running the .ec2t file: %s\n", ex_now() - d->t0,
            d->path[EC2T]);
-    st = ec2t_engine_compile(d->tern, 0, &e);
-    if (st == EC2T_OK)
-        st = ec2t_engine_set_meta(e, "source", "ec2t-demo");
-    if (st == EC2T_OK)
+    if ((st = ec2t_engine_compile(d->tern, 0, &e)) == EC2T_OK &&
+        (st = ec2t_engine_set_meta(e, "source", "ec2t-demo")) == EC2T_OK)
         st = ec2t_engine_save(e, d->path[EC2T], 0);
     ec2t_engine_free(e);
-    if (st == EC2T_OK)
-        st = ec2t_engine_load(d->ctx, d->path[EC2T], 0, &loaded);
-    if (st == EC2T_OK)
+    if (st == EC2T_OK && (st = ec2t_engine_load(d->ctx, d->path[EC2T], 0, &loaded)) == EC2T_OK)
         st = demo_measure_engine(loaded, d->path[EC2T], d->tern, d->test, &d->rows[2], &d->layers,
                                  &d->n_layers);
     ec2t_engine_free(loaded);
@@ -279,10 +267,8 @@ report(demo *d)
     long long n_test = (long long)ec2t_dataset_size(d->test);
     ec2t_status st;
     printf("\n[5/5 %5.0fs] measuring the float models on the test set\n", ex_now() - d->t0);
-    st = demo_measure_float(d->small, d->test, d->path[SMALL], &d->rows[0]);
-    if (st == EC2T_OK)
-        st = demo_measure_float(d->super, d->test, d->path[SUPER], &d->rows[1]);
-    if (st != EC2T_OK)
+    if ((st = demo_measure_float(d->small, d->test, d->path[SMALL], &d->rows[0])) != EC2T_OK ||
+        (st = demo_measure_float(d->super, d->test, d->path[SUPER], &d->rows[1])) != EC2T_OK)
         return fail(d, "measuring", st);
     demo_print_table(stdout, d->rows, n_test);
     if (demo_write_svg(d->path[SVG], d->rows, 3, d->layers, d->n_layers, d->o.target) != 0)
