@@ -207,6 +207,20 @@ def set_setting(ctx, prefix, name, value, set_int=None, set_double=None):
         check(ctx, set_int(param, int(value)))
 
 
+def setting_bounds(prefix, name, bounds_int=None, bounds_double=None):
+    """The accepted (lo, hi) of a setting, through the bounds function of
+    its documented type."""
+    param = constant(prefix, name)
+    kind = _cdef.TYPES.get("EC2T_" + prefix + name.upper(), "int")
+    if kind == "int" and bounds_int is not None:
+        lo, hi = ffi.new("int64_t *"), ffi.new("int64_t *")
+        check(None, bounds_int(param, lo, hi))
+        return int(lo[0]), int(hi[0])
+    lo, hi = ffi.new("double *"), ffi.new("double *")
+    check(None, bounds_double(param, lo, hi))
+    return float(lo[0]), float(hi[0])
+
+
 def get_setting(ctx, prefix, name, get_int=None, get_double=None):
     """Read a setting through the getter of its documented type."""
     param = constant(prefix, name)

@@ -2,7 +2,8 @@
 """Dataset: images and labels the trainer and the evaluation read."""
 import numpy as np
 
-from ._lib import check, constant, ffi, floats, lib, own, path_arg, ptr, set_setting
+from ._lib import (check, constant, ffi, floats, get_setting, lib, own, path_arg, ptr,
+                   set_setting, setting_bounds)
 from .context import context_of
 
 
@@ -76,6 +77,15 @@ class Dataset:
         """seed, crop_pad, hflip, cutout (EC2T_DATA_*)."""
         set_setting(self._ctx.ptr, "DATA_", name, value,
                     set_int=lambda p, v: lib.ec2t_dataset_set_int(self._ptr, p, v))
+
+    def get(self, name):
+        return get_setting(self._ctx.ptr, "DATA_", name,
+                           get_int=lambda p, o: lib.ec2t_dataset_get_int(self._ptr, p, o))
+
+    @staticmethod
+    def bounds(name):
+        """The accepted (lo, hi) of a setting."""
+        return setting_bounds("DATA_", name, bounds_int=lib.ec2t_dataset_param_bounds)
 
     def compute_normalization(self):
         """Per-channel (mean, std) arrays."""

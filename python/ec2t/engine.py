@@ -2,7 +2,8 @@
 """Engine: the ternary inference engine and the deployable .ec2t file."""
 import numpy as np
 
-from ._lib import check, ffi, floats, get_setting, lib, own, path_arg, ptr, set_setting, text
+from ._lib import (check, ffi, floats, get_setting, lib, own, path_arg, ptr, set_setting,
+                   setting_bounds, text)
 from .context import context_of
 
 
@@ -55,6 +56,11 @@ class Engine:
     def get(self, name):
         return get_setting(self.ctx.ptr, "ENGINE_", name,
                            get_int=lambda p, o: lib.ec2t_engine_get_int(self._ptr, p, o))
+
+    @staticmethod
+    def bounds(name):
+        """The accepted (lo, hi) of a setting."""
+        return setting_bounds("ENGINE_", name, bounds_int=lib.ec2t_engine_param_bounds)
 
     def set_meta(self, key, value):
         self._check(lib.ec2t_engine_set_meta(self._ptr, key.encode(), value.encode()))

@@ -4,7 +4,7 @@ model files and PyTorch safetensors; forward passes on NumPy batches."""
 import numpy as np
 
 from ._lib import (check, constant, ffi, floats, get_setting, lib, own, path_arg, ptr,
-                   set_setting, text)
+                   set_setting, setting_bounds, text)
 from .context import context_of
 from .tensor import Tensor
 
@@ -74,6 +74,12 @@ class Layer:
         return get_setting(self.net.ctx.ptr, "LAYER_", name,
                            get_int=lambda p, o: lib.ec2t_layer_get_int(self._ptr, p, o),
                            get_double=lambda p, o: lib.ec2t_layer_get_double(self._ptr, p, o))
+
+    @staticmethod
+    def bounds(name):
+        """The accepted (lo, hi) of a setting."""
+        return setting_bounds("LAYER_", name, bounds_int=lib.ec2t_layer_param_bounds_int,
+                              bounds_double=lib.ec2t_layer_param_bounds_double)
 
     def __repr__(self):
         return "ec2t.Layer(%d, %r, %s)" % (self.id, self.name, self.kind)

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Scaler: a super-network from a small one (compound scaling)."""
-from ._lib import check, ffi, get_setting, lib, own, set_setting
+from ._lib import check, ffi, get_setting, lib, own, set_setting, setting_bounds
 from .context import context_of
 from .net import Net
 
@@ -25,7 +25,14 @@ class Scaler:
 
     def get(self, name):
         return get_setting(self.ctx.ptr, "SCALE_", name,
+                           get_int=lambda p, o: lib.ec2t_scaler_get_int(self._ptr, p, o),
                            get_double=lambda p, o: lib.ec2t_scaler_get(self._ptr, p, o))
+
+    @staticmethod
+    def bounds(name):
+        """The accepted (lo, hi) of a setting."""
+        return setting_bounds("SCALE_", name, bounds_int=lib.ec2t_scaler_param_bounds_int,
+                              bounds_double=lib.ec2t_scaler_param_bounds_double)
 
     def plan(self, base):
         """(blocks, widths) per stage of the super-network of base."""

@@ -5,7 +5,7 @@ import weakref
 import numpy as np
 
 from ._lib import (Error, check, constant, ffi, floats, get_setting, lib, own, path_arg, ptr,
-                   set_setting)
+                   set_setting, setting_bounds)
 
 
 class Callback:
@@ -82,6 +82,12 @@ class Trainer:
                 raise
             return get_setting(self.net.ctx.ptr, "TRAIN_", name, get_double=lambda p, o:
                                lib.ec2t_trainer_group_get_double(self._ptr, group, p, o))
+
+    @staticmethod
+    def bounds(name):
+        """The accepted (lo, hi) of a setting."""
+        return setting_bounds("TRAIN_", name, bounds_int=lib.ec2t_trainer_param_bounds_int,
+                              bounds_double=lib.ec2t_trainer_param_bounds_double)
 
     def add_group(self, optimizer="sgd", params=(), **settings):
         """A new parameter group holding the named parameters; its index."""

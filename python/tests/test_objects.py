@@ -116,3 +116,32 @@ def test_context_settings_and_log_handler():
     assert len(got) == n
     with pytest.raises(ec2t.Error):
         ctx.load_limit = -1
+
+
+def test_every_object_reports_its_settings_bounds():
+    # the bounds the headers document, through each object's own function
+    assert ec2t.Scaler.bounds("phi") == (0.0, 8.0)
+    assert ec2t.Scaler.bounds("depth") == (1.0, 8.0)
+    lo, hi = ec2t.Scaler.bounds("transfer")
+    assert isinstance(lo, int) and lo <= ec2t.EC2T_TRANSFER_PRESERVE <= hi
+    lo, hi = ec2t.Trainer.bounds("lr")
+    assert isinstance(lo, float) and 0 <= lo < hi
+    lo, hi = ec2t.Trainer.bounds("epochs")
+    assert isinstance(lo, int) and lo <= 1 < hi
+    assert ec2t.Engine.bounds("isa")[0] <= ec2t.EC2T_ISA_AVX512 <= ec2t.Engine.bounds("isa")[1]
+    lo, hi = ec2t.Layer.bounds("dropout_p")
+    assert (lo, hi) == (0.0, 1.0) or (lo >= 0.0 and hi <= 1.0)
+    lo, hi = ec2t.Dataset.bounds("crop_pad")
+    assert isinstance(lo, int) and lo == 0 < hi
+    with pytest.raises(KeyError):
+        ec2t.Trainer.bounds("no_such_setting")
+
+
+def test_dataset_and_scaler_integer_settings_read_back(rng):
+    images = rng.random((4, 1, 8, 8), dtype=np.float32)
+    ds = ec2t.Dataset.from_arrays(images, np.arange(4, dtype=np.int32), 4)
+    ds.set("crop_pad", 2)
+    assert ds.get("crop_pad") == 2
+    sc = ec2t.Scaler()
+    sc.set(transfer="preserve", phi=0.5)
+    assert sc.get("transfer") == ec2t.EC2T_TRANSFER_PRESERVE and sc.get("phi") == 0.5
