@@ -207,7 +207,7 @@ START_TEST(test_engine_int8_close_to_float_and_allocation_free)
     size_t before, after;
     void *ws;
     long calls;
-    int64_t keep;
+    int64_t keep, keep_team;
     int zeros = 0;
     fill_normal(cal, (int64_t)N * 432, 3);
     fill_normal(x, B * 432, 4);
@@ -240,11 +240,12 @@ START_TEST(test_engine_int8_close_to_float_and_allocation_free)
     ck_assert_ok(ec2t_engine_run(e, x, 432, 1, y2, 5, ws, after, 0));
     ck_assert_mem_eq(y2, y8, 5 * sizeof(float));
     /* a team that splits every step around the int8 convs: the same bits */
-    keep = e->split_min_work;
-    e->split_min_work = 0;
+    keep = e->split_min_work, keep_team = e->team_min_work;
+    e->split_min_work = e->team_min_work = 0;
     ck_assert_ok(ec2t_engine_run(e, x, 432, 1, y2, 5, ws, after, 0));
     ck_assert_mem_eq(y2, y8, 5 * sizeof(float));
     e->split_min_work = keep;
+    e->team_min_work = keep_team;
     /* back to float: the float results again */
     ck_assert_ok(ec2t_engine_set_int(e, EC2T_ENGINE_PRECISION, EC2T_PRECISION_FLOAT));
     ck_assert_ok(ec2t_engine_run(e, x, sizeof x / sizeof x[0], B, y2, B * 5, ws, after, 0));

@@ -564,11 +564,12 @@ check_threads_bitwise(ec2t_context *ctx, const test_alloc *ta, ec2t_net *net, co
         for (int threads = 2; threads <= 3; threads++) {
             ck_assert_ok(ec2t_context_set_int(ctx, EC2T_CTX_THREADS, threads));
             for (int every = 0; every < 2; every++) {
-                int64_t keep = e->split_min_work;
+                int64_t keep = e->split_min_work, keep_team = e->team_min_work;
                 if (every)
-                    e->split_min_work = 0;
+                    e->split_min_work = e->team_min_work = 0;
                 outputs_everywhere(e, ta, x, batch, got, per_run);
                 e->split_min_work = keep;
+                e->team_min_work = keep_team;
                 for (size_t i = 0; i < RUNS * per_run; i++)
                     ck_assert_msg(memcmp(&got[i], &want[i], sizeof(float)) == 0,
                                   "%s, batch %lld, %d threads%s, isa %d, fallback %d: output %zu "

@@ -84,6 +84,7 @@ struct ec2t_engine {
     int64_t dead_channels;
     int64_t precision;       /* EC2T_ENGINE_PRECISION (int8.c) */
     int64_t split_min_work;  /* a team splits steps of at least this work (run.c; tests lower it) */
+    int64_t team_min_work;   /* a team forms only when some step reaches this work (run.c; tests too) */
     ec2t__meta *meta;
     int32_t n_meta;
     int64_t load_budget;     /* while loading: bytes the coded layers may still ask for */

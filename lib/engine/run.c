@@ -8,8 +8,9 @@
  * through one layer at a time streams megabytes through memory per layer).
  * A batch is split into at most MAX_LANES lanes of consecutive samples, run
  * by the context's workers. A batch too small for that (batch 1) runs in
- * one lane whose workers form a team (thread-pool-private.h) and split every
- * large enough step: a convolution into tiles of output rows (run_tiles),
+ * one lane, alone, or, when some step is large enough to pay for it
+ * (TEAM_MIN_WORK), by a team of workers (thread-pool-private.h) that split
+ * every large enough step: a convolution into tiles of output rows (run_tiles),
  * one per worker, each lowering its own input rows (and a halo row or two)
  * into a scratch buffer of its own, so the team meets once per conv, some
  * 20 times a ResNet-20 sample, and a worker mostly reads what it wrote; the
@@ -45,14 +46,17 @@
 /* Lanes a batch splits into: the workers that can run samples at once. The
  * workspace holds one region per lane, so this bounds its size. */
 #define MAX_LANES 8
-/* Work (additions, or floats moved) below which a step of a sample's
- * operations is not split over a team (ec2t__run_rows, run_tiles), and a
- * batch too small for lanes runs alone unless some step reaches it.
- * ResNet-20's convolutions (0.3-1 M additions each) split. Splitting them
- * by output channel instead of by rows made each worker read half its
- * input from the other core's cache: 2 threads ran 1.6x slower than 1 on
- * the development VM, where rows gain 1.15x (float) and 1.25x (int8). */
+/* Work (additions, or floats moved) below which a step of a team is not
+ * split (ec2t__run_rows, run_tiles). */
 #define SPLIT_MIN_WORK (INT64_C(64) << 10)
+/* A batch too small for lanes runs as a team only when some step of a
+ * sample reaches this work; else alone. ResNet-20's steps (0.3-1 M
+ * additions) stay below: on the development VM (2 vCPUs of an AMD EPYC)
+ * a team in tiles of rows ran its batch 1 at 0.92-1.07x one thread in
+ * bench/run-engine.sh (int8 0.81-0.93x), 1.0-1.2x alone, and LeNet-5 at
+ * 0.4x; splitting by output channel instead made each worker read half
+ * its input from the other core's cache and ran 1.6x slower. */
+#define TEAM_MIN_WORK (INT64_C(8) << 20)
 /* What a float an element-wise step moves weighs, in additions, against
  * SPLIT_MIN_WORK: such a step splits from 4 k floats (ResNet-20's option-A
  * shortcuts have 8 k and 16 k). */
@@ -219,6 +223,7 @@ ec2t__engine_plan_run(ec2t_engine *e)
     ec2t_status st = EC2T_OK;
     e->col_floats = 0;
     e->split_min_work = SPLIT_MIN_WORK;
+    e->team_min_work = TEAM_MIN_WORK;
     for (int32_t i = 0; i < e->n_ops; i++)
         e->ops[i].fuse = fusable(e, i);
     for (int32_t i = 0; i < e->n_ops && st == EC2T_OK; i++) {
@@ -803,11 +808,11 @@ team_size(const lanes_job *j)
     return n < EC2T__TEAM_MAX_CHUNKS ? (int)n : EC2T__TEAM_MAX_CHUNKS;
 }
 
-/* Whether some step of a sample is large enough to split (ec2t__run_rows
- * and its callers' work measures): else a team would only meet at every
- * step for nothing. */
+/* Whether some step of a sample reaches team_min_work (ec2t__run_rows'
+ * and its callers' work measures): smaller programs run alone, since a
+ * team meets at every step. */
 static int
-splits_any(const ec2t_engine *e)
+team_pays(const ec2t_engine *e)
 {
     for (int32_t i = 0; i < e->n_ops; i++) {
         const ec2t__eop *op = &e->ops[i];
@@ -820,7 +825,7 @@ splits_any(const ec2t_engine *e)
             work = nnz * op->win.oh * op->win.ow;
         else if (op->kind == EC2T__OP_DENSE)
             work = nnz;
-        if (work >= e->split_min_work)
+        if (work >= e->team_min_work)
             return 1;
     }
     return 0;
@@ -869,7 +874,7 @@ ec2t_engine_run(const ec2t_engine *e, const float *input, size_t input_count, in
      * runs as one lane whose operations the workers split (one lane needs
      * no more workspace than several) */
     threads = e->ctx->threads;
-    if (threads > 1 && batch < TEAM_BELOW * threads && splits_any(e))
+    if (threads > 1 && batch < TEAM_BELOW * threads && team_pays(e))
         ec2t__parallel_team(e->ctx, team_size(&j), team_lane, &j);
     else if (j.lanes == 1)
         lanes_range(&j, 0, 1, 0);
