@@ -14,6 +14,8 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 work=$1
 rm -rf "$work"
 mkdir -p "$work/src"
+# absolute: apt-get takes "dir/x.deb" for a package name, "/dir/x.deb" for a file
+work=$(cd "$work" && pwd)
 result() { echo "deb: $1 $2"; [ "$2" = ok ] || status=1; }
 status=0
 
@@ -70,7 +72,8 @@ else
 fi
 # The programs of ec2t-tools run from the system install, with their man pages.
 tools_ok=ok
-for prog in $(dpkg -L ec2t-tools | grep '^/usr/bin/'); do
+[ -n "$(dpkg -L ec2t-tools 2>/dev/null | grep '^/usr/bin/')" ] || { echo "ec2t-tools installed no program"; tools_ok=FAIL; }
+for prog in $(dpkg -L ec2t-tools 2>/dev/null | grep '^/usr/bin/'); do
     "$prog" --help >/dev/null || { echo "$prog --help failed"; tools_ok=FAIL; }
     [ -f "/usr/share/man/man1/$(basename "$prog").1.gz" ] ||
         { echo "no man page for $prog"; tools_ok=FAIL; }
